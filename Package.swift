@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+// NegativeSampling: contrastive self-supervised learning with negative sampling as a first-class choice.
+// Layout: ../shared/LAYOUT.md and README.md "Architecture". Each C library is reached from one module:
+// zstd → TensorFiles, libjpeg-turbo → Images, OpenBLAS → NN.
+import PackageDescription
+
+// Numeric modules trade overflow/bounds traps for speed in release builds; debug builds keep every check.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+func stage(_ name: String, _ library: Target.Dependency) -> Target {
+    .executableTarget(name: name, dependencies: [library, "StageKit", argumentParser], path: "Sources/\(name)")
+}
+
+let package = Package(
+    name: "NegativeSampling",
+    platforms: [.macOS(.v13)],
+    products: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "TensorFiles", dependencies: ["CZstd"], swiftSettings: fast),
+        .target(name: "StageKit", dependencies: ["TensorFiles", argumentParser], swiftSettings: fast),
+        .target(name: "Images", dependencies: ["CTurboJPEG", "TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["COpenBLAS", "TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "Augment", dependencies: ["Images", "TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "Evaluation", dependencies: ["NN", "TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "Contrastive", dependencies: ["NN", "Evaluation", "TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "Analysis", dependencies: ["NN", "TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "Report", dependencies: ["TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "TestSupport", path: "Sources/TestSupport"),
+
+        stage("ingest", "Images"),
+        stage("inspect", "TensorFiles"),
+        stage("augment", "Augment"),
+        stage("pretrain", "Contrastive"),
+        stage("embed", "Evaluation"),
+        stage("probe", "Evaluation"),
+        stage("knn", "Evaluation"),
+        stage("hardness", "Analysis"),
+        stage("report", "Report"),
+        .executableTarget(name: "bench", dependencies: ["NN", "Contrastive", "Augment", "Evaluation", "StageKit", argumentParser],
+                          path: "Sources/bench", swiftSettings: fast),
+
+        .testTarget(name: "TensorFilesTests", dependencies: ["TestSupport", "TensorFiles", "StageKit"]),
+        .testTarget(name: "ImagesTests", dependencies: ["TestSupport", "Images", "TensorFiles", "StageKit"]),
+        .testTarget(name: "NNTests", dependencies: ["TestSupport", "NN", "TensorFiles", "StageKit"]),
+        .testTarget(name: "AugmentTests", dependencies: ["TestSupport", "Augment", "Images", "TensorFiles", "StageKit"]),
+        .testTarget(name: "ContrastiveTests", dependencies: ["TestSupport", "Contrastive", "NN", "TensorFiles", "StageKit"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "NN", "TensorFiles", "StageKit"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["TestSupport", "Analysis", "TensorFiles", "StageKit"]),
+        .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "TensorFiles", "StageKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "TensorFiles", "StageKit"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

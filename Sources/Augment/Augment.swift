@@ -1,0 +1,1 @@
+// Augment: see README "Architecture".

@@ -1,0 +1,1 @@
+// Contrastive: see README "Architecture".

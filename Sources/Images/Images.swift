@@ -1,0 +1,1 @@
+// Images: see README "Architecture".
