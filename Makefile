@@ -1,32 +1,71 @@
-# The pipeline's diagram. Every target is a file; each depends on its inputs, its binary and its
-# parameters (a params/*.args file that changes only when the values do). Override any variable on
-# the command line (make EPOCHS=5) or pick an experiment (make EXP=moco-uniform → pipelines/moco-uniform.mk).
+# The pipeline's diagram: ingest → augment → pretrain → embed → probe/knn → hardness → report.
+# Every target is a file; each depends on its inputs, its binary and its parameters (a params/*.args
+# file rewritten only when the values change). Override any variable on the command line
+# (`make EPOCHS=8`) or pick an experiment (`make EXP=moco-uniform` reads pipelines/moco-uniform.mk).
 .DELETE_ON_ERROR:
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
+MAKEFLAGS += --no-builtin-rules
 
 EXP ?= default
 ifneq ($(wildcard pipelines/$(EXP).mk),)
 include pipelines/$(EXP).mk
+else ifneq ($(EXP),default)
+$(error no experiment 'pipelines/$(EXP).mk' (have: $(basename $(notdir $(wildcard pipelines/*.mk)))))
 endif
 
 # ---- where things are -------------------------------------------------------------------------
 FASHION  ?= /usr/share/datasets/fashion-mnist
 DATA     ?= data/fashion-mnist
+RUN      ?= runs/$(EXP)
+BASE     ?= runs/baselines
 BIN      ?= .build/release
 THREADS  ?= $(shell nproc)
 SEED     ?= 0
 export NS_THREADS := $(THREADS)
+# OpenBLAS kernel: auto = the best this CPU supports; or a name such as Haswell / SkylakeX.
+BLAS_CORE ?= auto
+export NS_BLAS_CORE := $(BLAS_CORE)
 
-# ---- stage parameters ---------------------------------------------------------------------------
-INGEST_LIMIT ?= 0
+# ---- parameters (defaults: MoCo v2 + annealed Ring, sized for ~15 minutes on 2 cores) -----------
+INGEST_LIMIT  ?= 0
+AUGMENT       ?= $(BIN)/augment
+RECIPE        ?= mocov2
+AUGMENT_EXTRA ?=
+KEEP_VIEWS    ?=
+EPOCHS        ?= 4
+OBJECTIVE     ?= moco
+SAMPLER       ?= ring
+WIDTH         ?= 16
+BATCH         ?= 256
+LR            ?= 0.06
+WD            ?= 5e-4
+SCHEDULE      ?= cosine
+TAU           ?= 0.1
+QUEUE         ?= 4096
+KEY_MOMENTUM  ?= 0.99
+RING_OUTER    ?= 0.1
+RING_INNER    ?= 0.1
+ANNEAL_EPOCHS ?= $(shell echo $$(( ($(EPOCHS) + 1) / 2 )))
+SAMPLER_EXTRA ?=
+PRETRAIN_EXTRA ?=
+KNN_K         ?= 200
+KNN_TAU       ?= 0.1
+PROBE_PROTOCOL ?= moco
+PROBE_EXTRA   ?=
 
 SOURCES := Package.swift $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap' 2>/dev/null)
 STAGES  := ingest inspect augment pretrain embed probe knn hardness report bench
+EPOCH_IDS := $(shell seq -f '%03g' 1 $(EPOCHS))
+LAST      := $(lastword $(EPOCH_IDS))
+CKPT      := $(RUN)/ckpt/epoch-$(LAST).safetensors.zst
+TRAIN     := $(DATA)/train.safetensors.zst
+TEST      := $(DATA)/test.safetensors.zst
 
-.PHONY: all deps build test bench clean ingest
-all: ingest
-	@echo "wrote:"; ls -l $(DATA)/*.safetensors.zst
+.PHONY: all deps build test bench clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results FORCE
+all: $(RUN)/report/index.html
+	@cat $(RUN)/report/summary.md
+	@echo; echo "report: $(RUN)/report/index.html"
 
 # ---- set-up -------------------------------------------------------------------------------------
 deps: .deps.stamp
@@ -35,36 +74,112 @@ deps: .deps.stamp
 	@touch $@
 
 build: $(BIN)/.built
-$(BIN)/.built: $(SOURCES) .deps.stamp
+$(BIN)/.built: $(SOURCES) | .deps.stamp
 	swift build -c release
 	@touch $@
 $(addprefix $(BIN)/,$(STAGES)): $(BIN)/.built
 
-# A parameter file per stage: rewritten only when its arguments change, so targets depending on it
-# rebuild exactly when a parameter does.
+# params(file, args): rewrite the file only when the arguments differ, so dependants rebuild exactly then.
 define params
 	@mkdir -p $(@D); printf '%s\n' '$(strip $(1))' | cmp -s - $@ || printf '%s\n' '$(strip $(1))' > $@
 endef
-.PHONY: FORCE
 FORCE:
 
-# ---- ingest: IDX → images/labels/index tensor files ------------------------------------------
+# ---- ingest: IDX → images/labels/index --------------------------------------------------------
 INGEST_ARGS = --seed $(SEED) --limit $(INGEST_LIMIT)
 $(DATA)/params/ingest.args: FORCE
 	$(call params,$(INGEST_ARGS))
+ingest: $(TRAIN) $(TEST)
+$(DATA)/%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | .deps.stamp
+	$(BIN)/ingest idx --images $(FASHION)/$(if $(filter train,$*),train,t10k)-images-idx3-ubyte.gz \
+	  --labels $(FASHION)/$(if $(filter train,$*),train,t10k)-labels-idx1-ubyte.gz $(INGEST_ARGS) --out $@
 
-ingest: $(DATA)/train.safetensors.zst $(DATA)/test.safetensors.zst
-$(DATA)/train.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args $(FASHION)/train-images-idx3-ubyte.gz $(FASHION)/train-labels-idx1-ubyte.gz
-	$(BIN)/ingest idx --images $(FASHION)/train-images-idx3-ubyte.gz --labels $(FASHION)/train-labels-idx1-ubyte.gz $(INGEST_ARGS) --out $@
-$(DATA)/test.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args $(FASHION)/t10k-images-idx3-ubyte.gz $(FASHION)/t10k-labels-idx1-ubyte.gz
-	$(BIN)/ingest idx --images $(FASHION)/t10k-images-idx3-ubyte.gz --labels $(FASHION)/t10k-labels-idx1-ubyte.gz $(INGEST_ARGS) --out $@
+# ---- augment: two views of every training image, one file per epoch ---------------------------
+# AUGMENT may name any executable that honours the same arguments and file contract (docs/augment.md).
+AUGMENT_ARGS = --recipe $(RECIPE) --seed $(SEED) $(AUGMENT_EXTRA)
+$(RUN)/params/augment.args: FORCE
+	$(call params,$(AUGMENT) $(AUGMENT_ARGS))
+VIEWS := $(foreach e,$(EPOCH_IDS),$(RUN)/views/epoch-$(e).safetensors.zst)
+.SECONDARY: $(VIEWS)
+augment: $(firstword $(VIEWS))
+$(RUN)/views/epoch-%.safetensors.zst: $(TRAIN) $(AUGMENT) $(RUN)/params/augment.args
+	$(AUGMENT) --dataset $(TRAIN) --epoch $$((10#$*)) $(AUGMENT_ARGS) --out $@
 
-# The dataset files come from Debian's dataset-fashion-mnist package.
-$(FASHION)/%: | .deps.stamp
-	@test -f $@ || { echo "missing $@: install dataset-fashion-mnist (make deps)"; exit 1; }
+# ---- pretrain: epoch e continues from epoch e−1's checkpoint -----------------------------------
+PRETRAIN_ARGS = --seed $(SEED) --objective $(OBJECTIVE) --sampler $(SAMPLER) --width $(WIDTH) --batch $(BATCH) \
+  --lr $(LR) --wd $(WD) --schedule $(SCHEDULE) --tau $(TAU) --queue $(QUEUE) --key-momentum $(KEY_MOMENTUM) \
+  --ring-outer $(RING_OUTER) --ring-inner $(RING_INNER) --anneal-epochs $(ANNEAL_EPOCHS) --epochs $(EPOCHS) \
+  $(SAMPLER_EXTRA) $(PRETRAIN_EXTRA)
+$(RUN)/params/pretrain.args: FORCE
+	$(call params,$(PRETRAIN_ARGS))
+define pretrain_epoch
+$(RUN)/ckpt/epoch-$(1).safetensors.zst: $(RUN)/views/epoch-$(1).safetensors.zst $(2) $(BIN)/pretrain $(RUN)/params/pretrain.args
+	$(BIN)/pretrain --views $(RUN)/views/epoch-$(1).safetensors.zst $(if $(2),--resume $(2)) $(PRETRAIN_ARGS) \
+	  --knn-train $(TRAIN) --knn-test $(TEST) --log $(RUN)/log.csv --out $$@
+	$(if $(KEEP_VIEWS),,rm -f $(RUN)/views/epoch-$(1).safetensors.zst)
+endef
+$(foreach e,$(EPOCH_IDS),$(eval $(call pretrain_epoch,$(e),$(if $(filter 001,$(e)),,$(RUN)/ckpt/epoch-$(shell printf '%03d' $$((10#$(e) - 1))).safetensors.zst))))
+pretrain: $(CKPT)
+
+# ---- embed: frozen encoder → features (backbone + projection) ----------------------------------
+embed: $(RUN)/features/train.safetensors.zst $(RUN)/features/test.safetensors.zst
+$(RUN)/features/%.safetensors.zst: $(CKPT) $(DATA)/%.safetensors.zst $(BIN)/embed
+	$(BIN)/embed --encoder checkpoint --checkpoint $(CKPT) --dataset $(DATA)/$*.safetensors.zst --seed $(SEED) --out $@
+
+# ---- probe and kNN on the features -------------------------------------------------------------
+PROBE_ARGS = --protocol $(PROBE_PROTOCOL) --seed $(SEED) $(PROBE_EXTRA)
+KNN_ARGS   = --k $(KNN_K) --tau $(KNN_TAU)
+$(RUN)/params/probe.args: FORCE
+	$(call params,$(PROBE_ARGS))
+$(RUN)/params/knn.args: FORCE
+	$(call params,$(KNN_ARGS))
+$(BASE)/params/probe.args: FORCE
+	$(call params,$(PROBE_ARGS))
+$(BASE)/params/knn.args: FORCE
+	$(call params,$(KNN_ARGS))
+
+# probe_rule(dir, name, feature-prefix, checkpoint)
+define eval_rules
+$(1)/results/$(2)probe.json: $(1)/features/$(2)train.safetensors.zst $(1)/features/$(2)test.safetensors.zst $(BIN)/probe $(1)/params/probe.args
+	$(BIN)/probe --train $(1)/features/$(2)train.safetensors.zst --test $(1)/features/$(2)test.safetensors.zst $(if $(3),--checkpoint $(3)) $(PROBE_ARGS) --out $$@
+$(1)/results/$(2)knn.json: $(1)/features/$(2)train.safetensors.zst $(1)/features/$(2)test.safetensors.zst $(BIN)/knn $(1)/params/knn.args
+	$(BIN)/knn --train $(1)/features/$(2)train.safetensors.zst --test $(1)/features/$(2)test.safetensors.zst $(KNN_ARGS) --out $$@
+endef
+$(eval $(call eval_rules,$(RUN),,$(CKPT)))
+$(eval $(call eval_rules,$(BASE),raw-,))
+$(eval $(call eval_rules,$(BASE),random-,))
+probe: $(RUN)/results/probe.json
+knn: $(RUN)/results/knn.json
+evaluate: probe knn
+
+# ---- baselines every results table carries: raw pixels and a random encoder ----------------------
+$(BASE)/features/raw-%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
+	$(BIN)/embed --encoder raw --dataset $< --seed $(SEED) --out $@
+$(BASE)/features/random-%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
+	$(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(SEED) --out $@
+BASELINES := $(foreach b,raw random,$(BASE)/results/$(b)-probe.json $(BASE)/results/$(b)-knn.json)
+baselines: $(BASELINES)
+
+# ---- hardness: which negatives are hard, and how often they share the query's class --------------
+hardness: $(RUN)/hardness/stats.safetensors.zst
+$(RUN)/hardness/stats.safetensors.zst: $(CKPT) $(RUN)/features/test.safetensors.zst $(BIN)/hardness resources/hierarchy/fashion-mnist.json
+	$(BIN)/hardness --queries $(RUN)/features/test.safetensors.zst --candidates $(CKPT) \
+	  --hierarchy resources/hierarchy/fashion-mnist.json --seed $(SEED) --out $@
+
+# ---- report ---------------------------------------------------------------------------------------
+report: $(RUN)/report/index.html
+$(RUN)/report/index.html: $(RUN)/results/probe.json $(RUN)/results/knn.json $(RUN)/hardness/stats.safetensors.zst $(BASELINES) $(BIN)/report
+	$(BIN)/report --run $(RUN) --baselines $(BASE) --out $(RUN)/report
+
+# ---- experiments (pipelines/*.mk) --------------------------------------------------------------
+EXPERIMENTS := $(basename $(notdir $(wildcard pipelines/*.mk)))
+experiments:
+	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) runs/$$e/report/index.html || exit 1; done
+results: $(BIN)/report
+	$(BIN)/report --run $(sort $(dir $(wildcard runs/*/results/probe.json))) --baselines $(BASE) --out results-report --markdown RESULTS.md
 
 # ---- checks -------------------------------------------------------------------------------------
-test: .deps.stamp
+test: | .deps.stamp
 	swift build -c release
 	swift test -c release --parallel --num-workers 2
 
@@ -72,4 +187,4 @@ bench: $(BIN)/bench
 	$(BIN)/bench
 
 clean:
-	rm -rf .build $(DATA) runs .deps.stamp
+	rm -rf .build data runs .deps.stamp

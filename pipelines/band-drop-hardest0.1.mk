@@ -1,0 +1,5 @@
+# Cai et al. band: all but the hardest 0.1 % ([0.1, 100) %).
+OBJECTIVE     = moco
+SAMPLER       = band
+SAMPLER_EXTRA = --band-lo 0.1 --band-hi 100
+EPOCHS        = 50

@@ -1,0 +1,5 @@
+# Debiased contrastive loss (Chuang et al. 2020): τ⁺ = 0.1.
+OBJECTIVE     = moco
+SAMPLER       = dcl
+SAMPLER_EXTRA = --tau-plus 0.1
+EPOCHS        = 50

@@ -1,0 +1,7 @@
+# MoCo v2 + Ring without annealing: the narrow ring from the first step (the paper reports this can hurt).
+OBJECTIVE      = moco
+SAMPLER        = ring
+RING_OUTER     = 0.1
+RING_INNER     = 0.1
+EPOCHS         = 50
+SAMPLER_EXTRA  = --no-anneal

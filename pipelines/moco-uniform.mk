@@ -1,0 +1,4 @@
+# MoCo v2 with plain NCE negatives: every queue entry enters the denominator.
+OBJECTIVE = moco
+SAMPLER   = uniform
+EPOCHS    = 50
