@@ -1,0 +1,42 @@
+import Foundation
+import StageKit
+
+/// The per-epoch training log (`log.csv`). Rows travel inside every checkpoint, so a resumed run
+/// rewrites the same file without duplicated or missing rows.
+public struct TrainLog: Sendable, Equatable {
+    public static let columns = [
+        "epoch", "step", "lr", "loss", "top1", "ring_outer", "ring_inner", "band_lo", "band_hi", "negatives",
+        "sim_p50", "sim_p90", "sim_p99", "sim_p999", "sel_sim_mean", "same_class_frac", "knn_top1", "seconds", "img_per_s",
+    ]
+
+    public private(set) var rows: [[String: String]] = []
+
+    public init() {}
+
+    /// Parses the CSV text stored in a checkpoint's metadata.
+    public init(csv: String) {
+        var lines = csv.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard !lines.isEmpty else { return }
+        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        for line in lines {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            var row: [String: String] = [:]
+            for (k, v) in zip(header, cells) where !v.isEmpty { row[k] = v }
+            rows.append(row)
+        }
+    }
+
+    public mutating func append(_ row: [String: String]) { rows.append(row) }
+
+    public var csv: String {
+        var out = TrainLog.columns.joined(separator: ",") + "\n"
+        for row in rows { out += TrainLog.columns.map { row[$0] ?? "" }.joined(separator: ",") + "\n" }
+        return out
+    }
+
+    /// Fixed formatting so identical runs give identical bytes.
+    public static func format(_ x: Double) -> String {
+        if x.isNaN { return "nan" }
+        return String(format: "%.6g", x)
+    }
+}
