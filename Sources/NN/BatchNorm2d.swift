@@ -1,0 +1,133 @@
+import Foundation
+import StageKit
+
+/// Batch normalisation over `[C, B, H, W]` activations, PyTorch semantics: eps 1e-5, momentum 0.1,
+/// running variance unbiased. `splits` > 1 is MoCo's SplitBatchNorm: in training the batch is cut
+/// into `splits` equal groups of images, each normalised with its own statistics, and the running
+/// statistics move towards the mean over groups. `fusedReLU` applies max(0, ·) to the output
+/// (backward masks by the output), saving a pass and a buffer.
+public final class BatchNorm2d<T: GemmScalar> {
+    public let channels: Int, splits: Int, fusedReLU: Bool
+    public let eps: Double = 1e-5, momentum: Double = 0.1
+    public let gamma: Parameter<T>             // [C]  ("weight")
+    public let beta: Parameter<T>              // [C]  ("bias")
+    public let runningMean: Buffer<T>          // [C]
+    public let runningVar: Buffer<T>           // [C]
+    public var batchesTracked: Int64 = 0       // num_batches_tracked
+    public var parameters: [Parameter<T>] { [gamma, beta] }
+    public var buffers: [Buffer<T>] { [runningMean, runningVar] }
+
+    public let output = Tensor<T>()            // [C, B, H, W]
+    public let inputGrad = Tensor<T>()         // [C, B, H, W]
+    private let mean = Tensor<T>()             // [splits, C] statistics used by the last forward
+    private let invStd = Tensor<T>()           // [splits, C]
+    private var input: Tensor<T>?              // [C, B, H, W]
+    private var trainedForward = true
+
+    public init(name: String, channels: Int, splits: Int = 1, fusedReLU: Bool = false) {
+        precondition(splits >= 1)
+        self.channels = channels; self.splits = splits; self.fusedReLU = fusedReLU
+        gamma = Parameter(qualified(name, "weight"), [channels])
+        beta = Parameter(qualified(name, "bias"), [channels])
+        gamma.value.data.update(repeating: 1, count: channels)
+        runningMean = Buffer(qualified(name, "running_mean"), [channels])
+        runningVar = Buffer(qualified(name, "running_var"), [channels], fill: 1)
+    }
+
+    @discardableResult
+    public func forward(_ x: Tensor<T>, training: Bool) -> Tensor<T> {
+        let (c, b) = (x.shape[0], x.shape[1])
+        precondition(c == channels, "BatchNorm2d: \(c) channels, expected \(channels)")
+        input = x
+        trainedForward = training
+        output.reshape(x.shape)
+        let spatial = x.count / (c * b)
+        let groups = training ? splits : 1
+        precondition(b % groups == 0, "BatchNorm2d: batch \(b) not divisible by splits \(groups)")
+        let groupSize = b / groups * spatial            // elements per (channel, group)
+        mean.reshape([groups, c]); invStd.reshape([groups, c])
+        if training { batchesTracked += 1 }
+        let relu = fusedReLU
+        let (xs, ys, g, bt) = (x.data, output.data, gamma.value.data, beta.value.data)
+        let (ms, iss, rm, rv) = (mean.data, invStd.data, runningMean.value.data, runningVar.value.data)
+        let (eps, momentum) = (self.eps, self.momentum)
+        parallelFor(c, threads: NNRuntime.threads) { ch in
+            var meanOfMeans = 0.0, meanOfVars = 0.0
+            for grp in 0..<groups {
+                let src = xs + ch * b * spatial + grp * groupSize
+                let m: Double, v: Double
+                if training {
+                    var s = 0.0
+                    for i in 0..<groupSize { s += Double(src[i]) }
+                    m = s / Double(groupSize)
+                    var q = 0.0
+                    for i in 0..<groupSize { let d = Double(src[i]) - m; q += d * d }
+                    v = q / Double(groupSize)
+                    meanOfMeans += m
+                    meanOfVars += groupSize > 1 ? q / Double(groupSize - 1) : v
+                } else {
+                    m = Double(rm[ch]); v = Double(rv[ch])
+                }
+                let inv = 1 / (v + eps).squareRoot()
+                ms[grp * c + ch] = T(m); iss[grp * c + ch] = T(inv)
+                // y = x·scale + shift
+                let scale = T(Double(g[ch]) * inv), shift = T(Double(bt[ch]) - m * Double(g[ch]) * inv)
+                let dst = ys + ch * b * spatial + grp * groupSize
+                if relu {
+                    for i in 0..<groupSize { let y = src[i] * scale + shift; dst[i] = y > 0 ? y : 0 }
+                } else {
+                    for i in 0..<groupSize { dst[i] = src[i] * scale + shift }
+                }
+            }
+            if training {
+                rm[ch] = T((1 - momentum) * Double(rm[ch]) + momentum * meanOfMeans / Double(groups))
+                rv[ch] = T((1 - momentum) * Double(rv[ch]) + momentum * meanOfVars / Double(groups))
+            }
+        }
+        return output
+    }
+
+    /// Accumulates dγ, dβ and returns dX.  dOut: [C, B, H, W].
+    @discardableResult
+    public func backward(_ dOut: Tensor<T>) -> Tensor<T> {
+        guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
+        let (c, b) = (x.shape[0], x.shape[1])
+        let spatial = x.count / (c * b)
+        let groups = mean.shape[0]
+        let groupSize = b / groups * spatial
+        inputGrad.reshape(x.shape)
+        let relu = fusedReLU, training = trainedForward
+        let (xs, ys, dys, dxs) = (x.data, output.data, dOut.data, inputGrad.data)
+        let (g, dg, db, ms, iss) = (gamma.value.data, gamma.grad.data, beta.grad.data, mean.data, invStd.data)
+        parallelFor(c, threads: NNRuntime.threads) { ch in
+            var dGamma = 0.0, dBeta = 0.0
+            for grp in 0..<groups {
+                let off = ch * b * spatial + grp * groupSize
+                let (src, dy, y, dx) = (xs + off, dys + off, ys + off, dxs + off)
+                let m = ms[grp * c + ch], inv = iss[grp * c + ch]
+                // Σ dy and Σ dy·x̂ over the group (dy masked by the fused ReLU).
+                var sdy = 0.0, sdyx = 0.0
+                for i in 0..<groupSize {
+                    let d = relu && y[i] <= 0 ? 0 : dy[i]
+                    sdy += Double(d); sdyx += Double(d * (src[i] - m))
+                }
+                sdyx *= Double(inv)
+                dGamma += sdyx; dBeta += sdy
+                let gi = g[ch] * inv
+                if training {
+                    let n = Double(groupSize)
+                    let meanDy = T(sdy / n), meanDyX = T(sdyx / n)
+                    for i in 0..<groupSize {
+                        let d = relu && y[i] <= 0 ? 0 : dy[i]
+                        let xhat = (src[i] - m) * inv
+                        dx[i] = gi * (d - meanDy - xhat * meanDyX)
+                    }
+                } else {
+                    for i in 0..<groupSize { dx[i] = gi * (relu && y[i] <= 0 ? 0 : dy[i]) }
+                }
+            }
+            dg[ch] += T(dGamma); db[ch] += T(dBeta)
+        }
+        return inputGrad
+    }
+}
