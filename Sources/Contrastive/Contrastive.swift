@@ -1,1 +1,0 @@
-// Contrastive: see README "Architecture".

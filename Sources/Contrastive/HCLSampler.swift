@@ -1,0 +1,48 @@
+import Foundation
+
+// HCL (Robinson et al. 2021): importance weights w_j = exp(β·l_j) over the negatives and debiasing
+// with the class prior τ⁺:  Ng = (−τ⁺·N·pos + N·Σ w_j n_j / Σ w_j) / (1 − τ⁺), clamped below at
+// N·e^{−1/τ};  loss = −log(pos / (pos + Ng)), pos = e^{l⁺}, n_j = e^{l_j}, N = number of negatives.
+// The weights are not detached (as in the authors' code), so the gradient flows through them.
+// DCL is β = 0. Adding a sampler touches SamplerKind.swift (see the list there), not this file.
+
+public enum HCLSampler {
+    /// Loss and d loss / d logits for a row [positive, n negatives]; see RowLoss for the layout.
+    public static func debiased(logits: UnsafePointer<Float>, count n: Int, beta: Double, tauPlus: Double, tau: Double,
+                                grad: UnsafeMutablePointer<Float>) -> Double {
+        let N = Double(n)
+        let lp = Double(logits[0])
+        guard n > 0 else { grad[0] = 0; return 0 }
+        var m = -Double.infinity
+        for j in 1...n { m = max(m, Double(logits[j])) }
+        // Shifted sums: A = Σ e^{(1+β)(l−m)}, W = Σ e^{β(l−m)}, so Σ w n / Σ w = e^m·A/W.
+        var a = 0.0, w = 0.0
+        for j in 1...n {
+            let t = Double(logits[j]) - m
+            a += Foundation.exp((1 + beta) * t)
+            w += Foundation.exp(beta * t)
+        }
+        let em = Foundation.exp(m)
+        let pos = Foundation.exp(lp)
+        let reweighted = N * em * a / w
+        let raw = (-tauPlus * N * pos + reweighted) / (1 - tauPlus)
+        let floorValue = N * Foundation.exp(-1 / tau)
+        let clamped = raw < floorValue
+        let ng = clamped ? floorValue : raw
+        let d = pos + ng
+        let loss = Foundation.log(d) - lp
+        if clamped {
+            grad[0] = Float(-1 + pos / d)
+            for j in 1...n { grad[j] = 0 }
+        } else {
+            grad[0] = Float(-1 + pos * (1 - tauPlus * N / (1 - tauPlus)) / d)
+            let scale = N / (1 - tauPlus) / d * em
+            for j in 1...n {
+                let t = Double(logits[j]) - m
+                let g = (1 + beta) * Foundation.exp((1 + beta) * t) / w - beta * Foundation.exp(beta * t) * a / (w * w)
+                grad[j] = Float(scale * g)
+            }
+        }
+        return loss
+    }
+}

@@ -1,0 +1,66 @@
+// What every objective does per query once its candidate scores exist: choose the negatives (all,
+// or a rank range by quickselect), build the logit row, evaluate the loss form, and count the
+// statistics. Objectives differ only in where scores come from and where gradients go.
+
+/// Per-worker scratch, allocated once per worker per step (no allocation inside the query loop).
+final class RowScratch {
+    let keys: UnsafeMutablePointer<UInt64>     // [pool]
+    let columns: UnsafeMutablePointer<Int32>   // [maxNegatives]
+    let logits: UnsafeMutablePointer<Float>    // [1 + maxNegatives]
+    let grad: UnsafeMutablePointer<Float>      // [1 + maxNegatives]
+
+    init(pool: Int, maxNegatives: Int) {
+        keys = .allocate(capacity: max(1, pool))
+        columns = .allocate(capacity: max(1, maxNegatives))
+        logits = .allocate(capacity: 1 + maxNegatives)
+        grad = .allocate(capacity: 1 + maxNegatives)
+    }
+    deinit { keys.deallocate(); columns.deallocate(); logits.deallocate(); grad.deallocate() }
+}
+
+enum RowWork {
+    /// Writes into `s.columns` the row's negatives among columns 0..<count except the excluded ones:
+    /// all of them when `ranks` is nil, else those whose rank (descending score, ties by column) is
+    /// in `ranks` (in selection order). Returns how many.
+    @inline(__always)
+    static func choose(scores: UnsafePointer<Float>, count: Int, excludeA: Int = -1, excludeB: Int = -1,
+                       ranks: Range<Int>?, scratch s: RowScratch) -> Int {
+        guard let ranks else {
+            var m = 0
+            for j in 0..<count where j != excludeA && j != excludeB { s.columns[m] = Int32(j); m += 1 }
+            return m
+        }
+        let n = RankSelection.fillKeys(s.keys, scores: scores, count: count, excludeA: excludeA, excludeB: excludeB)
+        let r = min(ranks.lowerBound, n)..<min(ranks.upperBound, n)
+        RankSelection.select(s.keys, count: n, ranks: r)
+        var m = 0
+        for t in r { s.columns[m] = Int32(RankSelection.candidate(s.keys[t])); m += 1 }
+        return m
+    }
+
+    /// Fills logits [1 + m] from the positive score and the chosen columns' scores (÷τ) and counts
+    /// the row's statistics over those real negatives.
+    @inline(__always)
+    static func gather(positive: Float, scores: UnsafePointer<Float>, m: Int, tau: Float, scratch s: RowScratch,
+                       queryLabel: Int64, candidateLabels: UnsafePointer<Int64>?, stats: inout RowStats) {
+        let invTau = 1 / tau
+        s.logits[0] = positive * invTau
+        var hardest = -Float.infinity, sum = 0.0, same = 0, labeled = 0
+        for t in 0..<m {
+            let c = Int(s.columns[t])
+            let v = scores[c]
+            s.logits[1 + t] = v * invTau
+            hardest = max(hardest, v); sum += Double(v)
+            if let candidateLabels, queryLabel >= 0 {
+                let l = candidateLabels[c]
+                if l >= 0 { labeled += 1; if l == queryLabel { same += 1 } }
+            }
+        }
+        stats.top1 = positive > hardest
+        stats.negatives = m
+        stats.selectedCount = m
+        stats.selectedSimilaritySum = sum
+        stats.labeled = labeled
+        stats.sameLabel = same
+    }
+}
