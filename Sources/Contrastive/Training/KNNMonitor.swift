@@ -1,0 +1,88 @@
+import Evaluation
+import Foundation
+import NN
+import StageKit
+import TensorFiles
+
+/// kNN top-1 of the current encoder on a held-out split, once per epoch (SPEC §4: k 200, τ 0.1, on
+/// the L2-normalised projection, as the MoCo CIFAR demo's monitor; chunked inside WeightedKNN).
+final class KNNMonitor {
+    let train: (images: [UInt8], shape: [Int], labels: [Int64])
+    let test: (images: [UInt8], shape: [Int], labels: [Int64])
+    let parameters: KNNParameters
+    let threads: Int
+
+    init?(options o: PretrainOptions, threads: Int) throws {
+        guard let trainPath = o.knnTrain, let testPath = o.knnTest else { return nil }
+        if o.objective == .cmc {
+            note("pretrain: the kNN monitor is not available for cmc (datasets are RGB, the encoders read Lab); skipping it")
+            return nil
+        }
+        train = try KNNMonitor.load(trainPath, limit: o.knnLimit)
+        test = try KNNMonitor.load(testPath, limit: 0)
+        guard train.shape[1...] == test.shape[1...] else {
+            throw StageError(testPath, "images \(test.shape) do not match the kNN train split's \(train.shape)")
+        }
+        parameters = KNNParameters(k: o.knnK, tau: o.knnTau)
+        try parameters.validate()
+        self.threads = threads
+    }
+
+    static func load(_ path: String, limit: Int) throws -> (images: [UInt8], shape: [Int], labels: [Int64]) {
+        try requireReadableFile(path)
+        do {
+            let f = try TensorFile.read(path)
+            let info = try f.info("images")
+            guard info.dtype == .u8, info.shape.count == 4 else {
+                throw StageError(path, "'images' must be u8 [N, C, H, W] (got \(info.dtype.rawValue) \(info.shape))")
+            }
+            var images = try f.array("images", as: UInt8.self)
+            var labels = try f.integers("labels", shape: [info.shape[0]])
+            var shape = info.shape
+            if limit > 0 && limit < shape[0] {
+                images = Array(images[..<(limit * shape[1] * shape[2] * shape[3])])
+                labels = Array(labels[..<limit])
+                shape[0] = limit
+            }
+            guard labels.allSatisfy({ $0 >= 0 }) else { throw StageError(path, "the kNN monitor needs labels (found −1)") }
+            return (images, shape, labels)
+        } catch let e as TensorFileError {
+            throw StageError(e.path, e.message)
+        }
+    }
+
+    func top1(model: ContrastiveModel) throws -> Double {
+        let role = model.evaluationRole
+        guard train.shape[1] == role.encoder.backbone.inChannels else {
+            throw StageError("kNN monitor: datasets have \(train.shape[1]) channels, the encoder reads \(role.encoder.backbone.inChannels)")
+        }
+        let a = KNNMonitor.project(role, train.images, shape: train.shape)
+        let b = KNNMonitor.project(role, test.images, shape: test.shape)
+        let d = ContrastiveModel.embeddingDimension
+        let classes = Int(max(train.labels.max() ?? 0, test.labels.max() ?? 0)) + 1
+        let outcome = WeightedKNN.evaluate(train: LabeledFeatures(values: a, labels: train.labels, count: train.shape[0], dim: d),
+                                           test: LabeledFeatures(values: b, labels: test.labels, count: test.shape[0], dim: d),
+                                           classes: classes, parameters: parameters, threads: threads)
+        return outcome.top1
+    }
+
+    /// Eval-mode projections [N, 128] in batches.
+    static func project(_ role: ContrastiveModel.Role, _ images: [UInt8], shape: [Int]) -> [Float] {
+        let n = shape[0], size = shape[1] * shape[2] * shape[3], d = ContrastiveModel.embeddingDimension
+        let chunk = 500
+        var out = [Float](repeating: 0, count: n * d)
+        var start = 0
+        images.withUnsafeBufferPointer { src in
+            while start < n {
+                let count = min(chunk, n - start)
+                InputBatch.normalise(src.baseAddress!, first: start, count: count, channels: shape[1], height: shape[2],
+                                     width: shape[3], mean: role.mean, std: role.std, into: role.input)
+                let e = role.encoder.forward(role.input, training: false).embedding
+                out.withUnsafeMutableBufferPointer { o in (o.baseAddress! + start * d).update(from: e.data, count: count * d) }
+                start += count
+            }
+        }
+        _ = size
+        return out
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import NN
+import StageKit
+
+/// Learning-rate schedule names for the command line (NN.LRSchedule holds the maths).
+public enum ScheduleKind: String, CaseIterable, ExpressibleByArgument, Codable, Sendable {
+    case cosine, step, constant
+}
+
+/// Every `pretrain` option. The executable only parses these and calls `PretrainStage.run`.
+public struct PretrainOptions: ParsableArguments, Sendable {
+    @Option(help: "Views file(s) from the augment stage, one per epoch, in order.")
+    public var views: [String] = []
+    @Option(help: "Checkpoint to continue from (omit for the first epoch).")
+    public var resume: String?
+    @Option(help: "Checkpoint to write after the last epoch.")
+    public var out: String
+    @Option(help: "log.csv to (re)write from the checkpoint's log rows.")
+    public var log: String?
+
+    @Option(help: "Objective: \(ObjectiveKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    public var objective: ObjectiveKind = .moco
+    @Option(help: "Negative sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    public var sampler: SamplerKind = .ring
+
+    @Option(help: "ResNet-18 base width (64 = standard).") public var width: Int = 16
+    @Option(help: "Batch size.") public var batch: Int = 256
+    @Option(help: "Base learning rate.") public var lr: Double = 0.06
+    @Option(help: "SGD momentum.") public var momentum: Double = 0.9
+    @Option(help: "Weight decay.") public var wd: Double = 5e-4
+    @Option(help: "LR schedule: cosine, step, constant.") public var schedule: ScheduleKind = .cosine
+    @Option(help: "Step schedule: fractions of training where the LR is multiplied by --step-gamma.")
+    public var stepMilestones: String = "0.68,0.83"
+    @Option(help: "Step schedule multiplier.") public var stepGamma: Double = 0.1
+    @Option(help: "Linear warm-up epochs.") public var warmupEpochs: Double = 0
+    @Option(help: "Total epochs of the run (the schedule and the anneal are laid out over them).")
+    public var epochs: Int
+    @Option(help: "Temperature τ.") public var tau: Double = 0.1
+    @Option(help: "MoCo queue size K (a multiple of the batch).") public var queue: Int = 4096
+    @Option(help: "MoCo key-encoder momentum m.") public var keyMomentum: Double = 0.99
+    @Option(help: "IR/CMC memory-bank momentum (InstDisc 0.5; the Ring code 0).") public var bankMomentum: Double = 0.5
+    @Option(help: "IR/CMC negatives k drawn per query.") public var negatives: Int = 4096
+    @Option(help: "Split batch norm groups (MoCo CIFAR demo: 8); the batch must divide evenly.")
+    public var bnSplits: Int = 8
+
+    @Option(help: "Ring: final outer fraction.") public var ringOuter: Double = 0.1
+    @Option(help: "Ring: inner fraction (of the outer ring).") public var ringInner: Double = 0.1
+    @Option(help: "Ring: epochs over which outer anneals from 1.0 to --ring-outer.") public var annealEpochs: Double?
+    @Flag(help: "Ring: use the final ring from the first step.") public var noAnneal = false
+    @Option(help: "Band: lower bound in hardness percent (0 = hardest).") public var bandLo: Double = 0
+    @Option(help: "Band: upper bound in hardness percent.") public var bandHi: Double = 5
+    @Option(help: "HCL: concentration β.") public var hclBeta: Double = 1
+    @Option(help: "HCL/DCL: class prior τ⁺.") public var tauPlus: Double = 0.1
+    @Option(help: "MoCHi: hardest N queue entries to mix.") public var mochiN: Int = 1024
+    @Option(help: "MoCHi: negative–negative mixes s.") public var mochiS: Int = 16
+    @Option(help: "MoCHi: query–negative mixes s′.") public var mochiSPrime: Int = 16
+    @Option(help: "MoCHi: first step with synthetic negatives.") public var mochiStart: Int = 0
+
+    @Option(help: "Dataset to use as the kNN monitor's memory (train split).") public var knnTrain: String?
+    @Option(help: "Held-out dataset for the kNN monitor.") public var knnTest: String?
+    @Option(help: "kNN monitor: neighbours.") public var knnK: Int = 200
+    @Option(help: "kNN monitor: temperature.") public var knnTau: Double = 0.1
+    @Option(help: "kNN monitor: use at most this many train images (0 = all).") public var knnLimit: Int = 0
+    @Option(help: "Also log a row every N steps (0 = once per epoch).") public var logEvery: Int = 0
+
+    @OptionGroup public var common: CommonOptions
+
+    public init() {}
+
+    public func validate() throws {
+        if views.isEmpty { throw ValidationError("give at least one --views file") }
+        if batch < 2 { throw ValidationError("--batch must be at least 2") }
+        if width < 1 { throw ValidationError("--width must be positive") }
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if bnSplits < 1 || batch % bnSplits != 0 { throw ValidationError("--batch \(batch) must be divisible by --bn-splits \(bnSplits)") }
+        if !(tau > 0) { throw ValidationError("--tau must be positive") }
+        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if !(0...1).contains(keyMomentum) { throw ValidationError("--key-momentum must be in [0, 1]") }
+        if !(0...1).contains(bankMomentum) { throw ValidationError("--bank-momentum must be in [0, 1]") }
+        if objective == .moco && (queue < batch || queue % batch != 0) {
+            throw ValidationError("--queue \(queue) must be a positive multiple of --batch \(batch)")
+        }
+        if negatives < 1 { throw ValidationError("--negatives must be at least 1") }
+        _ = try milestones()
+    }
+
+    func milestones() throws -> [Double] {
+        let parts = stepMilestones.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.allSatisfy({ $0 != nil && (0...1).contains($0!) }) else {
+            throw ValidationError("--step-milestones must be fractions in [0, 1], e.g. 0.68,0.83")
+        }
+        return parts.map { $0! }
+    }
+
+    /// The sampler with its parameters (anneal over half the run unless told otherwise).
+    public func negativeSampler(stepsPerEpoch: Int) -> NegativeSampler {
+        var c = SamplerConfig()
+        c.ringOuter = ringOuter
+        c.ringInner = ringInner
+        c.ringAnneal = !noAnneal
+        c.ringAnnealEpochs = annealEpochs ?? Double(epochs) / 2
+        c.bandLoPercent = bandLo
+        c.bandHiPercent = bandHi
+        c.hclBeta = hclBeta
+        c.tauPlus = tauPlus
+        c.mochiN = mochiN
+        c.mochiS = mochiS
+        c.mochiSPrime = mochiSPrime
+        c.mochiStartStep = mochiStart
+        return NegativeSampler(kind: sampler, config: c, stepsPerEpoch: stepsPerEpoch)
+    }
+
+    public var lrSchedule: LRSchedule {
+        switch schedule {
+        case .cosine: return .cosine
+        case .constant: return .constant
+        case .step: return .step(milestones: (try? milestones()) ?? [], gamma: stepGamma)
+        }
+    }
+
+    /// The options that define the training run: a resumed run must use the same values.
+    public var identity: [String: String] {
+        var m: [String: String] = [
+            "objective": objective.rawValue, "sampler": sampler.rawValue, "width": "\(width)", "batch": "\(batch)",
+            "lr": "\(lr)", "momentum": "\(momentum)", "wd": "\(wd)", "schedule": schedule.rawValue,
+            "warmup_epochs": "\(warmupEpochs)", "epochs": "\(epochs)", "tau": "\(tau)", "bn_splits": "\(bnSplits)",
+            "seed": "\(common.seed)",
+        ]
+        if schedule == .step { m["step_milestones"] = stepMilestones; m["step_gamma"] = "\(stepGamma)" }
+        switch objective {
+        case .moco: m["queue"] = "\(queue)"; m["key_momentum"] = "\(keyMomentum)"
+        case .ir, .cmc: m["bank_momentum"] = "\(bankMomentum)"; m["negatives"] = "\(negatives)"
+        case .simclr: break
+        }
+        switch sampler {
+        case .ring:
+            m["ring_outer"] = "\(ringOuter)"; m["ring_inner"] = "\(ringInner)"; m["anneal"] = "\(!noAnneal)"
+            m["anneal_epochs"] = "\(annealEpochs ?? Double(epochs) / 2)"
+        case .band: m["band_lo"] = "\(bandLo)"; m["band_hi"] = "\(bandHi)"
+        case .hcl: m["hcl_beta"] = "\(hclBeta)"; m["tau_plus"] = "\(tauPlus)"
+        case .dcl: m["tau_plus"] = "\(tauPlus)"
+        case .mochi: m["mochi_n"] = "\(mochiN)"; m["mochi_s"] = "\(mochiS)"; m["mochi_s_prime"] = "\(mochiSPrime)"; m["mochi_start"] = "\(mochiStart)"
+        case .uniform: break
+        }
+        return m
+    }
+}

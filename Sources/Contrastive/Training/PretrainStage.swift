@@ -1,0 +1,178 @@
+import Evaluation
+import Foundation
+import NN
+import StageKit
+import TensorFiles
+
+/// The `pretrain` stage: trains for one or more epochs (one views file each), continuing from a
+/// checkpoint, and writes a checkpoint holding everything needed to continue exactly — encoders, BN
+/// statistics, optimiser state, queue/banks with each entry's index and label, the step (which fixes
+/// the anneal position, the learning rate and every random draw) and the log rows.
+///
+/// Randomness is a function of (seed, epoch, step), never of wall time or thread scheduling, so a run
+/// killed at any moment and restarted from its last checkpoint ends bit-identical to one that was not.
+public enum PretrainStage {
+    public static func run(_ o: PretrainOptions) throws {
+        let threads = o.common.resolvedThreads
+        try BLASRuntime.configure(core: o.common.blasCore, threads: threads)
+        NNRuntime.threads = threads
+        try validate(objective: o.objective, sampler: o.sampler)
+        try ensureParentDirectory(of: o.out)
+
+        let first = try ViewsData.load(o.views[0])
+        let stepsPerEpoch = first.count / o.batch
+        guard stepsPerEpoch >= 1 else {
+            throw StageError(o.views[0], "holds \(first.count) images, fewer than one batch of \(o.batch)")
+        }
+        if o.objective == .cmc && (first.shape1[1] != 1 || first.shape2[1] != 2) {
+            throw StageError(o.views[0], "cmc needs L (1 channel) and ab (2 channels) views; these have \(first.shape1[1]) and \(first.shape2[1]) (use --recipe cmc)")
+        }
+        if o.objective != .cmc && first.shape1[1] != first.shape2[1] {
+            throw StageError(o.views[0], "view1 and view2 differ in channels (\(first.shape1[1]) vs \(first.shape2[1])); only cmc uses such views")
+        }
+        let sampler = o.negativeSampler(stepsPerEpoch: stepsPerEpoch)
+        let candidates: Int
+        switch o.objective {
+        case .moco: candidates = o.queue
+        case .ir, .cmc: candidates = first.count - 1
+        case .simclr: candidates = 2 * o.batch - 2
+        }
+        try sampler.check(objective: o.objective, candidates: candidates)
+
+        let model = ContrastiveModel(options: o, views: first)
+        var epochsDone = 0, step = 0
+        var log = TrainLog()
+        var provenance = Provenance(stage: "pretrain", seed: o.common.seed)
+        provenance.parameters = o.identity
+        provenance.parameters["views"] = o.views.joined(separator: ",")
+        provenance.parameters["threads"] = "\(threads)"
+        for (i, path) in o.views.enumerated() { try provenance.addInput("views\(i)", path: path) }
+
+        if let resume = o.resume {
+            try provenance.addInput("resume", path: resume)
+            let f: TensorFile
+            do { f = try TensorFile.read(resume) } catch let e as TensorFileError { throw StageError(e.path, e.message) }
+            guard f.metadata["stage"] == "pretrain" else { throw StageError(resume, "not a pretrain checkpoint") }
+            let saved = Provenance.decode(f.metadata["identity"])
+            for (key, value) in o.identity where saved[key] != value {
+                throw StageError(resume, "was trained with \(key) = \(saved[key] ?? "unset"), this run asks for \(value); use the same settings or start a new run")
+            }
+            try model.load(from: f)
+            epochsDone = Int(f.metadata["epochs_done"] ?? "") ?? -1
+            step = Int(f.metadata["step"] ?? "") ?? -1
+            guard epochsDone >= 0, step >= 0 else { throw StageError(resume, "checkpoint lacks epochs_done/step metadata") }
+            log = TrainLog(csv: f.metadata["log_csv"] ?? "")
+        }
+
+        let trainer = Trainer(options: o, model: model, sampler: sampler, stepsPerEpoch: stepsPerEpoch, threads: threads)
+        let monitor = try KNNMonitor(options: o, threads: threads)
+        for (i, path) in o.views.enumerated() {
+            let views = i == 0 ? first : try ViewsData.load(path)
+            let epoch = epochsDone + 1
+            guard epoch <= o.epochs else { throw StageError(path, "the run is already complete (\(o.epochs) epochs)") }
+            guard views.shape1 == first.shape1, views.shape2 == first.shape2 else {
+                throw StageError(path, "views shapes \(views.shape1)/\(views.shape2) differ from \(first.shape1)/\(first.shape2)")
+            }
+            if let e = views.epoch, e != epoch {
+                throw StageError(path, "views were made for epoch \(e) but this run continues with epoch \(epoch)")
+            }
+            var order = Array(0..<views.count)
+            var rng = RNG(seed: o.common.seed, stream: [0x5348_5546, UInt64(epoch)])
+            order.shuffle(using: &rng)
+            var sum = EpochSums()
+            let progress = Progress("pretrain epoch \(epoch)/\(o.epochs)", total: stepsPerEpoch * o.batch, unit: "img")
+            for s in 0..<stepsPerEpoch {
+                let rows = order[(s * o.batch)..<((s + 1) * o.batch)]
+                let last = s == stepsPerEpoch - 1
+                let logThis = o.logEvery > 0 && (step + 1) % o.logEvery == 0
+                let st = try trainer.step(views: views, rows: rows, step: step, percentiles: last || logThis)
+                sum.add(st)
+                if logThis && !last {
+                    log.append(row(epoch: epoch, step: step + 1, lr: trainer.learningRate(step: step), stats: st, mean: nil,
+                                   sampler: sampler, options: o, knn: nil))
+                }
+                if last { sum.percentiles = st.percentiles }
+                step += 1
+                progress.advance(o.batch, status: String(format: "loss %.4f", st.loss))
+            }
+            progress.finish(status: String(format: "loss %.4f", sum.mean.loss))
+            let knn = try monitor?.top1(model: model)
+            log.append(row(epoch: epoch, step: step, lr: trainer.learningRate(step: step - 1), stats: sum.mean, mean: sum,
+                           sampler: sampler, options: o, knn: knn))
+            note("epoch \(epoch): loss \(TrainLog.format(sum.mean.loss)), top-1 \(TrainLog.format(sum.mean.top1))"
+                 + (knn.map { ", kNN top-1 \(TrainLog.format($0))%" } ?? ""))
+            epochsDone = epoch
+        }
+
+        var meta = provenance.metadata
+        for (k, v) in BLASRuntime.provenance { meta[k] = v }
+        meta["identity"] = Provenance.json(o.identity)
+        meta["epochs_done"] = "\(epochsDone)"
+        meta["step"] = "\(step)"
+        meta["steps_per_epoch"] = "\(stepsPerEpoch)"
+        meta["log_csv"] = log.csv
+        meta["sampler"] = String(decoding: try JSONEncoder.sorted.encode(sampler), as: UTF8.self)
+        model.describe(into: &meta)
+        var writer = TensorFileWriter(metadata: meta)
+        model.save(into: &writer)
+        do { try writer.write(to: o.out) } catch let e as TensorFileError { throw StageError(e.path, e.message) }
+        if let logPath = o.log {
+            try ensureParentDirectory(of: logPath)
+            try writeTextAtomically(log.csv, to: logPath)
+        }
+        print("pretrain: wrote \(o.out) (epoch \(epochsDone)/\(o.epochs), step \(step))")
+    }
+
+    static func row(epoch: Int, step: Int, lr: Double, stats: ContrastiveStats, mean: EpochSums?, sampler: NegativeSampler,
+                    options o: PretrainOptions, knn: Double?) -> [String: String] {
+        let f = TrainLog.format
+        var r: [String: String] = [
+            "epoch": "\(epoch)", "step": "\(step)", "lr": f(lr), "loss": f(stats.loss), "top1": f(stats.top1),
+            "negatives": f(stats.negativesPerQuery), "sel_sim_mean": f(stats.meanSelectedSimilarity),
+        ]
+        if let s = stats.sameLabelFraction { r["same_class_frac"] = f(s) }
+        let p = mean?.percentiles ?? stats.percentiles
+        if p.count == 4 { for (k, v) in zip(["sim_p50", "sim_p90", "sim_p99", "sim_p999"], p) { r[k] = f(v) } }
+        switch sampler.kind {
+        case .ring:
+            r["ring_outer"] = f(sampler.currentOuter(step: max(step - 1, 0)))
+            r["ring_inner"] = f(sampler.config.ringInner)
+        case .band:
+            r["band_lo"] = f(sampler.config.bandLoPercent)
+            r["band_hi"] = f(sampler.config.bandHiPercent)
+        default: break
+        }
+        if let knn { r["knn_top1"] = f(knn) }
+        return r
+    }
+}
+
+/// Running means of the per-step statistics over an epoch.
+struct EpochSums {
+    var n = 0
+    var loss = 0.0, top1 = 0.0, negatives = 0.0, selected = 0.0, same = 0.0, sameCount = 0
+    var percentiles: [Double] = []
+
+    mutating func add(_ s: ContrastiveStats) {
+        n += 1
+        loss += s.loss; top1 += s.top1; negatives += s.negativesPerQuery; selected += s.meanSelectedSimilarity
+        if let f = s.sameLabelFraction { same += f; sameCount += 1 }
+    }
+
+    var mean: ContrastiveStats {
+        var s = ContrastiveStats()
+        let d = Double(max(n, 1))
+        s.loss = loss / d; s.top1 = top1 / d; s.negativesPerQuery = negatives / d; s.meanSelectedSimilarity = selected / d
+        s.sameLabelFraction = sameCount > 0 ? same / Double(sameCount) : nil
+        s.percentiles = percentiles
+        return s
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}
