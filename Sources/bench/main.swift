@@ -1,8 +1,3 @@
-// Temporary local driver for the evaluation benchmarks (the lead wires EvaluationBenchmark into bench).
-import Evaluation
-import NN
-import StageKit
-Stage.run("bench") {
-    try BLASRuntime.configure(core: nil, threads: defaultThreadCount)
-    for line in EvaluationBenchmark.run(threads: defaultThreadCount) { print(line) }
-}
+import Foundation
+FileHandle.standardError.write(Data("bench: not built yet\n".utf8))
+exit(2)
