@@ -1,3 +1,53 @@
-import Foundation
-FileHandle.standardError.write(Data("probe: not built yet\n".utf8))
-exit(2)
+import ArgumentParser
+import Evaluation
+import NN
+import StageKit
+
+extension FeatureKind: ExpressibleByArgument {}
+extension ProbeProtocol: ExpressibleByArgument {}
+extension ProbeInit: ExpressibleByArgument {}
+
+/// `probe --train F --test F --out results.json [--protocol moco|ring] [overrides]`: linear probe on frozen features.
+@main
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "probe",
+        abstract: "Multinomial logistic regression on frozen features; reports test top-1 / top-5.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Train features file (embed output).") var train: String
+    @Option(help: "Test features file (embed output).") var test: String
+    @Option(help: "Results file (JSON).") var out: String
+    @Option(help: "Encoder checkpoint the features came from; its sha256 is recorded before and after.") var checkpoint: String?
+    @Option(help: "Feature tensor: backbone (pooled, pre-head; the standard) or projection.") var feature: FeatureKind = .backbone
+    @Option(name: .customLong("protocol"), help: "Protocol: moco (lr 30, ×0.1 at 60/80 %) or ring (lr 0.01, wd 1e-5).") var protocolName: ProbeProtocol = .moco
+    @Option(help: "Override the protocol's learning rate.") var lr: Double?
+    @Option(help: "Override the protocol's epoch count.") var epochs: Int?
+    @Option(help: "Override the protocol's weight decay.") var wd: Double?
+    @Option(help: "Override the protocol's batch size.") var batch: Int?
+    @Option(help: "Override the protocol's momentum.") var momentum: Double?
+    @Option(help: "Classifier initialisation: normal (N(0, 0.01²), torch lincls) or zeros.") var initialization: ProbeInit = .normal
+    @Flag(help: "Standardise each feature with the train split's mean and std.") var standardize = false
+
+    func run() throws {
+        let common = self.common
+        var o = ProbeStage.Options(trainPath: train, testPath: test, outPath: out)
+        o.checkpointPath = checkpoint
+        o.feature = feature
+        o.protocolName = protocolName
+        var h = protocolName.hyperparameters
+        if let lr { h.lr = lr }
+        if let epochs { h.epochs = epochs }
+        if let wd { h.weightDecay = wd }
+        if let batch { h.batch = batch }
+        if let momentum { h.momentum = momentum }
+        h.standardize = standardize
+        h.initialization = initialization
+        o.hyper = h
+        o.seed = common.seed
+        o.threads = common.resolvedThreads
+        Stage.run("probe") {
+            try BLASRuntime.configure(core: common.blasCore, threads: common.resolvedThreads)
+            print(try ProbeStage.run(o))
+        }
+    }
+}

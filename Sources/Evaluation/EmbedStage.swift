@@ -1,0 +1,91 @@
+import Foundation
+import StageKit
+import TensorFiles
+
+/// The `embed` stage: a dataset file (`images` u8 [N,C,H,W], `labels`, `index`) and an encoder →
+/// a features file (`backbone` f32 [N,D], `projection` f32 [N,P] L2-normalised, `labels`, `index`).
+public enum EmbedStage {
+    public struct Options: Sendable {
+        public var datasetPath: String
+        public var outPath: String
+        public var encoder: EncoderKind = .raw
+        /// images per encoder call
+        public var batch: Int = 256
+        public var seed: UInt64 = 0
+        public var threads: Int = defaultThreadCount
+
+        public init(datasetPath: String, outPath: String) {
+            self.datasetPath = datasetPath
+            self.outPath = outPath
+        }
+    }
+
+    public struct Dataset {
+        public let images: [UInt8]     // [N, C, H, W]
+        public let shape: [Int]        // [N, C, H, W]
+        public let labels: [Int64]     // [N]
+        public let index: [Int64]      // [N]
+        public let metadata: [String: String]
+    }
+
+    /// Reads and validates a dataset file.
+    public static func readDataset(_ path: String) throws -> Dataset {
+        try requireReadableFile(path)
+        return try wrapping(path) {
+            let file = try TensorFile.read(path)
+            let info = try file.info("images")
+            guard info.dtype == .u8 else { throw StageError(path, "tensor 'images' has dtype \(info.dtype.rawValue), expected U8") }
+            guard info.shape.count == 4, info.shape.allSatisfy({ $0 > 0 }) else {
+                throw StageError(path, "tensor 'images' has shape \(info.shape), expected [N, C, H, W] with every size > 0")
+            }
+            let n = info.shape[0]
+            let labels = try file.array("labels", as: Int64.self, shape: [n])
+            let index = try file.array("index", as: Int64.self, shape: [n])
+            return Dataset(images: try file.array("images", as: UInt8.self), shape: info.shape, labels: labels, index: index,
+                           metadata: file.metadata)
+        }
+    }
+
+    /// Runs the stage; returns the line printed on stdout.
+    @discardableResult
+    public static func run(_ o: Options, makeEncoder: ((Dataset) throws -> FeatureEncoder)? = nil) throws -> String {
+        guard o.batch >= 1 else { throw StageError("--batch must be at least 1 (got \(o.batch))") }
+        try requireWritableOutput(o.outPath)
+        let data = try readDataset(o.datasetPath)
+        let encoder = try makeEncoder?(data) ?? o.encoder.make(imageShape: Array(data.shape.dropFirst()), options: o)
+        let n = data.shape[0], imageSize = data.shape[1...].reduce(1, *)
+        let d = encoder.backboneDim, p = encoder.projectionDim
+
+        var provenance = Provenance(stage: "embed", seed: o.seed)
+        try provenance.addInput("dataset", path: o.datasetPath)
+        provenance.set("encoder", o.encoder.rawValue)
+        provenance.set("batch", o.batch)
+        for (k, v) in encoder.description { provenance.set("encoder_\(k)", v) }
+        if let classes = data.metadata["classes"] { provenance.extra["classes"] = classes }
+
+        var backbone = [Float](repeating: 0, count: n * d)     // [N, D]
+        var projection = [Float](repeating: 0, count: n * p)   // [N, P]
+        let progress = StageKit.Progress("embed", total: n, unit: "img")
+        data.images.withUnsafeBufferPointer { img in
+        backbone.withUnsafeMutableBufferPointer { bb in
+        projection.withUnsafeMutableBufferPointer { pr in
+            var start = 0
+            while start < n {
+                let rows = min(o.batch, n - start)
+                encoder.encode(images: img.baseAddress! + start * imageSize, count: rows,
+                               backbone: bb.baseAddress! + start * d, projection: pr.baseAddress! + start * p)
+                start += rows
+                progress.advance(rows)
+            }
+        }}}
+        progress.finish()
+
+        var writer = TensorFileWriter(metadata: provenance.metadata)
+        writer.add("backbone", backbone, shape: [n, d])
+        writer.add("projection", projection, shape: [n, p])
+        writer.add("labels", data.labels, shape: [n])
+        writer.add("index", data.index, shape: [n])
+        try writer.write(to: o.outPath)
+        return "embed: \(n) images → backbone \(n)×\(d), projection \(n)×\(p) (encoder \(o.encoder.rawValue)) → \(o.outPath)"
+    }
+}

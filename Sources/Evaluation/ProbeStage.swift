@@ -1,0 +1,109 @@
+import Foundation
+import NN
+import StageKit
+import TensorFiles
+
+/// The `probe` stage: frozen train / test features → a linear classifier → top-1 / top-5 on the test
+/// split (results JSON + one line on stdout), with the protocol recorded.
+///
+/// The probe never loads encoder weights: it reads features only. To prove the encoder was untouched
+/// it hashes `--checkpoint` before and after the run (the run fails if they differ), and, when the
+/// features record the checkpoint they were made from, checks that it is this one.
+public enum ProbeStage {
+    public struct Options: Sendable {
+        public var trainPath: String
+        public var testPath: String
+        public var outPath: String
+        public var checkpointPath: String?
+        public var feature: FeatureKind = .backbone
+        public var protocolName: ProbeProtocol = .moco
+        public var hyper: ProbeHyperparameters = ProbeProtocol.moco.hyperparameters
+        public var seed: UInt64 = 0
+        public var threads: Int = defaultThreadCount
+
+        public init(trainPath: String, testPath: String, outPath: String) {
+            self.trainPath = trainPath
+            self.testPath = testPath
+            self.outPath = outPath
+        }
+    }
+
+    @discardableResult
+    public static func run(_ o: Options) throws -> String {
+        try o.hyper.validate()
+        try requireWritableOutput(o.outPath)
+        var checkpointBefore: String?
+        if let ckpt = o.checkpointPath {
+            try requireReadableFile(ckpt)
+            checkpointBefore = try SHA256.hex(file: ckpt)
+        }
+        var train = try LabeledFeatures.read(o.trainPath, kind: o.feature)
+        var test = try LabeledFeatures.read(o.testPath, kind: o.feature)
+        try requireCompatible(train: train, trainPath: o.trainPath, test: test, testPath: o.testPath, kind: o.feature)
+        if let before = checkpointBefore {
+            for path in [o.trainPath, o.testPath] {
+                let recorded = Provenance.decode(try wrapping(path) { try TensorFile.metadata(path) }["inputs"])["checkpoint"]
+                if let recorded, recorded != before {
+                    throw StageError(path, "features were made from checkpoint \(recorded.prefix(12))…, not from \(o.checkpointPath!) (\(before.prefix(12))…)")
+                }
+            }
+        }
+        let classes = max(train.classCount, test.classCount)
+        guard classes >= 2 else { throw StageError(o.trainPath, "labels name only \(classes) class; a probe needs at least 2") }
+
+        var provenance = Provenance(stage: "probe", seed: o.seed)
+        try provenance.addInput("train", path: o.trainPath)
+        try provenance.addInput("test", path: o.testPath)
+        let h = o.hyper
+        provenance.set("protocol", o.protocolName.rawValue)
+        provenance.set("feature", o.feature.rawValue)
+        provenance.set("lr", h.lr)
+        provenance.set("momentum", h.momentum)
+        provenance.set("weight_decay", h.weightDecay)
+        provenance.set("epochs", h.epochs)
+        provenance.set("batch", h.batch)
+        provenance.set("milestone_epochs", h.milestoneEpochs.map(String.init).joined(separator: ","))
+        provenance.set("gamma", h.gamma)
+        provenance.set("standardize", h.standardize)
+        provenance.set("init", h.initialization.rawValue)
+        provenance.set("threads", o.threads)
+        provenance.extra = BLASRuntime.provenance
+
+        if h.standardize {
+            let standardizer = Standardizer(fitting: train)
+            standardizer.apply(&train, threads: o.threads)
+            standardizer.apply(&test, threads: o.threads)
+        }
+        let started = Date()
+        let progress = StageKit.Progress("probe", total: h.epochs, unit: "epoch")
+        let seed = o.seed, n = train.count
+        let model = LinearProbe.train(train, classes: classes, hyper: h, seed: seed,
+                                      order: { LinearProbe.epochOrder(seed: seed, epoch: $0, count: n) }, progress: progress)
+        progress.finish(status: String(format: "loss %.4f", model.finalLoss))
+        let (top1, top5) = model.accuracy(on: test)
+        let trainTop1 = model.accuracy(on: train).top1
+        let seconds = Date().timeIntervalSince(started)
+
+        var results: [String: Any] = [
+            "top1": top1, "top5": top5, "train_top1": trainTop1, "final_train_loss": (model.finalLoss * 1e6).rounded() / 1e6,
+            "classes": classes, "train_count": train.count, "test_count": test.count, "dim": train.dim,
+        ]
+        if let before = checkpointBefore, let ckpt = o.checkpointPath {
+            let after = try SHA256.hex(file: ckpt)
+            guard after == before else {
+                throw StageError(ckpt, "checkpoint changed during the probe (sha256 \(before) before, \(after) after)")
+            }
+            provenance.inputs["checkpoint"] = before
+            results["checkpoint_sha256_before"] = before
+            results["checkpoint_sha256_after"] = after
+            results["checkpoint_unchanged"] = true
+        }
+        var file = ResultsFile(provenance: provenance)
+        file.results = results
+        try file.write(to: o.outPath)
+        note(String(format: "probe: %.2f s", seconds))
+        return String(format: "probe: top1 %.2f %%  top5 %.2f %%  (protocol %@, feature %@, lr %g, %d epochs, batch %d%@; %d train × %d test, dim %d)",
+                      top1, top5, o.protocolName.rawValue, o.feature.rawValue, h.lr, h.epochs, h.batch,
+                      h.standardize ? ", standardised" : "", train.count, test.count, train.dim)
+    }
+}
