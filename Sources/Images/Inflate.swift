@@ -232,35 +232,79 @@ enum Inflate {
                 try HuffmanCode(lengths: Array(lengths[nlit...]), name: "distance"))
     }
 
-    @inline(__always)
+    /// The hot loop: bit buffer and output cursor live in locals, tables are read through raw pointers,
+    /// and a ≥ 258-byte output reserve is ensured once per symbol instead of per byte.
     static func decodeBlock(_ r: inout BitReader, _ lit: HuffmanCode, _ dist: HuffmanCode,
                             _ out: inout OutputBuffer, _ streamStart: Int) throws {
-        while true {
-            try r.refill()
-            let sym = try r.decode(lit)
-            if sym < 256 {
-                out.reserve(1)
-                out.base[out.count] = UInt8(sym)
-                out.count += 1
-                continue
+        let mask = UInt64((1 << HuffmanCode.fastBits) - 1)
+        try lit.fast.withUnsafeBufferPointer { litFast in
+            try dist.fast.withUnsafeBufferPointer { distFast in
+                try lengthBase.withUnsafeBufferPointer { lbase in
+                    try lengthExtra.withUnsafeBufferPointer { lextra in
+                        try distBase.withUnsafeBufferPointer { dbase in
+                            try distExtra.withUnsafeBufferPointer { dextra in
+                                while true {
+                                    if out.count + 258 > out.capacity { out.reserve(258) }
+                                    try r.refill()
+                                    var sym: Int
+                                    let e = litFast[Int(r.bits & mask)]
+                                    if e != 0 {
+                                        let len = Int(e & 15)
+                                        r.bits >>= UInt64(len)
+                                        r.available -= len
+                                        sym = Int(e >> 4)
+                                    } else {
+                                        sym = try r.decode(lit)
+                                    }
+                                    if sym < 256 {
+                                        out.base[out.count] = UInt8(truncatingIfNeeded: sym)
+                                        out.count += 1
+                                        // A second literal often fits in the bits already loaded.
+                                        if r.available >= 15 {
+                                            let e2 = litFast[Int(r.bits & mask)]
+                                            if e2 != 0 && e2 >> 4 < 256 {
+                                                let len = Int(e2 & 15)
+                                                r.bits >>= UInt64(len)
+                                                r.available -= len
+                                                out.base[out.count] = UInt8(truncatingIfNeeded: e2 >> 4)
+                                                out.count += 1
+                                            }
+                                        }
+                                        continue
+                                    }
+                                    if sym == 256 { try r.checkNotOverrun(); return }
+                                    let li = sym - 257
+                                    guard li < 29 else { throw InflateError(message: "invalid length symbol \(sym)") }
+                                    let length = lbase[li] + r.take(lextra[li])
+                                    var ds: Int
+                                    let d = distFast[Int(r.bits & mask)]
+                                    if d != 0 {
+                                        let len = Int(d & 15)
+                                        r.bits >>= UInt64(len)
+                                        r.available -= len
+                                        ds = Int(d >> 4)
+                                    } else {
+                                        ds = try r.decode(dist)
+                                    }
+                                    guard ds < 30 else { throw InflateError(message: "invalid distance symbol \(ds)") }
+                                    let distance = dbase[ds] + r.take(dextra[ds])
+                                    guard distance <= out.count - streamStart else {
+                                        throw InflateError(message: "distance \(distance) reaches before the start of the data")
+                                    }
+                                    let dst = out.base + out.count
+                                    let src = dst - distance
+                                    if distance >= length {
+                                        dst.update(from: src, count: length)
+                                    } else {
+                                        for k in 0..<length { dst[k] = src[k] }
+                                    }
+                                    out.count += length
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            if sym == 256 { try r.checkNotOverrun(); return }
-            let li = sym - 257
-            guard li < 29 else { throw InflateError(message: "invalid length symbol \(sym)") }
-            let length = lengthBase[li] + r.take(lengthExtra[li])
-            let ds = try r.decode(dist)
-            guard ds < 30 else { throw InflateError(message: "invalid distance symbol \(ds)") }
-            let distance = distBase[ds] + r.take(distExtra[ds])
-            guard distance <= out.count - streamStart else { throw InflateError(message: "distance \(distance) reaches before the start of the data") }
-            out.reserve(length)
-            let dst = out.base + out.count
-            let src = dst - distance
-            if distance >= length {
-                dst.update(from: src, count: length)
-            } else {
-                for k in 0..<length { dst[k] = src[k] }
-            }
-            out.count += length
         }
     }
 }
