@@ -99,7 +99,7 @@ extension ImageDataset {
                     }
                 }
             }
-            if !options.skipBad, let e = errors.compactMap({ $0 }).first { throw e }
+            // Unreadable headers are reported below in file order, together with decoding failures.
             guard let first = sizes.firstIndex(where: { $0 != nil }) else { throw allBad(errors) }
             (width, height) = sizes[first]!
             if let j = sizes.firstIndex(where: { $0 != nil && ($0!.0 != width || $0!.1 != height) }) {

@@ -45,7 +45,8 @@ public enum Ingest {
             }
             provenance.inputs["folder"] = listing.finalize()
         }
-        for line in dataset.skipped { note("ingest: skipped \(line)") }
+        // Always shown (even with NS_QUIET): skipped images change what the dataset holds.
+        for line in dataset.skipped { FileHandle.standardError.write(Data("ingest: skipped \(line)\n".utf8)) }
         guard dataset.count > 0 else { throw StageError(out, "nothing to write: the selection is empty") }
         try dataset.write(to: out, provenance: provenance)
         return dataset.summary(path: out)
