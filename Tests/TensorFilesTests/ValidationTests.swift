@@ -103,6 +103,8 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("zstd checksum: verified"), r.stdout)
         XCTAssertTrue(r.stdout.contains("a  U8   [4]  min 0  max 3  mean 1.5"), r.stdout)
+        // b is bytes 4…15 read as little-endian Int32: 0x07060504, 0x0B0A0908, 0x0F0E0D0C.
+        XCTAssertTrue(r.stdout.contains("b  I32  [3]  min 1.17835e+08  max 2.52579e+08  mean 1.85207e+08"), r.stdout)
         XCTAssertTrue(r.stdout.contains("stage: test"), r.stdout)
     }
 }
