@@ -184,9 +184,8 @@ extension TensorFile {
         }
         let dataStart = 8 + Int(headerLen)
         let headerData = Data(bytes[8..<dataStart])
-        guard headerData.first == UInt8(ascii: "{") else { throw fail("safetensors header does not start with '{'") }
         let object: Any
-        do { object = try JSONSerialization.jsonObject(with: headerData) }
+        do { object = try JSONSerialization.jsonObject(with: headerData, options: [.fragmentsAllowed]) }
         catch { throw fail("safetensors header is not valid JSON") }
         guard let dict = object as? [String: Any] else { throw fail("safetensors header is not a JSON object") }
 
@@ -211,7 +210,9 @@ extension TensorFile {
             var shape: [Int] = []
             var count = 1
             for d in shapeAny {
-                guard let n = jsonInt(d), n >= 0 else { throw fail("tensor '\(name)' has an invalid dimension in its shape") }
+                guard let n = jsonInt(d), n >= 0 else {
+                    throw fail("tensor '\(name)' has an invalid dimension \(jsonText(d)) in its shape (need a non-negative integer)")
+                }
                 shape.append(n)
                 let (p, o) = count.multipliedReportingOverflow(by: n)
                 guard !o else { throw fail("tensor '\(name)' shape \(shape) overflows") }
@@ -242,6 +243,19 @@ extension TensorFile {
         if cursor != dataSize { throw fail("data section has \(dataSize - cursor) bytes not covered by any tensor") }
         return TensorFile(path: path, metadata: metadata, tensors: infos, checksum: checksum, buffer: bytes, dataStart: dataStart)
     }
+}
+
+/// A JSON value as it was written, for error messages.
+private func jsonText(_ v: Any) -> String {
+    if let n = v as? NSNumber {
+        switch String(cString: n.objCType) {
+        case "c", "B": return n.boolValue ? "true" : "false"
+        case "d", "f": return "\(n.doubleValue)"
+        default: return "\(n.int64Value)"
+        }
+    }
+    if let s = v as? String { return "\"\(s)\"" }
+    return "\(v)"
 }
 
 /// JSON numbers arrive as NSNumber; accept only integers (not floats like 3e2, not booleans, which

@@ -21,14 +21,27 @@ public enum TensorFileSummary {
         return lines.joined(separator: "\n")
     }
 
+    /// min/max/mean read straight from the tensor's bytes, so statistics need no copy of the data
+    /// (a copy widened to Double would need 8× a u8 tensor's size).
     static func stats(_ file: TensorFile, _ t: TensorInfo) throws -> (min: Double, max: Double, mean: Double)? {
-        let values: [Double]
-        switch t.dtype {
-        case .f16, .bf16, .f32, .f64: values = try file.floats(t.name).map(Double.init)
-        case .u8, .i32, .i64: values = try file.integers(t.name).map(Double.init)
+        let raw = file.rawBytes(t)
+        func scan<T>(_: T.Type, _ value: (T) -> Double) -> (Double, Double, Double) {
+            var lo = Double.infinity, hi = -Double.infinity, sum = 0.0
+            let n = t.count
+            for i in 0..<n {
+                let v = value(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+                lo = Swift.min(lo, v); hi = Swift.max(hi, v); sum += v
+            }
+            return (lo, hi, sum / Double(n))
         }
-        var lo = Double.infinity, hi = -Double.infinity, sum = 0.0
-        for v in values { lo = Swift.min(lo, v); hi = Swift.max(hi, v); sum += v }
-        return (lo, hi, sum / Double(values.count))
+        switch t.dtype {
+        case .u8: return scan(UInt8.self) { Double($0) }
+        case .i32: return scan(Int32.self) { Double(Int32(littleEndian: $0)) }
+        case .i64: return scan(Int64.self) { Double(Int64(littleEndian: $0)) }
+        case .f16: return scan(UInt16.self) { Double(Float16(bitPattern: UInt16(littleEndian: $0))) }
+        case .bf16: return scan(UInt16.self) { Double(BFloat16(bits: UInt16(littleEndian: $0)).float) }
+        case .f32: return scan(UInt32.self) { Double(Float(bitPattern: UInt32(littleEndian: $0))) }
+        case .f64: return scan(UInt64.self) { Double(bitPattern: UInt64(littleEndian: $0)) }
+        }
     }
 }

@@ -1,1 +1,0 @@
-// Images: see README "Architecture".
