@@ -6,6 +6,11 @@ public struct ViewSample: Sendable, Equatable, Codable {
     public var gray: Bool
     public var blurSigma: Double?
     public var flip: Bool
+
+    public init(box: RandomResizedCrop.Box, jitter: ColorJitter.Params? = nil, gray: Bool = false,
+                blurSigma: Double? = nil, flip: Bool = false) {
+        self.box = box; self.jitter = jitter; self.gray = gray; self.blurSigma = blurSigma; self.flip = flip
+    }
 }
 
 /// A recipe bound to an input shape and output size: samples a view's parameters, then renders them.
