@@ -1,1 +1,0 @@
-// Augment: see README "Architecture".
