@@ -80,7 +80,6 @@ def main():
         starts = (np.arange(101) * k) // 100
         fstarts = (np.arange(11) * k) // 1000
         edges += ssorted[np.minimum(starts, k - 1)]
-        edges[100] += ssorted[k - 1] - ssorted[min(starts[100], k - 1)]
         fine_edges += ssorted[np.minimum(fstarts, k - 1)]
         m = int(math.floor(x * k))
         probs.append(m / k)
