@@ -1,3 +1,33 @@
-import Foundation
-FileHandle.standardError.write(Data("report: not built yet\n".utf8))
-exit(2)
+import ArgumentParser
+import Report
+import StageKit
+
+@main
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "HTML page and Markdown summary with SVG charts from run folders, baselines, hardness summaries and the CNCE study.")
+
+    @OptionGroup var common: CommonOptions
+    @Option(name: .customLong("run"), help: "A run folder (log.csv, results/*.json, hardness summaries); repeatable.") var runs: [String] = []
+    @Option(name: .customLong("baseline"), help: "LABEL=PATH: a baseline's result JSON or folder (e.g. 'raw pixels=out/raw/probe.json'); repeatable.") var baselines: [String] = []
+    @Option(help: "cnce.json from `hardness cnce-study`.") var cnce: String?
+    @Option(name: .customLong("hardness"), help: "A hardness summary JSON not inside a run folder; repeatable.") var hardness: [String] = []
+    @Option(help: "Page title.") var title = "Negative sampling report"
+    @Option(help: "Output folder (index.html, summary.md, charts/).") var out: String
+
+    func run() throws {
+        Stage.run("report") {
+            var inputs = ReportInputs()
+            inputs.runs = runs
+            inputs.baselines = try baselines.map {
+                guard let eq = $0.firstIndex(of: "=") else { throw StageError("--baseline '\($0)' must be LABEL=PATH") }
+                return (String($0[..<eq]), String($0[$0.index(after: eq)...]))
+            }
+            inputs.cnce = cnce
+            inputs.hardness = hardness
+            inputs.title = title
+            try ReportBuilder.build(inputs, outDir: out)
+        }
+    }
+}

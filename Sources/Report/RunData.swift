@@ -1,0 +1,99 @@
+import Foundation
+import StageKit
+
+/// What the report reads from a run folder, tolerating anything missing: `log.csv` (any subset of the
+/// columns epoch,step,lr,loss,top1,ring_outer,ring_inner,negatives,sim_p50,…,knn_top1), result JSONs
+/// in `results/` (probe / knn: any keys named top1/top5, fractions or percent), and hardness summaries
+/// (JSON with "kind": "hardness") in the folder, `results/` or `analysis/`.
+public struct RunData {
+    public var name: String
+    public var columns: [String: [Double]] = [:]          // column → values per row (NaN where missing)
+    public var results: [ResultEntry] = []
+    public var hardness: [(String, [String: Any])] = []    // (file name, summary)
+
+    public func column(_ name: String) -> [Double]? { columns[name] }
+
+    /// (epoch, value) pairs of a column, the last row of each epoch, NaN rows dropped.
+    public func perEpoch(_ name: String) -> [(Double, Double)] {
+        guard let ys = columns[name] else { return [] }
+        let xs = columns["epoch"] ?? ys.indices.map(Double.init)
+        var last: [Double: Double] = [:]
+        for (x, y) in zip(xs, ys) where x.isFinite && y.isFinite { last[x] = y }
+        return last.keys.sorted().map { ($0, last[$0]!) }
+    }
+
+    public static func load(_ dir: String, name: String? = nil) throws -> RunData {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw StageError(dir, "no such run folder or file") }
+        var run = RunData(name: name ?? URL(fileURLWithPath: dir).lastPathComponent)
+        if !isDir.boolValue {                                    // a single result JSON (e.g. a baseline)
+            if let obj = readJSON(dir) { run.add(obj, file: URL(fileURLWithPath: dir).lastPathComponent) }
+            return run
+        }
+        if let text = try? String(contentsOfFile: dir + "/log.csv", encoding: .utf8) { run.columns = parseCSV(text) }
+        for sub in ["", "/results", "/analysis"] {
+            let folder = dir + sub
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+            for file in names { if let obj = readJSON(folder + "/" + file) { run.add(obj, file: file) } }
+        }
+        return run
+    }
+
+    mutating func add(_ obj: [String: Any], file: String) {
+        if (obj["kind"] as? String) == "hardness" { hardness.append((file, obj)); return }
+        if (obj["kind"] as? String) == "cnce-study" { return }
+        if let r = ResultEntry(obj, file: file) { results.append(r) }
+    }
+
+    static func readJSON(_ path: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// Columns by header name; cells that are empty or not numbers become NaN.
+    public static func parseCSV(_ text: String) -> [String: [Double]] {
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) else { return [:] }
+        var cols = [String: [Double]]()
+        for h in header where !h.isEmpty { cols[h] = [] }
+        for line in lines.dropFirst() {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+            for (i, h) in header.enumerated() where !h.isEmpty {
+                cols[h]!.append(i < cells.count ? Double(cells[i].trimmingCharacters(in: .whitespaces)) ?? .nan : .nan)
+            }
+        }
+        return cols
+    }
+}
+
+/// One evaluation result: which evaluation (probe / knn / other) and its top-1 / top-5 in percent.
+public struct ResultEntry {
+    public var kind: String
+    public var top1: Double
+    public var top5: Double
+    public var file: String
+
+    init?(_ obj: [String: Any], file: String) {
+        let flat = ResultEntry.flatten(obj)
+        func find(_ keys: [String]) -> Double {
+            for k in keys { if let v = flat[k] { return v <= 1 ? v * 100 : v } }
+            return .nan
+        }
+        top1 = find(["top1", "top_1", "top1_accuracy", "test_top1", "accuracy"])
+        top5 = find(["top5", "top_5", "top5_accuracy", "test_top5"])
+        guard top1.isFinite || top5.isFinite else { return nil }
+        let label = ((obj["stage"] as? String) ?? (obj["kind"] as? String) ?? (obj["evaluation"] as? String) ?? file).lowercased()
+        kind = label.contains("probe") || label.contains("linear") ? "probe" : label.contains("knn") ? "knn" : label
+        self.file = file
+    }
+
+    /// Numeric leaves by their last key (the first occurrence wins, objects visited in key order).
+    static func flatten(_ obj: [String: Any]) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for k in obj.keys.sorted() {
+            if let n = obj[k] as? NSNumber, String(cString: n.objCType) != "c" { if out[k.lowercased()] == nil { out[k.lowercased()] = n.doubleValue } }
+            else if let sub = obj[k] as? [String: Any] { for (kk, v) in flatten(sub) where out[kk] == nil { out[kk] = v } }
+        }
+        return out
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Report
+import StageKit
+import TensorFiles
+import TestSupport
+import XCTest
+
+final class ReportTests: XCTestCase {
+    /// Builds run folders like pretrain / probe / knn / hardness leave them (one with columns and files
+    /// missing), renders the report twice (identical bytes), checks every SVG parses and that headless
+    /// Chromium draws a non-blank page.
+    func testReportRendersAndIsDeterministic() throws {
+        let dir = try TestSupport.scratchDir("report")
+        let runA = dir.appendingPathComponent("moco-ring"), runB = dir.appendingPathComponent("moco-uniform")
+        for r in [runA, runB] { try FileManager.default.createDirectory(at: r.appendingPathComponent("results"), withIntermediateDirectories: true) }
+        var csv = "epoch,step,lr,loss,top1,ring_outer,ring_inner,negatives,sim_p50,sim_p90,sim_p99,sim_p999,sel_sim_mean,same_class_frac,knn_top1\n"
+        for e in 0..<10 {
+            let outer = max(0.1, 1 - 0.18 * Double(e))
+            csv += "\(e),\(e * 100),0.06,\(8 - 0.4 * Double(e)),\(0.1 * Double(e)),\(outer),0.1,\(Int(outer * 4096)),0.1,0.3,0.5,0.7,0.4,0.2,\(e % 2 == 0 ? String(60 + 2 * e) : "")\n"
+        }
+        try csv.write(to: runA.appendingPathComponent("log.csv"), atomically: true, encoding: .utf8)
+        try "epoch,loss\n0,7.9\n1,7.5\n2,7.2\n".write(to: runB.appendingPathComponent("log.csv"), atomically: true, encoding: .utf8)
+        try #"{"stage": "probe", "top1": 0.874, "top5": 0.991}"#.write(to: runA.appendingPathComponent("results/probe.json"), atomically: true, encoding: .utf8)
+        try #"{"stage": "knn", "metrics": {"top1": 85.2, "top5": 98.0}}"#.write(to: runA.appendingPathComponent("results/knn.json"), atomically: true, encoding: .utf8)
+        try #"{"stage": "knn", "top1": 0.81}"#.write(to: runB.appendingPathComponent("results/knn.json"), atomically: true, encoding: .utf8)
+        let raw = dir.appendingPathComponent("raw-probe.json")
+        try #"{"stage": "probe", "top1": 0.84, "top5": 0.99}"#.write(to: raw, atomically: true, encoding: .utf8)
+
+        // a real hardness summary and CNCE study from the hardness binary
+        let feats = dir.appendingPathComponent("f.safetensors.zst").path
+        var rng = RNG(seed: 1, stream: [1])
+        let n = 400, d = 16
+        var v = (0..<(n * d)).map { _ in Float(rng.normal()) }
+        let labels = (0..<n).map { Int64($0 % 10) }
+        for i in 0..<n { v[i * d + Int(labels[i])] += 3; let s = (0..<d).reduce(Float(0)) { $0 + v[i * d + $1] * v[i * d + $1] }.squareRoot(); for j in 0..<d { v[i * d + j] /= s } }
+        var w = TensorFileWriter(metadata: ["stage": "test"])
+        w.add("projection", v, shape: [n, d]); w.add("labels", labels, shape: [n]); w.add("index", (0..<Int64(n)).map { $0 }, shape: [n])
+        try w.write(to: feats)
+        let h = try TestSupport.runStage("hardness", ["--queries", feats, "--candidates", feats, "--exclude-self", "--hierarchy",
+                                                      TestSupport.repoRoot.appendingPathComponent("resources/hierarchy/fashion-mnist.json").path,
+                                                      "--out", runA.appendingPathComponent("results/hardness.safetensors.zst").path])
+        XCTAssertEqual(h.status, 0, h.stderr)
+        let cnceDir = dir.appendingPathComponent("cnce").path
+        let c = try TestSupport.runStage("hardness", ["cnce-study", "--out", cnceDir, "--repetitions", "10", "--batch", "16", "--pool", "128", "--rhos", "0.5,0.9"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+
+        let args = ["--run", runA.path, "--run", runB.path, "--baseline", "raw pixels=\(raw.path)", "--cnce", cnceDir + "/cnce.json"]
+        let out1 = dir.appendingPathComponent("report1").path, out2 = dir.appendingPathComponent("report2").path
+        for o in [out1, out2] {
+            let r = try TestSupport.runStage("report", args + ["--out", o])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        let files = TestSupport.listing(URL(fileURLWithPath: out1 + "/charts"))
+        for name in ["loss.svg", "knn.svg", "ring_bounds.svg", "h0_similarity_histogram.svg", "h0_same_class.svg", "h0_lca_depth.svg", "h0_consistency.svg", "cnce_bias.svg", "cnce_variance.svg"] {
+            XCTAssertTrue(files.contains(name), "missing chart \(name): \(files)")
+        }
+        for f in ["index.html", "summary.md"] + files.map({ "charts/" + $0 }) {
+            XCTAssertEqual(FileManager.default.contents(atPath: out1 + "/" + f), FileManager.default.contents(atPath: out2 + "/" + f), "\(f) differs between identical runs")
+        }
+        let md = try String(contentsOfFile: out1 + "/summary.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("| moco-ring | 85.20 | 98.00 | 87.40 | 99.10 |"), md)
+        XCTAssertTrue(md.contains("| raw pixels | — | — | 84.00 | 99.00 |"), md)
+
+        // render in headless Chromium
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("chromium is not installed (apt-get install -y chromium); SVG/HTML rendering not checked")
+        }
+        guard TestSupport.pythonHas(["numpy", "PIL"]) else { throw XCTSkip("numpy/pillow missing for the screenshot check") }
+        let shot = dir.appendingPathComponent("shot.png").path
+        let render = try TestSupport.run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                                                    "--window-size=1200,2400", "--screenshot=\(shot)", "file://\(out1)/index.html"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: shot), "no screenshot: \(render.stderr.suffix(500))")
+        let check = try TestSupport.python("ref_analysis_report_check.py", [out1, shot])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((result["errors"] as? [String]) ?? ["?"], [])
+        XCTAssertEqual((result["parsed"] as! NSNumber).intValue, 2 * files.count)
+        XCTAssertGreaterThan((result["pixel_std"] as! NSNumber).doubleValue, 10)
+        XCTAssertGreaterThan((result["non_white_fraction"] as! NSNumber).doubleValue, 0.01)
+    }
+
+    func testMissingRunFolderFails() throws {
+        let dir = try TestSupport.scratchDir("report-bad")
+        let r = try TestSupport.runStage("report", ["--run", dir.path + "/nope", "--out", dir.path + "/out"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("nope"), r.stderr)
+        XCTAssertEqual(TestSupport.listing(dir), [])
+    }
+
+    func testNiceTicksAndFixedFormatting() {
+        let t = niceTicks(0, 1)
+        XCTAssertEqual(t.ticks.count, 6)
+        XCTAssertEqual(t.ticks.first, 0)
+        XCTAssertEqual(t.ticks.last!, 1, accuracy: 1e-12)
+        XCTAssertEqual(t.digits, 1)
+        XCTAssertEqual(niceTicks(0, 37).ticks, [0, 10, 20, 30])
+        XCTAssertEqual(fixed(-0.0001, 2), "0.00")
+        XCTAssertEqual(escapeXML("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;")
+    }
+}
