@@ -35,8 +35,9 @@ final class ContrastiveModel {
         let stats1 = ViewsData.channelStatistics(views.view1, shape: views.shape1)
         let stats2 = c2 == c1 ? stats1 : ViewsData.channelStatistics(views.view2, shape: views.shape2)
         func make(_ name: String, channels: Int, stream: UInt64) -> Encoder<Float> {
-            Encoder<Float>(inChannels: channels, width: o.width, embeddingDimension: ContrastiveModel.embeddingDimension,
-                           bnSplits: o.bnSplits, prefix: name + ".", seed: RNG(seed: seed, stream: [0x454E_4344, stream]).next())
+            var rng = RNG(seed: seed, stream: [0x454E_4344, stream])
+            return Encoder<Float>(inChannels: channels, width: o.width, embeddingDimension: ContrastiveModel.embeddingDimension,
+                                  bnSplits: o.bnSplits, prefix: name + ".", seed: rng.next())
         }
         switch o.objective {
         case .moco:
