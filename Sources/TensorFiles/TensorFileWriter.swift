@@ -35,6 +35,10 @@ public struct TensorFileWriter {
 
     public var tensorNames: [String] { entries.map(\.name) }
 
+    /// Fault injection for the crash-safety tests: NS_FAULT_KILL_AFTER_TENSORS=n makes the process
+    /// SIGKILL itself in the middle of a write, after n tensors have gone to the temporary file.
+    static let killAfterTensors: Int? = ProcessInfo.processInfo.environment["NS_FAULT_KILL_AFTER_TENSORS"].flatMap { Int($0) }
+
     /// The safetensors header JSON (tensors in insertion order, metadata keys sorted), padded to 8 bytes.
     func headerJSON() -> [UInt8] {
         var json = "{"
@@ -60,7 +64,9 @@ public struct TensorFileWriter {
     public func write(to path: String) throws {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let tmp = "\(dir)/.\(URL(fileURLWithPath: path).lastPathComponent).tmp-\(getpid())"
+        let base = URL(fileURLWithPath: path).lastPathComponent
+        TensorFileWriter.sweepStaleTemporaries(dir: dir, base: base)
+        let tmp = "\(dir)/.\(base).tmp-\(getpid())"
         guard let file = fopen(tmp, "wb") else {
             throw TensorFileError(path, "cannot create output file: \(String(cString: strerror(errno)))")
         }
@@ -76,7 +82,10 @@ public struct TensorFileWriter {
         let stream = try ZstdWriteStream(file: file, path: path, pledgedSize: total, level: compressionLevel)
         try prefix.withUnsafeBytes { try stream.feed($0) }
         try header.withUnsafeBytes { try stream.feed($0) }
-        for e in entries { try e.withBytes { try stream.feed($0) } }
+        for (i, e) in entries.enumerated() {
+            if i == TensorFileWriter.killAfterTensors { fflush(file); kill(getpid(), SIGKILL) }
+            try e.withBytes { try stream.feed($0) }
+        }
         try stream.finish()
         guard fflush(file) == 0, fsync(fileno(file)) == 0 else {
             throw TensorFileError(path, "cannot write output file: \(String(cString: strerror(errno)))")
@@ -87,6 +96,19 @@ public struct TensorFileWriter {
             let why = String(cString: strerror(errno))
             unlink(tmp)
             throw TensorFileError(path, "cannot rename temporary file into place: \(why)")
+        }
+    }
+}
+
+extension TensorFileWriter {
+    /// Removes temporary files of earlier writers of the same target that were killed mid-write
+    /// (their process is gone), so an interrupted stage leaves nothing behind once rerun.
+    static func sweepStaleTemporaries(dir: String, base: String) {
+        let prefix = ".\(base).tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink("\(dir)/\(name)") }
         }
     }
 }
