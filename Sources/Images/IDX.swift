@@ -31,7 +31,9 @@ public struct IDXArray {
             let o = 4 + 4 * d
             let n = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
             dims.append(n)
-            count *= n
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw StageError(path, "IDX header sizes \(dims) are impossibly large") }
+            count = product
         }
         let payload = bytes.count - headerSize
         guard payload == count else {

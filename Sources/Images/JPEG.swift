@@ -16,6 +16,8 @@ public enum ColorMode: String, CaseIterable, Sendable {
 /// "Premature end of JPEG file") counts as a bad image: we never keep silently half-grey images.
 public final class JPEGDecoder {
     let handle: tjhandle
+    /// Largest image accepted (about 16k × 16k).
+    public static let maxPixels = 1 << 28
 
     public init() throws {
         guard let h = tjInitDecompress() else { throw StageError("cannot initialise the TurboJPEG decompressor") }
@@ -33,6 +35,10 @@ public final class JPEGDecoder {
             tjDecompressHeader3(handle, $0.baseAddress, UInt(jpeg.count), &w, &h, &subsampling, &colorspace)
         }
         guard rc == 0, w > 0, h > 0 else { throw StageError(path, "corrupt JPEG header (\(why()))") }
+        // A damaged or hostile header can claim 65535×65535; refuse before allocating for it.
+        guard Int(w) * Int(h) <= JPEGDecoder.maxPixels else {
+            throw StageError(path, "JPEG claims \(w)×\(h) pixels, more than the limit of \(JPEGDecoder.maxPixels)")
+        }
         return (Int(w), Int(h))
     }
 
