@@ -122,6 +122,18 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b))
     }
 
+    /// Provenance records content hashes, not paths: a moved copy of the tree (given with a trailing slash)
+    /// gives the same bytes.
+    func testFolderOutputDependsOnContentNotLocation() throws {
+        let copy = try TestSupport.scratchDir("ns-tree-copy").appendingPathComponent("moved")
+        try FileManager.default.copyItem(atPath: fx("tree"), toPath: copy.path)
+        let (_, a, _) = try ingest(["folder", fx("tree")])
+        let (r, b, _) = try ingest(["folder", copy.path + "/"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b))
+        XCTAssertNotNil(Provenance.decode(try TensorFile.read(a).metadata["inputs"])["folder"])
+    }
+
     /// --size: DCT scaling + bilinear + centre crop against the NumPy reference of the same policy. The two
     /// round a value exactly halfway between integers differently (Float vs Double), so ±1 is allowed.
     func testFlatFolderResizeAgainstReference() throws {
