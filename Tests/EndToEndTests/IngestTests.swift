@@ -189,4 +189,21 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual("\(SHA256.hex(f.rawBytes(images))) \(SHA256.hex(f.rawBytes(labels)))", r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
+
+    /// Peak memory of ingesting the Fashion-MNIST training split (26 MB gzip → 47 MB of pixels): the
+    /// compressed bytes, the inflated bytes and the written tensors must not pile up (about 2× the output).
+    func testFashionMNISTTrainIngestMemory() throws {
+        let dir = "/usr/share/datasets/fashion-mnist"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "\(dir)/train-images-idx3-ubyte.gz"), "dataset-fashion-mnist not installed")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "/usr/bin/time needed")
+        let out = try TestSupport.scratchDir().appendingPathComponent("train.safetensors.zst").path
+        let r = try TestSupport.run("/usr/bin/time", ["-f", "maxrss_kb=%M", TestSupport.binDir.appendingPathComponent("ingest").path, "idx",
+                                                      "--images", "\(dir)/train-images-idx3-ubyte.gz", "--labels", "\(dir)/train-labels-idx1-ubyte.gz", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let kb = r.stderr.split(separator: "\n").last { $0.hasPrefix("maxrss_kb=") }.flatMap { Double($0.dropFirst(10)) } ?? .infinity
+        let output = 60000.0 * 28 * 28 + 2 * 60000 * 8
+        print(String(format: "ingest idx (train): peak RSS %.0f MB for %.0f MB of tensors", kb / 1024, output / 1e6))
+        XCTAssertLessThan(kb * 1024, 2.5 * output)
+        XCTAssertEqual(try TensorFile.read(out).info("images").shape, [60000, 1, 28, 28])
+    }
 }
