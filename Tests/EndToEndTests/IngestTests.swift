@@ -89,6 +89,7 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(try c10.array("images", as: UInt8.self, shape: [5, 3, 32, 32]), try u8("c10_images"))
         XCTAssertEqual(try c10.array("labels", as: Int64.self), try i64("c10_labels"))
         XCTAssertEqual(try c10.array("index", as: Int64.self), Array(0..<5))
+        XCTAssertEqual(c10.metadata["classes"], #"["airplane","automobile","bird","cat","deer","dog","frog","horse","ship","truck"]"#)
         for (label, name) in [("fine", "c100_fine"), ("coarse", "c100_coarse")] {
             let c100 = try ingestOK(["cifar", "--kind", "cifar100", "--label", label, fx("cifar/train100.bin")])
             XCTAssertEqual(try c100.array("images", as: UInt8.self, shape: [4, 3, 32, 32]), try u8("c100_images"))
@@ -102,6 +103,8 @@ final class IngestTests: XCTestCase {
         try assertFails(["cifar", fx("cifar/train100.bin")], culprit: fx("cifar/train100.bin"), message: "use --kind cifar100")
         try assertFails(["cifar", "--kind", "cifar100", fx("cifar/data_batch_1.bin")], culprit: fx("cifar/data_batch_1.bin"),
                         message: "not a whole number of CIFAR-100 records of 3074 bytes")
+        try assertFails(["cifar", fx("cifar_badmeta/data_batch_1.bin")], culprit: fx("cifar_badmeta/batches.meta.txt"),
+                        message: "lists 2 class names, expected 10")
     }
 
     // MARK: JPEG folders
