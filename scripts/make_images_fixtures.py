@@ -134,6 +134,10 @@ def main():
     write(f"{out}/cifar/data_batch_1.bin", b1)
     write(f"{out}/cifar/data_batch_2.bin", b2)
     write(f"{out}/cifar/bad_length.bin", b1 + b"\x00" * 5)
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    write(f"{out}/cifar/batches.meta.txt", ("\n".join(names) + "\n\n").encode())
+    write(f"{out}/cifar_badmeta/data_batch_1.bin", b1)
+    write(f"{out}/cifar_badmeta/batches.meta.txt", b"cat\ndog\n")
     exp["c10_images"] = np.concatenate([p1, p2]).reshape(5, 3, 32, 32)
     exp["c10_labels"] = np.concatenate([l1, l2]).astype(np.int64)
     coarse = rng.integers(0, 20, 4, dtype=np.uint8)

@@ -55,6 +55,19 @@ extension ImageDataset {
             let (f, offset) = records[keep[j]]
             throw StageError(batches[f], "record \(offset / kind.recordLength) has label \(labels[j]), more than \(kind.name)'s \(maxLabel)")
         }
-        return ImageDataset(images: pixels, channels: 3, height: 32, width: 32, labels: labels, index: keep.map(Int64.init))
+        return ImageDataset(images: pixels, channels: 3, height: 32, width: 32, labels: labels, index: keep.map(Int64.init),
+                            classes: try classNames(besides: batches[0], kind: kind, label: label, count: maxLabel + 1))
+    }
+
+    /// The class names the official archives ship beside the batches (batches.meta.txt for CIFAR-10,
+    /// fine_label_names.txt / coarse_label_names.txt for CIFAR-100), when present; one name per line.
+    static func classNames(besides batch: String, kind: CIFARKind, label: CIFARLabel, count: Int) throws -> [String]? {
+        let dir = URL(fileURLWithPath: batch).deletingLastPathComponent()
+        let file = dir.appendingPathComponent(kind == .cifar10 ? "batches.meta.txt" : "\(label.rawValue)_label_names.txt").path
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        let names = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard names.count == count else { throw StageError(file, "lists \(names.count) class names, expected \(count)") }
+        return names
     }
 }

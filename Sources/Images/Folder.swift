@@ -34,7 +34,9 @@ public enum JPEGFolder {
     }
 
     /// (files, labels, class names) for a tree or a flat folder.
-    public static func list(_ root: String, labeled: Bool) throws -> (files: [String], labels: [Int64], classes: [String]?) {
+    public static func list(_ rootPath: String, labeled: Bool) throws -> (files: [String], labels: [Int64], classes: [String]?) {
+        var root = rootPath
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
         let names = try entries(root)
         if !labeled {
             let files = names.filter(isJPEG).map { "\(root)/\($0)" }

@@ -8,18 +8,30 @@ public enum Gzip {
 
     /// Decompresses a whole gzip file; every fault is a `StageError` naming `path`.
     public static func decompress(_ bytes: [UInt8], path: String) throws -> [UInt8] {
-        try bytes.withUnsafeBufferPointer { buf -> [UInt8] in
-            let p = buf.baseAddress!, n = buf.count
-            // The last member's ISIZE (length mod 2^32) is a good first guess at the output size.
-            let guess = n >= 4 ? Int(UInt32(p[n - 4]) | UInt32(p[n - 3]) << 8 | UInt32(p[n - 2]) << 16 | UInt32(p[n - 1]) << 24) : 0
-            var out = OutputBuffer(capacity: max(guess, n * 2) + 64)
+        try bytes.withUnsafeBytes { try decompress($0, path: path) }
+    }
+
+    /// The same from raw memory. The output is inflated straight into the returned array's storage when the
+    /// trailer's length field predicts its size (one member under 4 GiB), so no copy is needed at the end.
+    public static func decompress(_ bytes: UnsafeRawBufferPointer, path: String) throws -> [UInt8] {
+        let n = bytes.count
+        guard n > 0 else { throw StageError(path, "not a gzip file (empty)") }
+        let p = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // The last member's ISIZE (length mod 2^32), capped by DEFLATE's best ratio (~1032:1) so that a
+        // damaged trailer cannot make us reserve gigabytes.
+        let isize = n >= 4 ? Int(UInt32(p[n - 4]) | UInt32(p[n - 3]) << 8 | UInt32(p[n - 2]) << 16 | UInt32(p[n - 1]) << 24) : 0
+        let guess = max(1, min(isize, n * 1032 + 1024))
+        var grown: [UInt8]?
+        let direct = try [UInt8](unsafeUninitializedCapacity: guess) { storage, initialized in
+            var out = OutputBuffer(borrowing: storage.baseAddress!, capacity: storage.count)
             defer { out.free() }
             var pos = 0
             repeat {
                 pos = try member(p, n, pos, &out, path: path)
             } while pos < n
-            return out.toArray()
+            if out.owned { grown = out.toArray() } else { initialized = out.count }
         }
+        return grown ?? direct
     }
 
     /// One gzip member at `pos`; returns the position after its trailer.

@@ -10,9 +10,13 @@ public struct IDXArray {
     /// Reads and checks an IDX file; `expectedRank` is 3 for images, 1 for labels.
     public static func read(_ path: String, expectedRank: Int) throws -> IDXArray {
         try requireReadableFile(path)
-        guard let raw = FileManager.default.contents(atPath: path) else { throw StageError(path, "cannot read file") }
-        var bytes = [UInt8](raw)
-        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, path: path) }
+        // The compressed bytes are dropped as soon as they are inflated.
+        var bytes: [UInt8] = try {
+            guard let raw = FileManager.default.contents(atPath: path) else { throw StageError(path, "cannot read file") }
+            return try raw.withUnsafeBytes { b in
+                b.count >= 2 && b[0] == 0x1F && b[1] == 0x8B ? try Gzip.decompress(b, path: path) : [UInt8](b)
+            }
+        }()
         guard bytes.count >= 4 else { throw StageError(path, "not an IDX file: only \(bytes.count) bytes") }
         guard bytes[0] == 0, bytes[1] == 0 else {
             throw StageError(path, String(format: "not an IDX file (magic %02X %02X %02X %02X, expected 00 00 08 %02X)",
@@ -31,7 +35,9 @@ public struct IDXArray {
             let o = 4 + 4 * d
             let n = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
             dims.append(n)
-            count *= n
+            let (product, overflow) = count.multipliedReportingOverflow(by: n)
+            guard !overflow else { throw StageError(path, "IDX header sizes \(dims) are impossibly large") }
+            count = product
         }
         let payload = bytes.count - headerSize
         guard payload == count else {
@@ -54,6 +60,10 @@ extension ImageDataset {
         }
         let keep = subset.positions(total: n)
         let plane = h * w
+        if keep.count == n {   // everything: hand over the parsed bytes without another copy
+            return ImageDataset(images: images.data, channels: 1, height: h, width: w,
+                                labels: labels.data.map(Int64.init), index: keep.map(Int64.init))
+        }
         var pixels = [UInt8](repeating: 0, count: keep.count * plane)   // [N', 1, H, W]
         pixels.withUnsafeMutableBufferPointer { dst in
             images.data.withUnsafeBufferPointer { src in

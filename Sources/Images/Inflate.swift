@@ -127,28 +127,39 @@ struct BitReader {
 }
 
 /// A growable output buffer (raw memory, so appends in the hot loop don't go through Array's checks).
+/// It may start in memory it does not own (an Array's storage, so the common case needs no final copy);
+/// growing moves it to memory it owns.
 struct OutputBuffer {
     var base: UnsafeMutablePointer<UInt8>
     var capacity: Int
     var count = 0
+    var owned: Bool
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1024)
         base = .allocate(capacity: self.capacity)
+        owned = true
+    }
+
+    init(borrowing memory: UnsafeMutablePointer<UInt8>, capacity: Int) {
+        base = memory
+        self.capacity = capacity
+        owned = false
     }
 
     @inline(__always) mutating func reserve(_ extra: Int) {
         if count + extra <= capacity { return }
-        let newCapacity = max(capacity * 2, count + extra)
+        let newCapacity = max(capacity * 2, count + extra, 1024)
         let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         bigger.update(from: base, count: count)
-        base.deallocate()
+        if owned { base.deallocate() }
         base = bigger
         capacity = newCapacity
+        owned = true
     }
 
     func toArray(from start: Int = 0) -> [UInt8] { Array(UnsafeBufferPointer(start: base + start, count: count - start)) }
-    func free() { base.deallocate() }
+    func free() { if owned { base.deallocate() } }
 }
 
 enum Inflate {
@@ -232,8 +243,8 @@ enum Inflate {
                 try HuffmanCode(lengths: Array(lengths[nlit...]), name: "distance"))
     }
 
-    /// The hot loop: bit buffer and output cursor live in locals, tables are read through raw pointers,
-    /// and a ≥ 258-byte output reserve is ensured once per symbol instead of per byte.
+    /// The hot loop: tables are read through raw pointers and a second literal is taken from the bits
+    /// already loaded. Output space is reserved exactly (never ahead), so an exactly-sized buffer never grows.
     static func decodeBlock(_ r: inout BitReader, _ lit: HuffmanCode, _ dist: HuffmanCode,
                             _ out: inout OutputBuffer, _ streamStart: Int) throws {
         let mask = UInt64((1 << HuffmanCode.fastBits) - 1)
@@ -244,7 +255,6 @@ enum Inflate {
                         try distBase.withUnsafeBufferPointer { dbase in
                             try distExtra.withUnsafeBufferPointer { dextra in
                                 while true {
-                                    if out.count + 258 > out.capacity { out.reserve(258) }
                                     try r.refill()
                                     var sym: Int
                                     let e = litFast[Int(r.bits & mask)]
@@ -257,10 +267,11 @@ enum Inflate {
                                         sym = try r.decode(lit)
                                     }
                                     if sym < 256 {
+                                        if out.count == out.capacity { out.reserve(1) }
                                         out.base[out.count] = UInt8(truncatingIfNeeded: sym)
                                         out.count += 1
                                         // A second literal often fits in the bits already loaded.
-                                        if r.available >= 15 {
+                                        if r.available >= 15 && out.count < out.capacity {
                                             let e2 = litFast[Int(r.bits & mask)]
                                             if e2 != 0 && e2 >> 4 < 256 {
                                                 let len = Int(e2 & 15)
@@ -291,6 +302,7 @@ enum Inflate {
                                     guard distance <= out.count - streamStart else {
                                         throw InflateError(message: "distance \(distance) reaches before the start of the data")
                                     }
+                                    if out.count + length > out.capacity { out.reserve(length) }
                                     let dst = out.base + out.count
                                     let src = dst - distance
                                     if distance >= length {

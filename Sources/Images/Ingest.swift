@@ -41,7 +41,8 @@ public enum Ingest {
             let files = try JPEGFolder.list(root, labeled: labeled).files
             for i in dataset.index {
                 let f = files[Int(i)]
-                listing.update(Data("\(f.dropFirst(root.count + 1))\t\(try SHA256.hex(file: f))\n".utf8))
+                let relative = f.split(separator: "/").suffix(labeled ? 2 : 1).joined(separator: "/")
+                listing.update(Data("\(relative)\t\(try SHA256.hex(file: f))\n".utf8))
             }
             provenance.inputs["folder"] = listing.finalize()
         }

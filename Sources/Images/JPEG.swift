@@ -16,6 +16,8 @@ public enum ColorMode: String, CaseIterable, Sendable {
 /// "Premature end of JPEG file") counts as a bad image: we never keep silently half-grey images.
 public final class JPEGDecoder {
     let handle: tjhandle
+    /// Largest image accepted (about 16k × 16k).
+    public static let maxPixels = 1 << 28
 
     public init() throws {
         guard let h = tjInitDecompress() else { throw StageError("cannot initialise the TurboJPEG decompressor") }
@@ -33,6 +35,10 @@ public final class JPEGDecoder {
             tjDecompressHeader3(handle, $0.baseAddress, UInt(jpeg.count), &w, &h, &subsampling, &colorspace)
         }
         guard rc == 0, w > 0, h > 0 else { throw StageError(path, "corrupt JPEG header (\(why()))") }
+        // A damaged or hostile header can claim 65535×65535; refuse before allocating for it.
+        guard Int(w) * Int(h) <= JPEGDecoder.maxPixels else {
+            throw StageError(path, "JPEG claims \(w)×\(h) pixels, more than the limit of \(JPEGDecoder.maxPixels)")
+        }
         return (Int(w), Int(h))
     }
 
@@ -84,16 +90,28 @@ public enum ResizeCrop {
             return (lo, hi, frac)
         }
         let xs = taps(width, rw, cropX), ys = taps(height, rh, cropY)
+        // Separable: blend the two source rows once per output row, then blend along x from that row.
         let plane = size * size
-        for oy in 0..<size {
-            let row0 = src + ys.lo[oy] * width * channels, row1 = src + ys.hi[oy] * width * channels
-            let fy = ys.frac[oy]
-            for ox in 0..<size {
-                let a = xs.lo[ox] * channels, b = xs.hi[ox] * channels, fx = xs.frac[ox]
-                for c in 0..<channels {
-                    let top = Float(row0[a + c]) + fx * (Float(row0[b + c]) - Float(row0[a + c]))
-                    let bottom = Float(row1[a + c]) + fx * (Float(row1[b + c]) - Float(row1[a + c]))
-                    dst[c * plane + oy * size + ox] = UInt8(min(max((top + fy * (bottom - top)).rounded(), 0), 255))
+        let x0 = xs.lo.map { $0 * channels }, x1 = xs.hi.map { $0 * channels }   // [S] offsets into a row
+        var blended = [Float](repeating: 0, count: width * channels)               // [W, C] one vertically blended row
+        blended.withUnsafeMutableBufferPointer { row in
+            let rowCount = width * channels
+            for oy in 0..<size {
+                let row0 = src + ys.lo[oy] * rowCount, row1 = src + ys.hi[oy] * rowCount
+                let fy = ys.frac[oy]
+                // Only the source columns the crop reaches are needed.
+                let first = x0[0], last = x1[size - 1] + channels
+                for i in first..<last {
+                    let top = Float(row0[i])
+                    row[i] = top + fy * (Float(row1[i]) - top)
+                }
+                for ox in 0..<size {
+                    let a = x0[ox], b = x1[ox], fx = xs.frac[ox]
+                    for c in 0..<channels {
+                        let left = row[a + c]
+                        // Values are ≥ 0, so adding ½ and truncating rounds to nearest.
+                        dst[c * plane + oy * size + ox] = UInt8(min(left + fx * (row[b + c] - left) + 0.5, 255))
+                    }
                 }
             }
         }

@@ -53,12 +53,16 @@ struct CIFARCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var output: OutputOptions
     @Option(help: "cifar10 (3073-byte records) or cifar100 (3074-byte records).") var kind: CIFARKind = .cifar10
-    @Option(help: "CIFAR-100 label to keep: fine or coarse.") var label: CIFARLabel = .fine
+    @Option(help: "CIFAR-100 label to keep: fine (default) or coarse.") var label: CIFARLabel?
     @Argument(help: "Batch files (.bin).") var batches: [String]
+
+    func validate() throws {
+        if label != nil && kind == .cifar10 { throw ValidationError("--label applies to --kind cifar100 only") }
+    }
 
     func run() throws {
         Stage.run("ingest") {
-            print(try Ingest.run(.cifar(batches: batches, kind: kind, label: label), subset: try output.subset(),
+            print(try Ingest.run(.cifar(batches: batches, kind: kind, label: label ?? .fine), subset: try output.subset(),
                                  out: output.out, seed: common.seed, threads: common.resolvedThreads))
         }
     }

@@ -89,6 +89,7 @@ final class IngestTests: XCTestCase {
         XCTAssertEqual(try c10.array("images", as: UInt8.self, shape: [5, 3, 32, 32]), try u8("c10_images"))
         XCTAssertEqual(try c10.array("labels", as: Int64.self), try i64("c10_labels"))
         XCTAssertEqual(try c10.array("index", as: Int64.self), Array(0..<5))
+        XCTAssertEqual(c10.metadata["classes"], #"["airplane","automobile","bird","cat","deer","dog","frog","horse","ship","truck"]"#)
         for (label, name) in [("fine", "c100_fine"), ("coarse", "c100_coarse")] {
             let c100 = try ingestOK(["cifar", "--kind", "cifar100", "--label", label, fx("cifar/train100.bin")])
             XCTAssertEqual(try c100.array("images", as: UInt8.self, shape: [4, 3, 32, 32]), try u8("c100_images"))
@@ -102,6 +103,8 @@ final class IngestTests: XCTestCase {
         try assertFails(["cifar", fx("cifar/train100.bin")], culprit: fx("cifar/train100.bin"), message: "use --kind cifar100")
         try assertFails(["cifar", "--kind", "cifar100", fx("cifar/data_batch_1.bin")], culprit: fx("cifar/data_batch_1.bin"),
                         message: "not a whole number of CIFAR-100 records of 3074 bytes")
+        try assertFails(["cifar", fx("cifar_badmeta/data_batch_1.bin")], culprit: fx("cifar_badmeta/batches.meta.txt"),
+                        message: "lists 2 class names, expected 10")
     }
 
     // MARK: JPEG folders
@@ -120,6 +123,18 @@ final class IngestTests: XCTestCase {
         let (_, b, _) = try ingest(["folder", fx("tree"), "--threads", "2"])
         XCTAssertNotNil(FileManager.default.contents(atPath: a))
         XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b))
+    }
+
+    /// Provenance records content hashes, not paths: a moved copy of the tree (given with a trailing slash)
+    /// gives the same bytes.
+    func testFolderOutputDependsOnContentNotLocation() throws {
+        let copy = try TestSupport.scratchDir("ns-tree-copy").appendingPathComponent("moved")
+        try FileManager.default.copyItem(atPath: fx("tree"), toPath: copy.path)
+        let (_, a, _) = try ingest(["folder", fx("tree")])
+        let (r, b, _) = try ingest(["folder", copy.path + "/"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(FileManager.default.contents(atPath: a), FileManager.default.contents(atPath: b))
+        XCTAssertNotNil(Provenance.decode(try TensorFile.read(a).metadata["inputs"])["folder"])
     }
 
     /// --size: DCT scaling + bilinear + centre crop against the NumPy reference of the same policy. The two
@@ -176,5 +191,22 @@ final class IngestTests: XCTestCase {
         let r = try TestSupport.run("/usr/bin/env", ["python3", "-c", script, "\(dir)/t10k-images-idx3-ubyte.gz", "\(dir)/t10k-labels-idx1-ubyte.gz"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual("\(SHA256.hex(f.rawBytes(images))) \(SHA256.hex(f.rawBytes(labels)))", r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Peak memory of ingesting the Fashion-MNIST training split (26 MB gzip → 47 MB of pixels): the
+    /// compressed bytes, the inflated bytes and the written tensors must not pile up (about 2× the output).
+    func testFashionMNISTTrainIngestMemory() throws {
+        let dir = "/usr/share/datasets/fashion-mnist"
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "\(dir)/train-images-idx3-ubyte.gz"), "dataset-fashion-mnist not installed")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "/usr/bin/time needed")
+        let out = try TestSupport.scratchDir().appendingPathComponent("train.safetensors.zst").path
+        let r = try TestSupport.run("/usr/bin/time", ["-f", "maxrss_kb=%M", TestSupport.binDir.appendingPathComponent("ingest").path, "idx",
+                                                      "--images", "\(dir)/train-images-idx3-ubyte.gz", "--labels", "\(dir)/train-labels-idx1-ubyte.gz", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let kb = r.stderr.split(separator: "\n").last { $0.hasPrefix("maxrss_kb=") }.flatMap { Double($0.dropFirst(10)) } ?? .infinity
+        let output = 60000.0 * 28 * 28 + 2 * 60000 * 8
+        print(String(format: "ingest idx (train): peak RSS %.0f MB for %.0f MB of tensors", kb / 1024, output / 1e6))
+        XCTAssertLessThan(kb * 1024, 2.5 * output)
+        XCTAssertEqual(try TensorFile.read(out).info("images").shape, [60000, 1, 28, 28])
     }
 }

@@ -74,3 +74,30 @@ final class GzipTests: XCTestCase {
         XCTAssertEqual(CRC32.checksum([UInt8]()), 0)
     }
 }
+
+/// Damaged input must give an error or (rarely) a CRC-checked result — never a crash or an over-read;
+/// the inflater runs with bounds checks off, so its own guards are what this exercises.
+final class InflateRobustnessTests: XCTestCase {
+    func testRandomDamageNeverCrashes() throws {
+        let dir = try TestSupport.scratchDir("ns-gzip")
+        XCTAssertEqual(try TestSupport.python("make_images_gzip_cases.py", [dir.path]).status, 0)
+        var rng = RNG(seed: 5)
+        var failures = 0
+        for name in ["words_fixed", "skewed_level9", "header_flags", "random_stored"] {
+            let good = [UInt8](FileManager.default.contents(atPath: dir.appendingPathComponent("\(name).gz").path)!)
+            for trial in 0..<150 {
+                var bad = good
+                if trial % 3 == 0 {
+                    bad.removeLast(rng.below(bad.count))                       // truncation
+                } else {
+                    for _ in 0..<(1 + rng.below(4)) {                          // flipped bits in the deflate data
+                        let at = 10 + rng.below(bad.count - 10)
+                        bad[at] ^= UInt8(1 << rng.below(8))
+                    }
+                }
+                do { _ = try Gzip.decompress(bad, path: "f.gz") } catch { failures += 1 }
+            }
+        }
+        XCTAssertGreaterThan(failures, 500)   // nearly every damaged file is caught (CRC-32 catches the rest)
+    }
+}
