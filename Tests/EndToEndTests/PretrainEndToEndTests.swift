@@ -101,26 +101,35 @@ final class PretrainEndToEndTests: XCTestCase {
         XCTAssertEqual(rows.count, 4)
     }
 
-    func testLearnsAndLogs() throws {
+    func testLogFollowsTheAnnealedRing() throws {
         let dir = try TestSupport.scratchDir("pretrain")
         let data = try makeDataset(dir)
         let views = try makeViews(dir, dataset: data, epochs: 3)
         let out = dir.appendingPathComponent("c.safetensors.zst").path
         let log = dir.appendingPathComponent("log.csv").path
         let r = try pretrain(["--views", views[0], "--views", views[1], "--views", views[2], "--out", out, "--log", log,
-                              "--knn-train", data, "--knn-test", data, "--knn-k", "20", "--sampler", "uniform"])
+                              "--knn-train", data, "--knn-test", data, "--knn-k", "20", "--sampler", "ring",
+                              "--anneal-epochs", "2", "--ring-outer", "0.1", "--ring-inner", "0.1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let header = lines[0]
         func column(_ name: String) -> [Double] { lines.dropFirst().map { Double($0[header.firstIndex(of: name)!])! } }
-        let loss = column("loss"), negatives = column("negatives"), knn = column("knn_top1")
+        let loss = column("loss"), negatives = column("negatives"), outer = column("ring_outer"), knn = column("knn_top1")
         XCTAssertEqual(loss.count, 3)
-        // MoCo uniform at the start: every queue entry is a negative, the loss starts near ln(K + 1).
-        XCTAssertEqual(negatives[0], 64)
-        XCTAssertLessThan(loss[0], log1p(64) + 0.5)
-        XCTAssertLessThan(loss[2], loss[0], "the loss should fall over three epochs")
+        XCTAssertTrue(loss.allSatisfy(\.isFinite))
+        // The ring narrows from the whole queue to ranks [0, 6) of K = 64 (outer 0.1 → ⌊6.4⌋ = 6, inner ⌊0.6⌋ = 0),
+        // reached after two epochs (8 steps) and then held; the log shows the value of each epoch's last step.
+        XCTAssertGreaterThan(negatives[0], negatives[1])
+        XCTAssertEqual(negatives[2], 6)
+        XCTAssertEqual(outer[0], 1 - 0.9 * 3.0 / 8, accuracy: 1e-6)
+        XCTAssertEqual(outer[1], 1 - 0.9 * 7.0 / 8, accuracy: 1e-6)
+        XCTAssertEqual(outer[2], 0.1, accuracy: 1e-9)
         XCTAssertTrue(knn.allSatisfy { $0 >= 0 && $0 <= 100 })
-        XCTAssertGreaterThan(knn[2], 25, "kNN on four planted classes should beat chance")
+        for name in ["sim_p50", "sim_p90", "sim_p99", "sim_p999", "sel_sim_mean", "same_class_frac", "lr", "top1"] {
+            XCTAssertEqual(column(name).count, 3, name)
+        }
+        let p = column("sim_p50")[2], p999 = column("sim_p999")[2]
+        XCTAssertLessThanOrEqual(p, p999)
     }
 
     func testBadRunsAreRefusedWithoutOutput() throws {
