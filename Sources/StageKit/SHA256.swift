@@ -54,7 +54,10 @@ public struct SHA256 {
     }
 
     private mutating func block(_ p: UnsafeRawPointer) {
-        var w = [UInt32](repeating: 0, count: 64)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in compress(p, w.baseAddress!) }
+    }
+
+    private mutating func compress(_ p: UnsafeRawPointer, _ w: UnsafeMutablePointer<UInt32>) {
         for i in 0..<16 {
             let b = p + 4 * i
             w[i] = UInt32(b.load(as: UInt8.self)) << 24 | UInt32((b + 1).load(as: UInt8.self)) << 16
