@@ -6,8 +6,15 @@ import XCTest
 /// raw`, `knn` and `probe`. Independently measured references: kNN (200, 0.1) 78.9 % and linear probe
 /// 84.0 % top-1; a large gap means a bug. The probe uses the Ring protocol (lr 0.01, wd 1e-5): MoCo's
 /// lr 30 is tuned for ResNet features and oscillates on unscaled raw pixels (≈ 81 %).
+///
+/// It takes about 30 s of CPU on 2 cores (60k × 10k × 784 kNN, a 100-epoch probe on 60k × 784), over
+/// the evaluation target's time budget, so it runs only when asked for:
+///     NS_EVAL_FASHION=1 swift test -c release --filter FashionBaselineTests
 final class FashionBaselineTests: XCTestCase {
     func testRawPixelBaselines() throws {
+        guard ProcessInfo.processInfo.environment["NS_EVAL_FASHION"] == "1" else {
+            throw XCTSkip("slow (≈ 30 s CPU): run with NS_EVAL_FASHION=1 to check the raw-pixel baselines (kNN 78.9 %, probe 84.0 %)")
+        }
         try Fixture.requirePython()
         let source = "/usr/share/datasets/fashion-mnist"
         guard FileManager.default.fileExists(atPath: "\(source)/train-images-idx3-ubyte.gz") else {
