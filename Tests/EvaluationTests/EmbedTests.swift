@@ -58,3 +58,49 @@ final class EmbedTests: XCTestCase {
         XCTAssertEqual(Provenance.decode(f.metadata["parameters"])["encoder"], "raw")
     }
 }
+
+/// A stand-in for a trained network: per-image mean and maximum intensity (scaled by a "weight"),
+/// to show how an encoder plugs into `EmbedStage.run`.
+final class MeanMaxEncoder: FeatureEncoder {
+    let imageSize: Int
+    let weight: Float
+    init(imageSize: Int, weight: Float) { self.imageSize = imageSize; self.weight = weight }
+    var backboneDim: Int { 2 }
+    var projectionDim: Int { 2 }
+    var description: [String: String] { ["encoder": "meanmax", "weight": "\(weight)"] }
+    func encode(images: UnsafePointer<UInt8>, count n: Int, backbone: UnsafeMutablePointer<Float>, projection: UnsafeMutablePointer<Float>) {
+        for i in 0..<n {
+            var sum: Float = 0, top: Float = 0
+            for j in 0..<imageSize { let v = Float(images[i * imageSize + j]); sum += v; top = max(top, v) }
+            let f = [weight * sum / Float(imageSize), weight * top]
+            let norm = max((f[0] * f[0] + f[1] * f[1]).squareRoot(), 1e-12)
+            for d in 0..<2 { backbone[i * 2 + d] = f[d]; projection[i * 2 + d] = f[d] / norm }
+        }
+    }
+}
+
+final class PluggedEncoderTests: XCTestCase {
+    /// An encoder built elsewhere (as the checkpoint encoder will be) plugs into embed; the checkpoint's
+    /// hash lands in the features' provenance, and probe accepts that checkpoint.
+    func testPluggedEncoderRecordsCheckpoint() throws {
+        let dir = try TestSupport.scratchDir("embed-plug")
+        let dataPath = dir.appendingPathComponent("data.safetensors.zst").path
+        _ = try EmbedTests.writeDataset(dataPath, n: 24, shape: [1, 3, 3], seed: 4)
+        let ckpt = dir.appendingPathComponent("weights.ckpt").path
+        try Data("weight 0.5".utf8).write(to: URL(fileURLWithPath: ckpt))
+        let out = dir.appendingPathComponent("f.safetensors.zst").path
+        var o = EmbedStage.Options(datasetPath: dataPath, outPath: out)
+        o.checkpointPath = ckpt
+        o.batch = 5
+        let line = try EmbedStage.run(o) { data in MeanMaxEncoder(imageSize: data.shape[1...].reduce(1, *), weight: 0.5) }
+        XCTAssertTrue(line.contains("encoder meanmax"), line)
+        let f = try TensorFile.read(out)
+        XCTAssertEqual(try f.info("backbone").shape, [24, 2])
+        XCTAssertEqual(Provenance.decode(f.metadata["inputs"])["checkpoint"], try SHA256.hex(file: ckpt))
+        XCTAssertEqual(Provenance.decode(f.metadata["parameters"])["encoder"], "meanmax")
+        XCTAssertEqual(Provenance.decode(f.metadata["parameters"])["encoder_weight"], "0.5")
+        let r = try TestSupport.runStage("probe", ["--train", out, "--test", out, "--checkpoint", ckpt, "--epochs", "2",
+                                                   "--out", dir.appendingPathComponent("p.json").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+}
