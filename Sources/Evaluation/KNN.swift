@@ -53,7 +53,7 @@ public enum WeightedKNN {
     /// every label in either split.
     public static func evaluate(train: LabeledFeatures, test: LabeledFeatures, classes: Int, parameters: KNNParameters,
                                 threads: Int, keepNeighbours: Bool = false) -> KNNOutcome {
-        precondition(train.dim == test.dim && classes > 0)
+        precondition(train.dim == test.dim && classes > 0 && train.classCount <= classes, "kNN: dims or class count do not fit")
         var trainUnit = train.values   // [nTrain, dim]
         var testUnit = test.values     // [nTest, dim]
         normalizeRows(&trainUnit, rows: train.count, dim: train.dim, threads: threads)
