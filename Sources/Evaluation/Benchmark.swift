@@ -26,9 +26,12 @@ public enum EvaluationBenchmark {
     /// Runs the benchmarks and returns one line each.
     public static func run(threads: Int) -> [String] {
         var lines: [String] = []
+        // wall seconds, and this process's CPU seconds (user + system) so that a busy machine shows
+        var cpu = 0.0
         func time(_ body: () -> Void) -> Double {
-            let start = Date()
+            let start = Date(), cpuStart = processCPUSeconds()
             body()
+            cpu = processCPUSeconds() - cpuStart
             return Date().timeIntervalSince(start)
         }
         let train128 = syntheticFeatures(count: 60_000, dim: 128, classes: 10, seed: 1)
@@ -40,7 +43,7 @@ public enum EvaluationBenchmark {
                                           order: { LinearProbe.epochOrder(seed: 0, epoch: $0, count: 60_000) })
             acc = model.accuracy(on: test128).top1
         }
-        lines.append(String(format: "probe  moco 100 epochs, 60000×128, batch 256: %.2f s (%d threads, test top1 %.1f %%)", probeSeconds, threads, acc))
+        lines.append(String(format: "probe  moco 100 epochs, 60000×128, batch 256: %.2f s wall, %.2f s CPU (%d threads, test top1 %.1f %%)", probeSeconds, cpu, threads, acc))
         for dim in [128, 784] {
             let train = dim == 128 ? train128 : syntheticFeatures(count: 60_000, dim: dim, classes: 10, seed: 1)
             let test = dim == 128 ? test128 : syntheticFeatures(count: 10_000, dim: dim, classes: 10, seed: 2)
@@ -48,8 +51,16 @@ public enum EvaluationBenchmark {
             let seconds = time {
                 top1 = WeightedKNN.evaluate(train: train, test: test, classes: 10, parameters: KNNParameters(), threads: threads).top1
             }
-            lines.append(String(format: "knn    k 200, 60000 train × 10000 test × %d: %.2f s (%d threads, top1 %.1f %%)", dim, seconds, threads, top1))
+            lines.append(String(format: "knn    k 200, 60000 train × 10000 test × %d: %.2f s wall, %.2f s CPU (%d threads, top1 %.1f %%)", dim, seconds, cpu, threads, top1))
         }
         return lines
     }
+}
+
+/// CPU time (user + system) this process has used so far.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }

@@ -11,6 +11,8 @@ public enum EmbedStage {
         public var encoder: EncoderKind = .raw
         /// images per encoder call
         public var batch: Int = 256
+        /// the checkpoint an encoder is built from; recorded as input "checkpoint" (probe checks it)
+        public var checkpointPath: String?
         public var seed: UInt64 = 0
         public var threads: Int = defaultThreadCount
 
@@ -46,7 +48,8 @@ public enum EmbedStage {
         }
     }
 
-    /// Runs the stage; returns the line printed on stdout.
+    /// Runs the stage; returns the line printed on stdout. `makeEncoder`, when given, replaces
+    /// `o.encoder.make` (a way to plug in an encoder built elsewhere, e.g. from a checkpoint).
     @discardableResult
     public static func run(_ o: Options, makeEncoder: ((Dataset) throws -> FeatureEncoder)? = nil) throws -> String {
         guard o.batch >= 1 else { throw StageError("--batch must be at least 1 (got \(o.batch))") }
@@ -58,9 +61,11 @@ public enum EmbedStage {
 
         var provenance = Provenance(stage: "embed", seed: o.seed)
         try provenance.addInput("dataset", path: o.datasetPath)
-        provenance.set("encoder", o.encoder.rawValue)
+        if let checkpoint = o.checkpointPath { try provenance.addInput("checkpoint", path: checkpoint) }
         provenance.set("batch", o.batch)
-        for (k, v) in encoder.description { provenance.set("encoder_\(k)", v) }
+        for (k, v) in encoder.description where k != "encoder" { provenance.set("encoder_\(k)", v) }
+        let encoderName = encoder.description["encoder"] ?? o.encoder.rawValue
+        provenance.set("encoder", encoderName)
         if let classes = data.metadata["classes"] { provenance.extra["classes"] = classes }
 
         var backbone = [Float](repeating: 0, count: n * d)     // [N, D]
@@ -86,6 +91,6 @@ public enum EmbedStage {
         writer.add("labels", data.labels, shape: [n])
         writer.add("index", data.index, shape: [n])
         try writer.write(to: o.outPath)
-        return "embed: \(n) images → backbone \(n)×\(d), projection \(n)×\(p) (encoder \(o.encoder.rawValue)) → \(o.outPath)"
+        return "embed: \(n) images → backbone \(n)×\(d), projection \(n)×\(p) (encoder \(encoderName)) → \(o.outPath)"
     }
 }

@@ -11,7 +11,7 @@ public protocol FeatureEncoder: AnyObject {
     var backboneDim: Int { get }
     /// projection width P
     var projectionDim: Int { get }
-    /// what provenance records about the encoder (kind, width, …)
+    /// what provenance records about the encoder: "encoder" (its name) plus anything else (width, …)
     var description: [String: String] { get }
     /// images: [n, C, H, W] u8 → backbone [n, D] and projection [n, P]
     func encode(images: UnsafePointer<UInt8>, count n: Int, backbone: UnsafeMutablePointer<Float>,

@@ -53,7 +53,7 @@ public enum WeightedKNN {
     /// every label in either split.
     public static func evaluate(train: LabeledFeatures, test: LabeledFeatures, classes: Int, parameters: KNNParameters,
                                 threads: Int, keepNeighbours: Bool = false) -> KNNOutcome {
-        precondition(train.dim == test.dim && classes > 0)
+        precondition(train.dim == test.dim && classes > 0 && train.classCount <= classes, "kNN: dims or class count do not fit")
         var trainUnit = train.values   // [nTrain, dim]
         var testUnit = test.values     // [nTest, dim]
         normalizeRows(&trainUnit, rows: train.count, dim: train.dim, threads: threads)
@@ -91,7 +91,7 @@ public enum WeightedKNN {
                             scores[Int(labelP[j])] += exp(Double(selector.values[rank]) / tau)
                         }
                         let item = start + r
-                        rankClasses(scores, into: rankP.baseAddress! + item * ranked, count: ranked)
+                        scores.withUnsafeBufferPointer { rankClasses($0.baseAddress!, classes: classes, into: rankP.baseAddress! + item * ranked, count: ranked) }
                         if keepNeighbours {
                             for rank in 0..<kUsed { nbrP[item * kUsed + rank] = selector.indices[rank] }
                         }
@@ -111,15 +111,18 @@ public enum WeightedKNN {
                           top1: percent(hit1, of: nTest), top5: percent(hit5, of: nTest))
     }
 
-    /// Writes the `count` best classes (score descending, lower class first on ties).
-    static func rankClasses(_ scores: [Double], into out: UnsafeMutablePointer<Int32>, count: Int) {
-        var taken = [Bool](repeating: false, count: scores.count)
+    /// Writes the `count` best of `classes` scores (score descending, lower class first on ties).
+    /// Repeated arg-max skipping the classes already written: count ≤ 5, so no sort and no allocation.
+    static func rankClasses<T: BinaryFloatingPoint>(_ scores: UnsafePointer<T>, classes: Int,
+                                                    into out: UnsafeMutablePointer<Int32>, count: Int) {
         for slot in 0..<count {
             var best = -1
-            for c in 0..<scores.count where !taken[c] {
+            for c in 0..<classes {
+                var taken = false
+                for s in 0..<slot where out[s] == Int32(c) { taken = true; break }
+                if taken { continue }
                 if best < 0 || scores[c] > scores[best] { best = c }
             }
-            taken[best] = true
             out[slot] = Int32(best)
         }
     }

@@ -82,13 +82,16 @@ public struct LinearClassifier: Sendable {
         let z = logits(data.values, count: data.count)
         let ranked = min(5, classes)
         var hit1 = 0, hit5 = 0
-        var best = [Int32](repeating: 0, count: ranked)
-        for i in 0..<data.count {
-            let row = Array(z[(i * classes)..<((i + 1) * classes)]).map(Double.init)
-            best.withUnsafeMutableBufferPointer { WeightedKNN.rankClasses(row, into: $0.baseAddress!, count: ranked) }
-            let label = Int32(data.labels[i])
-            if best[0] == label { hit1 += 1 }
-            if best.contains(label) { hit5 += 1 }
+        var best = [Int32](repeating: 0, count: ranked)   // [ranked]
+        z.withUnsafeBufferPointer { zp in
+            best.withUnsafeMutableBufferPointer { bp in
+                for i in 0..<data.count {
+                    WeightedKNN.rankClasses(zp.baseAddress! + i * classes, classes: classes, into: bp.baseAddress!, count: ranked)
+                    let label = Int32(data.labels[i])
+                    if bp[0] == label { hit1 += 1 }
+                    for r in 0..<ranked where bp[r] == label { hit5 += 1; break }
+                }
+            }
         }
         return (percent(hit1, of: data.count), percent(hit5, of: data.count))
     }
