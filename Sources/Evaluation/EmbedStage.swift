@@ -13,6 +13,8 @@ public enum EmbedStage {
         public var batch: Int = 256
         /// the checkpoint an encoder is built from; recorded as input "checkpoint" (probe checks it)
         public var checkpointPath: String?
+        /// ResNet base width of the random encoder
+        public var width: Int = 16
         public var seed: UInt64 = 0
         public var threads: Int = defaultThreadCount
 

@@ -23,10 +23,19 @@ public protocol FeatureEncoder: AnyObject {
 public enum EncoderKind: String, CaseIterable, Sendable {
     /// flattened pixels scaled to [0, 1] (the raw-pixel baseline every results table carries)
     case raw
+    /// a freshly initialised ResNet-18 + head of the given width, seeded (the random-encoder baseline)
+    case random
+    /// the trained encoder of a pretrain checkpoint (`--checkpoint`)
+    case checkpoint
 
     public func make(imageShape: [Int], options: EmbedStage.Options) throws -> FeatureEncoder {
         switch self {
-        case .raw: RawPixelEncoder(imageShape: imageShape, threads: options.threads)
+        case .raw: return RawPixelEncoder(imageShape: imageShape, threads: options.threads)
+        case .random:
+            return NetworkEncoder.random(imageShape: imageShape, width: options.width, seed: options.seed)
+        case .checkpoint:
+            guard let path = options.checkpointPath else { throw StageError("--encoder checkpoint needs --checkpoint PATH") }
+            return try NetworkEncoder.load(checkpoint: path, imageShape: imageShape)
         }
     }
 }

@@ -16,12 +16,16 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Dataset file (ingest output).") var dataset: String
     @Option(help: "Features file to write.") var out: String
     @Option(help: "Images per encoder call.") var batch: Int = 256
+    @Option(help: "Checkpoint for --encoder checkpoint (a pretrain output).") var checkpoint: String?
+    @Option(help: "ResNet base width for --encoder random.") var width: Int = 16
 
     func run() throws {
         let common = self.common
         var o = EmbedStage.Options(datasetPath: dataset, outPath: out)
         o.encoder = encoder
         o.batch = batch
+        o.checkpointPath = checkpoint
+        o.width = width
         o.seed = common.seed
         o.threads = common.resolvedThreads
         Stage.run("embed") {
