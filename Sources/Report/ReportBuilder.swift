@@ -64,7 +64,7 @@ public enum ReportBuilder {
             for (i, r) in trainingRuns.enumerated() {
                 for (j, col) in ["sim_p50", "sim_p90", "sim_p99", "sim_p999"].enumerated() {
                     let pts = r.perEpoch(col)
-                    if !pts.isEmpty { sims.append(LineSeries("\(r.name) \(col.dropFirst(4))", pts, color: SVG.color(i), dashed: j % 2 == 1)) }
+                    if !pts.isEmpty { sims.append(LineSeries("\(r.name) \(col.dropFirst(4))", pts, color: SVG.color(i * 4 + j), dashed: i % 2 == 1)) }
                 }
             }
             if !sims.isEmpty {
