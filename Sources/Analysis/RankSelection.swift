@@ -42,7 +42,7 @@ func quickselect(_ a: UnsafeMutablePointer<UInt64>, _ lo: Int, _ hi: Int, _ k: I
 }
 
 /// Puts every rank of `ranks[rlo..<rhi]` (sorted ascending, unique, all in lo..<hi) in place.
-func multiSelect(_ a: UnsafeMutablePointer<UInt64>, _ lo: Int, _ hi: Int,
+public func multiSelect(_ a: UnsafeMutablePointer<UInt64>, _ lo: Int, _ hi: Int,
                  _ ranks: UnsafePointer<Int>, _ rlo: Int, _ rhi: Int) {
     guard rlo < rhi, hi - lo > 1 else { return }
     let mid = (rlo + rhi) / 2
@@ -61,7 +61,7 @@ extension UnsafeMutablePointer where Pointee == UInt64 {
 /// monotone in the key order), so only the few bins that hold a requested rank need a quickselect.
 /// About three linear passes instead of one per level of the multi-select recursion.
 /// `scratch` holds n keys, `counts` bins + 1 integers; `lowest`/`highest` bound the similarities.
-func partitionAtRanks(_ keys: UnsafeMutablePointer<UInt64>, _ n: Int, _ ranks: UnsafePointer<Int>, _ rankCount: Int,
+public func partitionAtRanks(_ keys: UnsafeMutablePointer<UInt64>, _ n: Int, _ ranks: UnsafePointer<Int>, _ rankCount: Int,
                       lowest: Float, highest: Float, scratch: UnsafeMutablePointer<UInt64>,
                       counts: UnsafeMutablePointer<Int>, bins: Int) {
     guard n > 4 * bins, highest > lowest else {

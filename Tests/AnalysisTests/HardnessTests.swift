@@ -7,12 +7,13 @@ import XCTest
 
 final class HardnessTests: XCTestCase {
     /// Bucket statistics, cut-offs, consistency counts and the histogram equal an independent NumPy
-    /// computation (full lexsort per query) on fixed data: K = 1234 (not a multiple of 100), a queue
+    /// computation (full lexsort per query) on fixed data: K = 17 234 (not a multiple of 100, large enough
+    /// for the radix pre-partition, with many exact ties), a queue
     /// checkpoint as candidates, unlabelled items, self-exclusion and the Fashion-MNIST hierarchy.
     func testBucketStatisticsMatchNumPy() throws {
         guard TestSupport.pythonHas(["numpy", "safetensors", "zstandard"]) else { throw XCTSkip("numpy/safetensors/zstandard missing") }
         let dir = try TestSupport.scratchDir("hardness-ref")
-        let q = 150, k = 1234
+        let q = 120, k = 17_234
         let queries = dir.appendingPathComponent("q.safetensors.zst").path
         let candidates = dir.appendingPathComponent("c.safetensors.zst").path
         try Fixtures.writeFeatures(queries, vectors: Fixtures.quantised(count: q, seed: 3, stream: 1), dim: 8,
@@ -102,6 +103,30 @@ final class HardnessTests: XCTestCase {
         XCTAssertGreaterThan(hubs.consistency["hard"]!.dispersionRatio, 2)
         XCTAssertGreaterThanOrEqual(hubs.consistency["hard"]!.exceedCount, 10)
         XCTAssertEqual(hubs.consistency["hard_control"]!.dispersionRatio, 1, accuracy: 0.15)
+    }
+
+    /// Both selection paths put every requested rank in place: compare with a full sort.
+    func testSelectionMatchesSort() {
+        var rng = RNG(seed: 2, stream: [0])
+        for n in [5, 1000, 20_000] {
+            let sims = (0..<n).map { _ in Float(rng.below(50)) / 64 - 0.3 }           // many ties
+            var keys = sims.enumerated().map { hardnessKey($0.element, $0.offset) }
+            let sorted = keys.sorted()
+            let ranks = Array(Set((0..<40).map { _ in rng.below(n) } + [0, n - 1])).sorted()
+            var scratch = [UInt64](repeating: 0, count: n)
+            var counts = [Int](repeating: 0, count: 257)
+            keys.withUnsafeMutableBufferPointer { k in ranks.withUnsafeBufferPointer { r in scratch.withUnsafeMutableBufferPointer { s in counts.withUnsafeMutableBufferPointer { c in
+                partitionAtRanks(k.baseAddress!, n, r.baseAddress!, r.count, lowest: sims.min()!, highest: sims.max()!,
+                                 scratch: s.baseAddress!, counts: c.baseAddress!, bins: 256)
+            } } } }
+            for r in ranks {
+                XCTAssertEqual(keys[r], sorted[r], "n \(n) rank \(r)")
+                XCTAssertEqual(keySimilarity(keys[r]), sims[keyPosition(keys[r])])
+            }
+            XCTAssertEqual(keys.sorted(), sorted, "a permutation of the keys")
+            // everything before a requested rank is smaller (so buckets are exact segments)
+            if let r = ranks.first(where: { $0 > 0 }) { XCTAssertLessThan(keys[0..<r].max()!, keys[r]) }
+        }
     }
 
     /// The closed-form bucket of a rank agrees with the start-rank definition for any K.
