@@ -39,6 +39,17 @@ public enum ReportBuilder {
         let trainingRuns = runs.filter { !$0.columns.isEmpty }
         if !trainingRuns.isEmpty {
             var html = "", md = ""
+            let loss = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
+                let pts = r.perEpoch("loss"); return pts.isEmpty ? nil : LineSeries("\(r.name) loss", pts, color: SVG.color(i))
+            }
+            let knn = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
+                let pts = r.perEpoch("knn_top1"); return pts.isEmpty ? nil : LineSeries("\(r.name) kNN", pts, color: SVG.color(i), dashed: true)
+            }
+            if !loss.isEmpty || !knn.isEmpty {
+                let c = chart("loss_knn", Charts.dualLine(title: "Loss (solid, left) and kNN top-1 (dashed, right) per epoch", xLabel: "epoch",
+                                                         leftLabel: "loss", rightLabel: "kNN top-1", left: loss, right: knn))
+                html += c.0; md += c.1
+            }
             for (name, title, column, label) in [("loss", "Training loss per epoch", "loss", "loss"),
                                                  ("knn", "kNN top-1 per epoch", "knn_top1", "kNN top-1"),
                                                  ("contrastive_top1", "Contrastive top-1 per epoch", "top1", "top-1")] {

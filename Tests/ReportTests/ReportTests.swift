@@ -51,7 +51,7 @@ final class ReportTests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderr)
         }
         let files = TestSupport.listing(URL(fileURLWithPath: out1 + "/charts"))
-        for name in ["loss.svg", "knn.svg", "ring_bounds.svg", "h0_similarity_histogram.svg", "h0_same_class.svg", "h0_lca_depth.svg", "h0_consistency.svg", "cnce_bias.svg", "cnce_variance.svg"] {
+        for name in ["loss_knn.svg", "loss.svg", "knn.svg", "ring_bounds.svg", "h0_similarity_histogram.svg", "h0_same_class.svg", "h0_lca_depth.svg", "h0_consistency.svg", "cnce_bias.svg", "cnce_variance.svg"] {
             XCTAssertTrue(files.contains(name), "missing chart \(name): \(files)")
         }
         for f in ["index.html", "summary.md"] + files.map({ "charts/" + $0 }) {
