@@ -154,6 +154,26 @@ final class HardnessTests: XCTestCase {
         XCTAssertThrowsError(try ClassHierarchy(classes: ["a", "b"], parents: ["a": "x", "b": "y"]))
     }
 
+    /// Candidates from a memory bank (index defaults to the row) and a queue with unfilled slots (index −1, dropped).
+    func testBankAndQueueLoading() throws {
+        let dir = try TestSupport.scratchDir("hardness-load")
+        var w = TensorFileWriter()
+        w.add("bank", [Float](repeating: 0.5, count: 6 * 4), shape: [6, 4])
+        w.add("bank_label", [Int64]([0, 1, 2, 3, 4, 5]), shape: [6])
+        try w.write(to: dir.path + "/bank.safetensors.zst")
+        let bank = try EmbeddingSet.load(dir.path + "/bank.safetensors.zst")
+        XCTAssertEqual(bank.tensorName, "bank")
+        XCTAssertEqual(bank.index, [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(bank.labels, [0, 1, 2, 3, 4, 5])
+        try Fixtures.writeQueue(dir.path + "/queue.safetensors.zst", vectors: (0..<(5 * 8)).map { Float($0) }, dim: 8,
+                                labels: [3, 4, -1, 5, -1], index: [10, 11, -1, 12, -1])
+        let queue = try EmbeddingSet.load(dir.path + "/queue.safetensors.zst")
+        XCTAssertEqual(queue.count, 3)
+        XCTAssertEqual(queue.index, [10, 11, 12])
+        XCTAssertEqual(queue.labels, [3, 4, 5])
+        XCTAssertEqual(Array(queue.vectors[16..<24]), (24..<32).map { Float($0) }, "row 3 moved up to row 2")
+    }
+
     func testBadInputsFailWithOneLineAndNoOutput() throws {
         let dir = try TestSupport.scratchDir("hardness-bad")
         let q = dir.appendingPathComponent("q.safetensors.zst").path
@@ -165,6 +185,11 @@ final class HardnessTests: XCTestCase {
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
         let badPercent = try TestSupport.runStage("hardness", ["--queries", q, "--candidates", q, "--consistency-percent", "80", "--out", out])
         XCTAssertNotEqual(badPercent.status, 0)
-        XCTAssertEqual(TestSupport.listing(dir), ["q.safetensors.zst"])
+        let wide = dir.appendingPathComponent("wide.safetensors.zst").path
+        try Fixtures.writeFeatures(wide, vectors: [Float](repeating: 0.1, count: 10 * 16), dim: 16, labels: [Int64](repeating: 0, count: 10), index: (0..<10).map(Int64.init))
+        let mismatch = try TestSupport.runStage("hardness", ["--queries", q, "--candidates", wide, "--out", out])
+        XCTAssertNotEqual(mismatch.status, 0)
+        XCTAssertTrue(mismatch.stderr.contains("dimension"), mismatch.stderr)
+        XCTAssertEqual(TestSupport.listing(dir), ["q.safetensors.zst", "wide.safetensors.zst"])
     }
 }
