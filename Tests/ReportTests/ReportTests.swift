@@ -61,6 +61,13 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(md.contains("| moco-ring | 85.20 | 98.00 | 87.40 | 99.10 |"), md)
         XCTAssertTrue(md.contains("| raw pixels | — | — | 84.00 | 99.00 |"), md)
 
+        // every SVG (files and inline) parses as XML
+        let svgCheck = try TestSupport.python("ref_analysis_report_check.py", [out1, "-"])
+        XCTAssertEqual(svgCheck.status, 0, svgCheck.stderr)
+        let svgResult = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(svgCheck.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((svgResult["errors"] as? [String]) ?? ["?"], [])
+        XCTAssertEqual((svgResult["parsed"] as! NSNumber).intValue, 2 * files.count)
+
         // render in headless Chromium
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw XCTSkip("chromium is not installed (apt-get install -y chromium); SVG/HTML rendering not checked")
@@ -73,8 +80,6 @@ final class ReportTests: XCTestCase {
         let check = try TestSupport.python("ref_analysis_report_check.py", [out1, shot])
         XCTAssertEqual(check.status, 0, check.stderr)
         let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any])
-        XCTAssertEqual((result["errors"] as? [String]) ?? ["?"], [])
-        XCTAssertEqual((result["parsed"] as! NSNumber).intValue, 2 * files.count)
         XCTAssertGreaterThan((result["pixel_std"] as! NSNumber).doubleValue, 10)
         XCTAssertGreaterThan((result["non_white_fraction"] as! NSNumber).doubleValue, 0.01)
     }
