@@ -10,6 +10,7 @@ import TensorFiles
 ///   MoCo queue:     `queue` [K,d], `queue_label` [K], `queue_index` [K]
 ///   memory bank:    `bank` [N,d], `bank_label` [N], `bank_index` [N] (index defaults to 0..<N: row i is item i)
 /// With `tensor` = NAME: NAME, NAME_label, NAME_index (labels default to −1, index to 0..<n).
+/// Rows with a negative index (unfilled queue slots) are dropped.
 public struct EmbeddingSet: Sendable {
     public let vectors: [Float]     // [count, dim] row-major
     public let labels: [Int64]      // [count] (−1 = unlabelled)
@@ -45,6 +46,12 @@ public struct EmbeddingSet: Sendable {
         let labels = file.has(labelName) ? try file.integers(labelName, shape: [n]) : [Int64](repeating: -1, count: n)
         let index = file.has(indexName) ? try file.integers(indexName, shape: [n]) : (0..<Int64(n)).map { $0 }
         if !vectors.allSatisfy({ $0.isFinite }) { throw StageError(path, "tensor '\(name)' holds NaN or infinite values") }
-        return EmbeddingSet(vectors: vectors, labels: labels, index: index, dim: d, tensorName: name)
+        // rows with a negative index are unfilled queue/bank slots: drop them
+        let keep = (0..<n).filter { index[$0] >= 0 }
+        if keep.count == n { return EmbeddingSet(vectors: vectors, labels: labels, index: index, dim: d, tensorName: name) }
+        guard !keep.isEmpty else { throw StageError(path, "every row of '\(name)' has a negative index (an empty queue?)") }
+        var kept = [Float](repeating: 0, count: keep.count * d)      // [kept, d]
+        for (r, i) in keep.enumerated() { for j in 0..<d { kept[r * d + j] = vectors[i * d + j] } }
+        return EmbeddingSet(vectors: kept, labels: keep.map { labels[$0] }, index: keep.map { index[$0] }, dim: d, tensorName: name)
     }
 }

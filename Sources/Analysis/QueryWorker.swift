@@ -8,6 +8,9 @@ final class WorkerScratch: @unchecked Sendable {
     let keys: UnsafeMutablePointer<UInt64>          // [K] eligible candidates' keys
     let permutation: UnsafeMutablePointer<Int32>    // [K] identity between queries
     let swapLog: UnsafeMutablePointer<Int32>        // [K] partial Fisher–Yates swaps, undone per query
+    let scatter: UnsafeMutablePointer<UInt64>       // [K] radix-partition buffer
+    let binCounts: UnsafeMutablePointer<Int>        // [radixBins + 1]
+    static let radixBins = 4096
     var excludedPositions: [Int] = []               // this query's excluded candidate positions
     var histogram: [Int64]                          // [fineBins] over [−1, 1]
     var outOfRange: Int64 = 0
@@ -19,6 +22,8 @@ final class WorkerScratch: @unchecked Sendable {
         keys = .allocate(capacity: k)
         permutation = .allocate(capacity: k)
         swapLog = .allocate(capacity: k)
+        scatter = .allocate(capacity: k)
+        binCounts = .allocate(capacity: WorkerScratch.radixBins + 1)
         for i in 0..<k { permutation[i] = Int32(i) }
         histogram = [Int64](repeating: 0, count: fineBins)
         hard = [Int32](repeating: 0, count: k)
@@ -26,7 +31,7 @@ final class WorkerScratch: @unchecked Sendable {
     }
 
     func release() {
-        keys.deallocate(); permutation.deallocate(); swapLog.deallocate()
+        keys.deallocate(); permutation.deallocate(); swapLog.deallocate(); scatter.deallocate(); binCounts.deallocate()
     }
 
     func process(row: UnsafePointer<Float>, local: Int, queryNumber: Int, queryIndex: Int64, queryLabel: Int64,
@@ -37,6 +42,7 @@ final class WorkerScratch: @unchecked Sendable {
         let bins = histogram.count
         let scale = Float(bins) / 2
         var n = 0
+        var lowest = Float.infinity, highest = -Float.infinity
         excludedPositions.removeAll(keepingCapacity: true)
         histogram.withUnsafeMutableBufferPointer { hist in
             for c in 0..<k {
@@ -48,6 +54,8 @@ final class WorkerScratch: @unchecked Sendable {
                     bin = bin < 0 ? 0 : bins - 1
                 }
                 hist[bin] += 1
+                lowest = min(lowest, s)
+                highest = max(highest, s)
                 keys[n] = hardnessKey(s, c)
                 n += 1
             }
@@ -61,7 +69,8 @@ final class WorkerScratch: @unchecked Sendable {
         guard n >= 2 else { writeEmpty(local: local, slots: slots); return }
         // 2. every bucket boundary in place
         layout.selectRanks.withUnsafeBufferPointer { ranks in
-            multiSelect(keys, 0, n, ranks.baseAddress!, 0, ranks.count)
+            partitionAtRanks(keys, n, ranks.baseAddress!, ranks.count, lowest: lowest, highest: highest,
+                             scratch: scatter, counts: binCounts, bins: WorkerScratch.radixBins)
         }
         // 3. cut-off similarities
         let edge = slots.edge + local * Hardness.edgesPerQuery

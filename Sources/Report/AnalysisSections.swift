@@ -38,11 +38,16 @@ enum HardnessSection {
         if let c = h["consistency"] as? [String: Any] {
             func v(_ side: String, _ key: String) -> Double { ((c[side] as? [String: Any])?[key] as? NSNumber)?.doubleValue ?? .nan }
             let pct = (h["consistency_percent"] as? NSNumber)?.doubleValue ?? .nan
-            add(chart("\(id)_consistency", Charts.bars(title: "Consistency: dispersion of per-candidate counts (x = \(fixed(pct, 1)) %)", yLabel: "variance / Binomial variance",
+            var observed = [v("hard", "dispersion_ratio"), v("easy", "dispersion_ratio")]
+            var control = [v("hard_control", "dispersion_ratio"), v("easy_control", "dispersion_ratio")]
+            // ratios far above 1 would flatten the control's bars: switch to a log10 axis then
+            let logScale = (observed + control).contains { $0 > 20 }
+            if logScale { observed = observed.map(log10); control = control.map(log10) }
+            add(chart("\(id)_consistency", Charts.bars(title: "Consistency: dispersion of per-candidate counts (x = \(fixed(pct, 1)) %)",
+                yLabel: logScale ? "log10(variance / Binomial variance)" : "variance / Binomial variance",
                 categories: ["hardest x %", "easiest x %"],
-                series: [("observed", [v("hard", "dispersion_ratio"), v("easy", "dispersion_ratio")]),
-                         ("shuffled control", [v("hard_control", "dispersion_ratio"), v("easy_control", "dispersion_ratio")])],
-                reference: (1, "null (Binomial)"))))
+                series: [("observed", observed), ("shuffled control", control)],
+                reference: (logScale ? 0 : 1, "null (Binomial)"))))
             let header = ["counts", "dispersion ratio", "above null 99.9th pct", "expected under null", "max count", "null 99.9th pct"]
             let rows = [("hard", "hardest x %"), ("easy", "easiest x %"), ("hard_control", "hardest, control"), ("easy_control", "easiest, control")].map { key, name in
                 [name, fixed(v(key, "dispersion_ratio"), 3), fixed(v(key, "exceed_count"), 0), fixed(v(key, "expected_exceed"), 1), fixed(v(key, "max_count"), 0), fixed(v(key, "null_quantile_999"), 0)]

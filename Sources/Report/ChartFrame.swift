@@ -41,9 +41,24 @@ public struct ChartFrame {
         svg.text(16, top + plotHeight / 2, yLabel, size: 11, anchor: .middle, rotate: -90)
     }
 
+    /// A second y axis on the right for `range` (ticks and a rotated label); returns the mapping.
+    public mutating func drawRightAxis(range: (Double, Double), label: String) -> (Double) -> Double {
+        let r = range.1 > range.0 ? range : (range.0 - 0.5, range.0 + 0.5)
+        let x = left + plotWidth, top = self.top, h = plotHeight
+        let map = { (v: Double) in top + h - (v - r.0) / (r.1 - r.0) * h }
+        svg.line(x, top, x, top + h)
+        let (ticks, digits) = niceTicks(r.0, r.1)
+        for t in ticks {
+            svg.line(x, map(t), x + 4, map(t))
+            svg.text(x + 7, map(t) + 4, fixed(t, digits), size: 10)
+        }
+        svg.text(x + 44, top + h / 2, label, size: 11, anchor: .middle, rotate: 90)
+        return map
+    }
+
     /// Legend entries (name, colour, dashed) stacked in the right margin.
-    public mutating func drawLegend(_ entries: [(String, String, Bool)]) {
-        let x = left + plotWidth + 14
+    public mutating func drawLegend(_ entries: [(String, String, Bool)], offset: Double = 14) {
+        let x = left + plotWidth + offset
         for (i, e) in entries.enumerated() {
             let y = top + 8 + Double(i) * 17
             svg.line(x, y, x + 22, y, stroke: e.1, width: 2.5, dash: e.2 ? "5,3" : nil)

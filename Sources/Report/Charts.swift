@@ -29,6 +29,23 @@ public enum Charts {
         return frame.svg.document
     }
 
+    /// Two quantities over the same x: `left` series against the left axis (solid), `right` series against
+    /// a right axis (dashed), e.g. loss and kNN accuracy per epoch for every run.
+    public static func dualLine(title: String, xLabel: String, leftLabel: String, rightLabel: String,
+                                left: [LineSeries], right: [LineSeries]) -> String {
+        let all = left + right
+        var frame = ChartFrame(width: 740, x: paddedRange(all.flatMap { $0.points.map(\.0) }),
+                               y: paddedRange(left.flatMap { $0.points.map(\.1) }))
+        frame.drawAxes(title: title, xLabel: xLabel, yLabel: leftLabel)
+        let rightY = frame.drawRightAxis(range: paddedRange(right.flatMap { $0.points.map(\.1) }), label: rightLabel)
+        for (s, isRight) in left.map({ ($0, false) }) + right.map({ ($0, true) }) {
+            let pts = s.points.filter { $0.0.isFinite && $0.1.isFinite }.map { (frame.px($0.0), isRight ? rightY($0.1) : frame.py($0.1)) }
+            frame.svg.polyline(pts, stroke: s.color, dash: isRight ? "5,3" : nil)
+        }
+        frame.drawLegend(left.map { ($0.name, $0.color, false) } + right.map { ($0.name, $0.color, true) }, offset: 60)
+        return frame.svg.document
+    }
+
     /// Bars for `counts` over `edges`; vertical dashed markers at each (x, label).
     public static func histogram(title: String, xLabel: String, edges: [Double], counts: [Double],
                                  markers: [(Double, String)], color: String = SVG.color(0)) -> String {

@@ -39,6 +39,17 @@ public enum ReportBuilder {
         let trainingRuns = runs.filter { !$0.columns.isEmpty }
         if !trainingRuns.isEmpty {
             var html = "", md = ""
+            let loss = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
+                let pts = r.perEpoch("loss"); return pts.isEmpty ? nil : LineSeries("\(r.name) loss", pts, color: SVG.color(i))
+            }
+            let knn = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
+                let pts = r.perEpoch("knn_top1"); return pts.isEmpty ? nil : LineSeries("\(r.name) kNN", pts, color: SVG.color(i), dashed: true)
+            }
+            if !loss.isEmpty || !knn.isEmpty {
+                let c = chart("loss_knn", Charts.dualLine(title: "Loss (solid, left) and kNN top-1 (dashed, right) per epoch", xLabel: "epoch",
+                                                         leftLabel: "loss", rightLabel: "kNN top-1", left: loss, right: knn))
+                html += c.0; md += c.1
+            }
             for (name, title, column, label) in [("loss", "Training loss per epoch", "loss", "loss"),
                                                  ("knn", "kNN top-1 per epoch", "knn_top1", "kNN top-1"),
                                                  ("contrastive_top1", "Contrastive top-1 per epoch", "top1", "top-1")] {
@@ -64,7 +75,7 @@ public enum ReportBuilder {
             for (i, r) in trainingRuns.enumerated() {
                 for (j, col) in ["sim_p50", "sim_p90", "sim_p99", "sim_p999"].enumerated() {
                     let pts = r.perEpoch(col)
-                    if !pts.isEmpty { sims.append(LineSeries("\(r.name) \(col.dropFirst(4))", pts, color: SVG.color(i), dashed: j % 2 == 1)) }
+                    if !pts.isEmpty { sims.append(LineSeries("\(r.name) \(col.dropFirst(4))", pts, color: SVG.color(i * 4 + j), dashed: i % 2 == 1)) }
                 }
             }
             if !sims.isEmpty {

@@ -5,11 +5,12 @@ import TensorFiles
 
 /// Small data sets the analysis tests share, written as features / checkpoint files.
 enum Fixtures {
-    /// Integer-valued embeddings (multiples of 1/8, 8 dims): every dot product is exact in float32 and
-    /// there are many ties, so ranks (ties broken by position) are unambiguous for any implementation.
+    /// Embeddings on a grid (multiples of 1/1024 in [−1/4, 1/4], 8 dims): every dot product is a multiple
+    /// of 2⁻²⁰ below 2⁻¹ and so exact in float32 whatever the summation order; there are still many exact
+    /// ties, so ranks (ties broken by position) are unambiguous for any implementation.
     static func quantised(count: Int, seed: UInt64, stream: UInt64) -> [Float] {
         var rng = RNG(seed: seed, stream: [stream])
-        return (0..<(count * 8)).map { _ in Float(rng.below(5) - 2) / 8 }
+        return (0..<(count * 8)).map { _ in Float(rng.below(513) - 256) / 1024 }
     }
 
     static func labels(count: Int, seed: UInt64, stream: UInt64) -> [Int64] {

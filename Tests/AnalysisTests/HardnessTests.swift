@@ -7,12 +7,13 @@ import XCTest
 
 final class HardnessTests: XCTestCase {
     /// Bucket statistics, cut-offs, consistency counts and the histogram equal an independent NumPy
-    /// computation (full lexsort per query) on fixed data: K = 1234 (not a multiple of 100), a queue
+    /// computation (full lexsort per query) on fixed data: K = 17 234 (not a multiple of 100, large enough
+    /// for the radix pre-partition, with many exact ties), a queue
     /// checkpoint as candidates, unlabelled items, self-exclusion and the Fashion-MNIST hierarchy.
     func testBucketStatisticsMatchNumPy() throws {
         guard TestSupport.pythonHas(["numpy", "safetensors", "zstandard"]) else { throw XCTSkip("numpy/safetensors/zstandard missing") }
         let dir = try TestSupport.scratchDir("hardness-ref")
-        let q = 150, k = 1234
+        let q = 120, k = 17_234
         let queries = dir.appendingPathComponent("q.safetensors.zst").path
         let candidates = dir.appendingPathComponent("c.safetensors.zst").path
         try Fixtures.writeFeatures(queries, vectors: Fixtures.quantised(count: q, seed: 3, stream: 1), dim: 8,
@@ -104,6 +105,31 @@ final class HardnessTests: XCTestCase {
         XCTAssertEqual(hubs.consistency["hard_control"]!.dispersionRatio, 1, accuracy: 0.15)
     }
 
+    /// Both selection paths put every requested rank in place: compare with a full sort.
+    func testSelectionMatchesSort() {
+        var rng = RNG(seed: 2, stream: [0])
+        for n in [5, 1000, 20_000] {
+            // half on a coarse grid (ties), half continuous (several values per radix bin)
+            let sims = (0..<n).map { _ in rng.below(2) == 0 ? Float(rng.below(50)) / 64 - 0.3 : Float(rng.uniform(-0.3, 0.5)) }
+            var keys = sims.enumerated().map { hardnessKey($0.element, $0.offset) }
+            let sorted = keys.sorted()
+            let ranks = Array(Set((0..<40).map { _ in rng.below(n) } + [0, n - 1])).sorted()
+            var scratch = [UInt64](repeating: 0, count: n)
+            var counts = [Int](repeating: 0, count: 257)
+            keys.withUnsafeMutableBufferPointer { k in ranks.withUnsafeBufferPointer { r in scratch.withUnsafeMutableBufferPointer { s in counts.withUnsafeMutableBufferPointer { c in
+                partitionAtRanks(k.baseAddress!, n, r.baseAddress!, r.count, lowest: sims.min()!, highest: sims.max()!,
+                                 scratch: s.baseAddress!, counts: c.baseAddress!, bins: 256)
+            } } } }
+            for r in ranks {
+                XCTAssertEqual(keys[r], sorted[r], "n \(n) rank \(r)")
+                XCTAssertEqual(keySimilarity(keys[r]), sims[keyPosition(keys[r])])
+            }
+            XCTAssertEqual(keys.sorted(), sorted, "a permutation of the keys")
+            // everything before a requested rank is smaller (so buckets are exact segments)
+            if let r = ranks.first(where: { $0 > 0 }) { XCTAssertLessThan(keys[0..<r].max()!, keys[r]) }
+        }
+    }
+
     /// The closed-form bucket of a rank agrees with the start-rank definition for any K.
     func testBucketLayoutMapping() {
         for k in [1, 7, 99, 100, 101, 1234, 4096] {
@@ -128,6 +154,26 @@ final class HardnessTests: XCTestCase {
         XCTAssertThrowsError(try ClassHierarchy(classes: ["a", "b"], parents: ["a": "x", "b": "y"]))
     }
 
+    /// Candidates from a memory bank (index defaults to the row) and a queue with unfilled slots (index −1, dropped).
+    func testBankAndQueueLoading() throws {
+        let dir = try TestSupport.scratchDir("hardness-load")
+        var w = TensorFileWriter()
+        w.add("bank", [Float](repeating: 0.5, count: 6 * 4), shape: [6, 4])
+        w.add("bank_label", [Int64]([0, 1, 2, 3, 4, 5]), shape: [6])
+        try w.write(to: dir.path + "/bank.safetensors.zst")
+        let bank = try EmbeddingSet.load(dir.path + "/bank.safetensors.zst")
+        XCTAssertEqual(bank.tensorName, "bank")
+        XCTAssertEqual(bank.index, [0, 1, 2, 3, 4, 5])
+        XCTAssertEqual(bank.labels, [0, 1, 2, 3, 4, 5])
+        try Fixtures.writeQueue(dir.path + "/queue.safetensors.zst", vectors: (0..<(5 * 8)).map { Float($0) }, dim: 8,
+                                labels: [3, 4, -1, 5, -1], index: [10, 11, -1, 12, -1])
+        let queue = try EmbeddingSet.load(dir.path + "/queue.safetensors.zst")
+        XCTAssertEqual(queue.count, 3)
+        XCTAssertEqual(queue.index, [10, 11, 12])
+        XCTAssertEqual(queue.labels, [3, 4, 5])
+        XCTAssertEqual(Array(queue.vectors[16..<24]), (24..<32).map { Float($0) }, "row 3 moved up to row 2")
+    }
+
     func testBadInputsFailWithOneLineAndNoOutput() throws {
         let dir = try TestSupport.scratchDir("hardness-bad")
         let q = dir.appendingPathComponent("q.safetensors.zst").path
@@ -139,6 +185,11 @@ final class HardnessTests: XCTestCase {
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
         let badPercent = try TestSupport.runStage("hardness", ["--queries", q, "--candidates", q, "--consistency-percent", "80", "--out", out])
         XCTAssertNotEqual(badPercent.status, 0)
-        XCTAssertEqual(TestSupport.listing(dir), ["q.safetensors.zst"])
+        let wide = dir.appendingPathComponent("wide.safetensors.zst").path
+        try Fixtures.writeFeatures(wide, vectors: [Float](repeating: 0.1, count: 10 * 16), dim: 16, labels: [Int64](repeating: 0, count: 10), index: (0..<10).map(Int64.init))
+        let mismatch = try TestSupport.runStage("hardness", ["--queries", q, "--candidates", wide, "--out", out])
+        XCTAssertNotEqual(mismatch.status, 0)
+        XCTAssertTrue(mismatch.stderr.contains("dimension"), mismatch.stderr)
+        XCTAssertEqual(TestSupport.listing(dir), ["q.safetensors.zst", "wide.safetensors.zst"])
     }
 }
