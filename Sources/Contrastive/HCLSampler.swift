@@ -16,11 +16,17 @@ public enum HCLSampler {
         var m = -Double.infinity
         for j in 1...n { m = max(m, Double(logits[j])) }
         // Shifted sums: A = Σ e^{(1+β)(l−m)}, W = Σ e^{β(l−m)}, so Σ w n / Σ w = e^m·A/W.
+        // grad[j] temporarily holds e^{l_j−m}; e^{β(l_j−m)} is derived from it for β ∈ {0, 1} (HCL/DCL defaults).
+        @inline(__always) func weight(_ e: Double, _ t: Double) -> Double {
+            beta == 0 ? 1 : beta == 1 ? e : Foundation.exp(beta * t)
+        }
         var a = 0.0, w = 0.0
         for j in 1...n {
             let t = Double(logits[j]) - m
-            a += Foundation.exp((1 + beta) * t)
-            w += Foundation.exp(beta * t)
+            let e = Foundation.exp(t), ew = weight(e, t)
+            grad[j] = Float(e)
+            a += e * ew
+            w += ew
         }
         let em = Foundation.exp(m)
         let pos = Foundation.exp(lp)
@@ -39,8 +45,8 @@ public enum HCLSampler {
             let scale = N / (1 - tauPlus) / d * em
             for j in 1...n {
                 let t = Double(logits[j]) - m
-                let g = (1 + beta) * Foundation.exp((1 + beta) * t) / w - beta * Foundation.exp(beta * t) * a / (w * w)
-                grad[j] = Float(scale * g)
+                let e = Double(grad[j]), ew = weight(e, t)
+                grad[j] = Float(scale * ((1 + beta) * e * ew / w - beta * ew * a / (w * w)))
             }
         }
         return loss

@@ -64,8 +64,7 @@ public enum MoCoObjective {
                     RowWork.gather(positive: positive, scores: row, m: m, tau: tau, scratch: scratch,
                                    queryLabel: queryLabels?[i] ?? -1, candidateLabels: labels.baseAddress, stats: &rp[i])
                     if mochiOn {
-                        let n = RankSelection.fillKeys(scratch.keys, scores: row, count: K)
-                        RankSelection.select(scratch.keys, count: n, ranks: 0..<mn)
+                        _ = RankSelection.selectRanks(scratch.keys, scores: row, count: K, ranks: 0..<mn)
                         for t in 0..<mn { hardest[t] = Int32(RankSelection.candidate(scratch.keys[t])) }
                         var rng = MochiSampler.rng(seed: seed, step: step, row: i)
                         MochiSampler.synthesise(query: qi, queue: kb, dim: d, hardest: hardest, n: mn, s: ms, sPrime: msp,

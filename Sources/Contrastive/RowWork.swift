@@ -30,9 +30,8 @@ enum RowWork {
             for j in 0..<count where j != excludeA && j != excludeB { s.columns[m] = Int32(j); m += 1 }
             return m
         }
-        let n = RankSelection.fillKeys(s.keys, scores: scores, count: count, excludeA: excludeA, excludeB: excludeB)
+        let n = RankSelection.selectRanks(s.keys, scores: scores, count: count, excludeA: excludeA, excludeB: excludeB, ranks: ranks)
         let r = min(ranks.lowerBound, n)..<min(ranks.upperBound, n)
-        RankSelection.select(s.keys, count: n, ranks: r)
         var m = 0
         for t in r { s.columns[m] = Int32(RankSelection.candidate(s.keys[t])); m += 1 }
         return m

@@ -54,8 +54,10 @@ public enum RankSelection {
     /// Rearranges keys[0..<count] so that keys[ranks] hold exactly the keys of those ranks (as a set).
     public static func select(_ keys: UnsafeMutablePointer<UInt64>, count: Int, ranks: Range<Int>) {
         guard !ranks.isEmpty else { return }
-        if ranks.lowerBound > 0 { nthElement(keys, 0, count, ranks.lowerBound) }
-        if ranks.upperBound < count { nthElement(keys, ranks.lowerBound, count, ranks.upperBound) }
+        // Upper bound first over everything, then the lower bound only among the hi hardest (hi ≪ K for
+        // ring and hard bands), so the second pass is cheap.
+        if ranks.upperBound < count { nthElement(keys, 0, count, ranks.upperBound) }
+        if ranks.lowerBound > 0 { nthElement(keys, 0, ranks.upperBound, ranks.lowerBound) }
     }
 
     /// Fills keys with the candidates 0..<count of `scores` except `excludeA` / `excludeB` (−1 = none);
@@ -70,18 +72,71 @@ public enum RankSelection {
         return n
     }
 
+    /// Fills keys with the candidates 0..<count of `scores` except the excluded ones and rearranges them
+    /// so that keys[ranks] hold exactly the keys of those ranks (as a set); returns the pool size.
+    ///
+    /// Fast path (Floyd–Rivest flavour): a fixed strided sample of the scores gives a threshold t that
+    /// is very likely below the score of the deepest boundary rank; one pass puts scores ≥ t at the
+    /// front and the rest at the back, so quickselect only runs on the small front part. The front is
+    /// exactly the top of the key order, so ranks there are global ranks; if the sample guessed too
+    /// high (front smaller than the rank needed), it falls back to quickselect over the whole pool.
+    @inline(__always)
+    public static func selectRanks(_ keys: UnsafeMutablePointer<UInt64>, scores: UnsafePointer<Float>, count: Int,
+                                   excludeA: Int = -1, excludeB: Int = -1, ranks: Range<Int>) -> Int {
+        let n = count - (excludeA >= 0 && excludeA < count ? 1 : 0) - (excludeB >= 0 && excludeB < count && excludeB != excludeA ? 1 : 0)
+        let lo = min(ranks.lowerBound, n), hi = min(ranks.upperBound, n)
+        let deepest = hi < n ? hi : lo               // the boundary that needs the most of the order
+        guard lo < hi, deepest > 0, n >= 512 else {
+            let m = fillKeys(keys, scores: scores, count: count, excludeA: excludeA, excludeB: excludeB)
+            select(keys, count: m, ranks: lo..<hi)
+            return m
+        }
+        let t = threshold(scores: scores, count: count, fraction: Double(deepest) / Double(n))
+        var front = 0, back = n - 1
+        for j in 0..<count where j != excludeA && j != excludeB {
+            let v = scores[j]
+            if v >= t { keys[front] = key(v, j); front += 1 } else { keys[back] = key(v, j); back -= 1 }
+        }
+        guard front >= deepest else {
+            select(keys, count: n, ranks: lo..<hi)
+            return n
+        }
+        if hi < n {
+            if hi < front { nthElement(keys, 0, front, hi) }
+            if lo > 0 { nthElement(keys, 0, hi, lo) }
+        } else if lo < front {
+            nthElement(keys, 0, front, lo)
+        }
+        return n
+    }
+
+    /// A score that about `fraction` of the candidates reach, erring a few standard deviations low
+    /// (128-point strided sample; the sample's descending order statistic past the expected rank).
+    @inline(__always)
+    static func threshold(scores: UnsafePointer<Float>, count: Int, fraction: Double) -> Float {
+        let S = 128
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: S) { b -> Float in
+            var buf = b
+            for i in 0..<S { buf[i] = scores[(i * count) / S] }
+            buf.sort(by: >)
+            let expected = fraction * Double(S)
+            let margin = 3 * (Double(S) * fraction * (1 - fraction)).squareRoot() + 2
+            let index = Int((expected + margin).rounded(.up))
+            return index >= S ? -Float.infinity : buf[index]
+        }
+    }
+
     /// Convenience for tests and analyses: the candidates of `ranks` among scores (excluding the given
     /// candidates), in ascending candidate order.
     public static func candidates(scores: [Float], ranks: Range<Int>, excluding: [Int] = []) -> [Int] {
-        var keys = [UInt64](repeating: 0, count: scores.count)
+        var keys = [UInt64](repeating: 0, count: max(1, scores.count))
+        let exA = excluding.count > 0 ? excluding[0] : -1, exB = excluding.count > 1 ? excluding[1] : -1
         let n = keys.withUnsafeMutableBufferPointer { k in
             scores.withUnsafeBufferPointer { s in
-                fillKeys(k.baseAddress!, scores: s.baseAddress!, count: s.count,
-                         excludeA: excluding.count > 0 ? excluding[0] : -1, excludeB: excluding.count > 1 ? excluding[1] : -1)
+                selectRanks(k.baseAddress!, scores: s.baseAddress!, count: s.count, excludeA: exA, excludeB: exB, ranks: ranks)
             }
         }
         let clipped = min(ranks.lowerBound, n)..<min(ranks.upperBound, n)
-        keys.withUnsafeMutableBufferPointer { select($0.baseAddress!, count: n, ranks: clipped) }
         return keys[clipped].map(candidate).sorted()
     }
 }

@@ -25,6 +25,15 @@ final class SamplerTests: XCTestCase {
             XCTAssertEqual(RankSelection.candidates(scores: scores, ranks: lo..<hi, excluding: excluding),
                            naive(scores, lo..<hi, excluding: excluding), "K \(k) ranks \(lo)..<\(hi) ties \(distinct)")
         }
+        // Adversarial for the sampled threshold: the strided sample sees only the 1s, so the front part
+        // is too small and selection must fall back to the whole pool; and a case where ties fill the front.
+        let stride = 4096 / 128
+        let spiky: [Float] = (0..<4096).map { $0 % stride == 0 ? 1 : Float($0 % 97) / 200 }
+        for r in [40..<409, 0..<1000, 100..<4096, 0..<4096, 127..<129] {
+            XCTAssertEqual(RankSelection.candidates(scores: spiky, ranks: r, excluding: [0, 5]), naive(spiky, r, excluding: [0, 5]), "\(r)")
+            let flat = [Float](repeating: 0.25, count: 700)
+            XCTAssertEqual(RankSelection.candidates(scores: flat, ranks: r), naive(flat, r), "\(r)")
+        }
         // ±0 tie and break by index
         XCTAssertEqual(RankSelection.candidates(scores: [-0.0, 0.0, 0.0, 1], ranks: 1..<3), [0, 1])
     }
