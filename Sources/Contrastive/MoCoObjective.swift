@@ -61,7 +61,7 @@ public enum MoCoObjective {
                     let row = sb + i * K, qi = qb + i * d
                     let positive = Embeddings.dot(qi, pb + i * d, d)
                     let m = RowWork.choose(scores: row, count: K, ranks: ranks, scratch: scratch)
-                    RowWork.gather(positive: positive, scores: row, m: m, tau: tau, scratch: scratch,
+                    RowWork.gather(positive: positive, scores: row, m: m, identity: ranks == nil, tau: tau, scratch: scratch,
                                    queryLabel: queryLabels?[i] ?? -1, candidateLabels: labels.baseAddress, stats: &rp[i])
                     if mochiOn {
                         _ = RankSelection.selectRanks(scratch.keys, scores: row, count: K, ranks: 0..<mn)
@@ -75,8 +75,13 @@ public enum MoCoObjective {
                     let total = m + ms + msp
                     rp[i].loss = RowLoss.evaluate(form, logits: scratch.logits, count: total, tau: Double(tau), grad: scratch.grad)
                     // Backward: dS row (÷τ ÷B), sparse over the chosen columns; the positive and synthetic terms directly.
-                    for c in 0..<K { row[c] = 0 }
-                    for t in 0..<m { row[Int(scratch.columns[t])] += scratch.grad[1 + t] * invTau * invB }
+                    let gscale = invTau * invB
+                    if ranks == nil {
+                        for c in 0..<K { row[c] = scratch.grad[1 + c] * gscale }
+                    } else {
+                        for c in 0..<K { row[c] = 0 }
+                        for t in 0..<m { row[Int(scratch.columns[t])] += scratch.grad[1 + t] * gscale }
+                    }
                     let gi = gb + i * d, g0 = scratch.grad[0] * invTau * invB
                     for c in 0..<d { gi[c] = g0 * pb[i * d + c] }
                     for e in 0..<(ms + msp) {

@@ -40,18 +40,31 @@ enum RowWork {
     /// Fills logits [1 + m] from the positive score and the chosen columns' scores (÷τ) and counts
     /// the row's statistics over those real negatives.
     @inline(__always)
-    static func gather(positive: Float, scores: UnsafePointer<Float>, m: Int, tau: Float, scratch s: RowScratch,
+    /// `identity`: the columns are 0..<m in order (every candidate, none excluded), so skip the indirection.
+    static func gather(positive: Float, scores: UnsafePointer<Float>, m: Int, identity: Bool = false, tau: Float, scratch s: RowScratch,
                        queryLabel: Int64, candidateLabels: UnsafePointer<Int64>?, stats: inout RowStats) {
         let invTau = 1 / tau
         s.logits[0] = positive * invTau
         var hardest = -Float.infinity, sum = 0.0, same = 0, labeled = 0
-        for t in 0..<m {
-            let c = Int(s.columns[t])
-            let v = scores[c]
-            s.logits[1 + t] = v * invTau
-            hardest = max(hardest, v); sum += Double(v)
-            if let candidateLabels, queryLabel >= 0 {
-                let l = candidateLabels[c]
+        if identity {
+            var partial: Float = 0                       // Float partial sums per block of 256, Double across
+            for t in 0..<m {
+                let v = scores[t]
+                s.logits[1 + t] = v * invTau
+                hardest = max(hardest, v); partial += v
+                if t & 255 == 255 { sum += Double(partial); partial = 0 }
+            }
+            sum += Double(partial)
+        } else {
+            for t in 0..<m {
+                let v = scores[Int(s.columns[t])]
+                s.logits[1 + t] = v * invTau
+                hardest = max(hardest, v); sum += Double(v)
+            }
+        }
+        if let candidateLabels, queryLabel >= 0 {
+            for t in 0..<m {
+                let l = candidateLabels[identity ? t : Int(s.columns[t])]
                 if l >= 0 { labeled += 1; if l == queryLabel { same += 1 } }
             }
         }

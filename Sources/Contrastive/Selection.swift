@@ -95,7 +95,10 @@ public enum RankSelection {
         var front = 0, back = n - 1
         for j in 0..<count where j != excludeA && j != excludeB {
             let v = scores[j]
-            if v >= t { keys[front] = key(v, j); front += 1 } else { keys[back] = key(v, j); back -= 1 }
+            // Branch-free: write both ends, advance one (the other slot is overwritten later).
+            let k = key(v, j), takeFront = v >= t ? 1 : 0
+            keys[front] = k; keys[back] = k
+            front += takeFront; back -= 1 - takeFront
         }
         guard front >= deepest else {
             select(keys, count: n, ranks: lo..<hi)
