@@ -75,57 +75,83 @@ public enum RankSelection {
     /// Fills keys with the candidates 0..<count of `scores` except the excluded ones and rearranges them
     /// so that keys[ranks] hold exactly the keys of those ranks (as a set); returns the pool size.
     ///
-    /// Fast path (Floyd–Rivest flavour): a fixed strided sample of the scores gives a threshold t that
-    /// is very likely below the score of the deepest boundary rank; one pass puts scores ≥ t at the
-    /// front and the rest at the back, so quickselect only runs on the small front part. The front is
-    /// exactly the top of the key order, so ranks there are global ranks; if the sample guessed too
-    /// high (front smaller than the rank needed), it falls back to quickselect over the whole pool.
+    /// Fast path (Floyd–Rivest flavour): a fixed strided sample of the scores gives thresholds that very
+    /// likely bracket the boundary ranks. A boundary in the upper half of the order is placed inside a
+    /// small "top" bucket (scores ≥ t1, at the front), one in the lower half inside a small "bottom"
+    /// bucket (scores < t2, at the back); the rest lies between. Buckets are contiguous in key order,
+    /// so ranks inside them are global ranks and quickselect only runs on the small buckets. If the
+    /// sample guessed wrong (a bucket too small), it falls back to quickselect over the whole pool.
     @inline(__always)
     public static func selectRanks(_ keys: UnsafeMutablePointer<UInt64>, scores: UnsafePointer<Float>, count: Int,
                                    excludeA: Int = -1, excludeB: Int = -1, ranks: Range<Int>) -> Int {
         let n = count - (excludeA >= 0 && excludeA < count ? 1 : 0) - (excludeB >= 0 && excludeB < count && excludeB != excludeA ? 1 : 0)
         let lo = min(ranks.lowerBound, n), hi = min(ranks.upperBound, n)
-        let deepest = hi < n ? hi : lo               // the boundary that needs the most of the order
-        guard lo < hi, deepest > 0, n >= 512 else {
+        // Boundaries that need placing: lo when > 0, hi when < n; each goes to the nearer end.
+        let half = n / 2
+        let loTop = lo > 0 && lo <= half, hiTop = hi < n && hi <= half
+        let loBottom = lo > 0 && lo > half, hiBottom = hi < n && hi > half
+        let topRank = hiTop ? hi : (loTop ? lo : 0)                 // the top bucket must hold this many
+        let bottomRank = loBottom ? lo : (hiBottom ? hi : n)        // the bottom bucket must hold n − this
+        guard lo < hi, topRank > 0 || bottomRank < n, n >= 512 else {
             let m = fillKeys(keys, scores: scores, count: count, excludeA: excludeA, excludeB: excludeB)
             select(keys, count: m, ranks: lo..<hi)
             return m
         }
-        let t = threshold(scores: scores, count: count, fraction: Double(deepest) / Double(n))
+        let (t1, t2) = thresholds(scores: scores, count: count, topFraction: Double(topRank) / Double(n),
+                                  bottomFraction: Double(bottomRank) / Double(n))
+        // Pass 1 (branch-free): scores ≥ t1 to the front, the rest to the back.
         var front = 0, back = n - 1
         for j in 0..<count where j != excludeA && j != excludeB {
             let v = scores[j]
-            // Branch-free: write both ends, advance one (the other slot is overwritten later).
-            let k = key(v, j), takeFront = v >= t ? 1 : 0
-            keys[front] = k; keys[back] = k
+            let k = key(v, j), takeFront = v >= t1 ? 1 : 0
+            keys[front] = k; keys[back] = k                 // write both ends, advance one
             front += takeFront; back -= 1 - takeFront
         }
-        guard front >= deepest else {
+        // Pass 2 over the back part (branch-free Lomuto): scores ≥ t2 (middle) before scores < t2 (bottom).
+        var mid = front
+        if bottomRank < n {
+            let limit = key(t2, Int(UInt32.max)) >> 32              // score ≥ t2 ⇔ key's high word ≤ limit
+            for j in front..<n {
+                let x = keys[j], isMiddle = (x >> 32) <= limit ? 1 : 0
+                keys[j] = keys[mid]; keys[mid] = x
+                mid += isMiddle
+            }
+        } else {
+            mid = n
+        }
+        let bottomStart = mid                                        // bottom bucket = keys[bottomStart..<n]
+        guard front >= topRank, n - bottomStart >= n - bottomRank else {
             select(keys, count: n, ranks: lo..<hi)
             return n
         }
-        if hi < n {
-            if hi < front { nthElement(keys, 0, front, hi) }
-            if lo > 0 { nthElement(keys, 0, hi, lo) }
-        } else if lo < front {
-            nthElement(keys, 0, front, lo)
-        }
+        if hiTop { nthElement(keys, 0, front, hi); if lo > 0 { nthElement(keys, 0, hi, lo) } }
+        else if loTop { nthElement(keys, 0, front, lo) }
+        if loBottom { nthElement(keys, bottomStart, n, lo); if hi < n { nthElement(keys, lo, n, hi) } }
+        else if hiBottom { nthElement(keys, bottomStart, n, hi) }
         return n
     }
 
-    /// A score that about `fraction` of the candidates reach, erring a few standard deviations low
-    /// (128-point strided sample; the sample's descending order statistic past the expected rank).
+    /// Scores t1 and t2 such that about `topFraction` of the candidates reach t1 (erring a few standard
+    /// deviations low, so the top bucket is big enough) and about `bottomFraction` reach t2 (erring
+    /// high, so the bottom bucket is big enough), from a 128-point strided sample.
     @inline(__always)
-    static func threshold(scores: UnsafePointer<Float>, count: Int, fraction: Double) -> Float {
+    static func thresholds(scores: UnsafePointer<Float>, count: Int, topFraction: Double, bottomFraction: Double) -> (Float, Float) {
         let S = 128
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: S) { b -> Float in
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: S) { b -> (Float, Float) in
             var buf = b
             for i in 0..<S { buf[i] = scores[(i * count) / S] }
             buf.sort(by: >)
-            let expected = fraction * Double(S)
-            let margin = 3 * (Double(S) * fraction * (1 - fraction)).squareRoot() + 2
-            let index = Int((expected + margin).rounded(.up))
-            return index >= S ? -Float.infinity : buf[index]
+            func margin(_ f: Double) -> Double { 3 * (Double(S) * f * (1 - f)).squareRoot() + 2 }
+            var t1 = Float.infinity, t2 = -Float.infinity
+            if topFraction > 0 {
+                let i = Int((topFraction * Double(S) + margin(topFraction)).rounded(.up))
+                t1 = i >= S ? -Float.infinity : buf[i]
+            }
+            if bottomFraction < 1 {
+                let i = Int((bottomFraction * Double(S) - margin(bottomFraction)).rounded(.down)) - 1
+                t2 = i < 0 ? Float.infinity : buf[i]
+            }
+            return (t1, t2)
         }
     }
 

@@ -29,10 +29,19 @@ final class SamplerTests: XCTestCase {
         // is too small and selection must fall back to the whole pool; and a case where ties fill the front.
         let stride = 4096 / 128
         let spiky: [Float] = (0..<4096).map { $0 % stride == 0 ? 1 : Float($0 % 97) / 200 }
-        for r in [40..<409, 0..<1000, 100..<4096, 0..<4096, 127..<129] {
+        for r in [40..<409, 0..<1000, 100..<4096, 0..<4096, 127..<129, 409..<4095, 3000..<4000, 2047..<2049, 1..<4095] {
             XCTAssertEqual(RankSelection.candidates(scores: spiky, ranks: r, excluding: [0, 5]), naive(spiky, r, excluding: [0, 5]), "\(r)")
             let flat = [Float](repeating: 0.25, count: 700)
             XCTAssertEqual(RankSelection.candidates(scores: flat, ranks: r), naive(flat, r), "\(r)")
+        }
+        // Large pools: boundaries near either end and in the middle (each bucket path of selectRanks).
+        for trial in 0..<60 {
+            let k = 512 + rng.below(6000)
+            let scores: [Float] = (0..<k).map { _ in trial % 4 == 0 ? Float(rng.below(50)) : Float(rng.normal()) }
+            let cuts = [0, 1, k / 10, k / 2, k / 2 + 1, k - k / 10, k - 1, k, rng.below(k + 1), rng.below(k + 1)]
+            let a = cuts[rng.below(cuts.count)], b = cuts[rng.below(cuts.count)]
+            let r = min(a, b)..<max(a, b)
+            XCTAssertEqual(RankSelection.candidates(scores: scores, ranks: r, excluding: [3]), naive(scores, r, excluding: [3]), "K \(k) \(r)")
         }
         // ±0 tie and break by index
         XCTAssertEqual(RankSelection.candidates(scores: [-0.0, 0.0, 0.0, 1], ranks: 1..<3), [0, 1])
