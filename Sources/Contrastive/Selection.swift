@@ -131,6 +131,51 @@ public enum RankSelection {
         return n
     }
 
+    /// The smallest and largest key of the candidates ranked in `ranks` (a non-empty range within the
+    /// pool), i.e. the kept set as a key interval, found with one bucketing pass (thresholds as in
+    /// `selectRanks`) and quickselect inside the small buckets only; the middle of the order is
+    /// counted, never stored. Falls back to `selectRanks` when the sampled thresholds miss.
+    @inline(__always)
+    public static func keptKeyInterval(_ keys: UnsafeMutablePointer<UInt64>, scores: UnsafePointer<Float>, count: Int,
+                                       ranks: Range<Int>) -> (low: UInt64, high: UInt64) {
+        let n = count, lo = ranks.lowerBound, last = ranks.upperBound - 1   // ranks whose keys bound the set
+        precondition(lo <= last && last < n)
+        let half = n / 2
+        let needLo = lo > 0, needLast = last < n - 1
+        var topRank = 0, bottomRank = n                                     // top must hold > topRank−1, bottom ≥ n−bottomRank
+        for (need, r) in [(needLo, lo), (needLast, last)] where need {
+            if r < half { topRank = max(topRank, r + 1) } else { bottomRank = min(bottomRank, r) }
+        }
+        if n >= 512 && (topRank > 0 || bottomRank < n) {
+            let (t1, t2) = thresholds(scores: scores, count: count, topFraction: Double(topRank) / Double(n),
+                                      bottomFraction: Double(bottomRank) / Double(n))
+            var front = 0, back = n - 1
+            // Compare in key space (integers, so the compiler emits no branches): score ≥ t ⇔ high word ≤ limit.
+            let limit1 = Int(key(t1, Int(UInt32.max)) >> 32), limit2 = Int(key(t2, Int(UInt32.max)) >> 32)
+            for j in 0..<count {
+                let k = key(scores[j], j), high = Int(k >> 32)
+                keys[front] = k; keys[back] = k                              // branch-free: advance front, back or neither
+                let top = limit1 &- high >= 0 ? 1 : 0
+                front &+= top
+                back &-= (high &- limit2 > 0 ? 1 : 0) & (1 - top)
+            }
+            let bottomStart = back + 1
+            if front >= topRank && bottomStart <= bottomRank {
+                func rankKey(_ r: Int) -> UInt64 {
+                    if r < front { nthElement(keys, 0, front, r) } else { nthElement(keys, bottomStart, n, r) }
+                    return keys[r]
+                }
+                let low: UInt64 = needLo ? rankKey(lo) : 0
+                let high: UInt64 = needLast ? rankKey(last) : UInt64.max
+                return (low, high)
+            }
+        }
+        _ = selectRanks(keys, scores: scores, count: count, ranks: ranks)
+        var low = UInt64.max, high: UInt64 = 0
+        for t in ranks { low = min(low, keys[t]); high = max(high, keys[t]) }
+        return (low, high)
+    }
+
     /// Scores t1 and t2 such that about `topFraction` of the candidates reach t1 (erring a few standard
     /// deviations low, so the top bucket is big enough) and about `bottomFraction` reach t2 (erring
     /// high, so the bottom bucket is big enough), from a 128-point strided sample.

@@ -79,11 +79,14 @@ final class SamplerTests: XCTestCase {
         let d = 16, K = 1037, B = 8
         let queue = Queue(size: K, dim: d, seed: 1)
         let q = Embeddings.randomUnit(count: B, dim: d, seed: 2, stream: 0)
-        for (kind, expected) in [(SamplerKind.band, 51..<103), (.ring, 10..<103), (.uniform, 0..<K)] {
-            var c = SamplerConfig(); c.bandLoPercent = 5; c.bandHiPercent = 10; c.ringOuter = 0.1; c.ringInner = 0.1; c.ringAnneal = false
+        // narrow sets take the gather path, wide ones (> K/4) the dense masked path
+        for (kind, hiPercent, outer, expected) in [(SamplerKind.band, 10.0, 0.1, 51..<103), (.ring, 10, 0.1, 10..<103), (.uniform, 10, 0.1, 0..<K),
+                                                   (.band, 100, 0.1, 51..<K), (.band, 99.9, 0.1, 51..<1035), (.ring, 10, 1.0, 103..<K),
+                                                   (.ring, 10, 0.999, 103..<1035)] {
+            var c = SamplerConfig(); c.bandLoPercent = 5; c.bandHiPercent = hiPercent; c.ringOuter = outer; c.ringInner = 0.1; c.ringAnneal = false
             let s = NegativeSampler(kind: kind, config: c)
             let r = MoCoObjective.lossAndGradient(queries: q, positiveKeys: q, queue: queue, tau: 0.2, sampler: s, step: 0, seed: 0, threads: 2)
-            XCTAssertEqual(r.stats.negativesPerQuery, Double(expected.count), "\(kind)")
+            XCTAssertEqual(r.stats.negativesPerQuery, Double(expected.count), "\(kind) \(expected)")
             XCTAssertEqual(r.stats.rankRange ?? 0..<K, expected, "\(kind)")
             // Mean selected similarity equals the naive one from a full sort.
             var sum = 0.0
