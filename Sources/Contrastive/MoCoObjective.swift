@@ -68,7 +68,7 @@ public enum MoCoObjective {
                                                  queryLabel: queryLabels?[i] ?? -1, candidateLabels: labels.baseAddress, stats: &rp[i])
                         m = K                                            // logits row is dense (masked entries −∞)
                     } else {
-                        m = RowWork.choose(scores: row, count: K, ranks: ranks, scratch: scratch)
+                        m = ranks == nil ? K : RowWork.choose(scores: row, count: K, ranks: ranks, scratch: scratch)  // identity: no columns
                         RowWork.gather(positive: positive, scores: row, m: m, identity: ranks == nil, tau: tau, scratch: scratch,
                                        queryLabel: queryLabels?[i] ?? -1, candidateLabels: labels.baseAddress, stats: &rp[i])
                     }

@@ -56,7 +56,12 @@ extension ContrastiveStats {
 public enum Percentiles {
     /// The requested percentiles (0…100) of `values`, interpolated linearly between order statistics
     /// as NumPy's default does; uses selection, not a sort.
+    /// Beyond 2²² values (IR-Ring scores a whole bank per query) a fixed strided subsample of 2²² is used.
     public static func of(_ values: [Float], _ percents: [Double] = [50, 90, 99, 99.9]) -> [Double] {
+        let cap = 1 << 22
+        if values.count > cap {
+            return of((0..<cap).map { values[Int((UInt64($0) * UInt64(values.count)) / UInt64(cap))] }, percents)
+        }
         let n = values.count
         guard n > 0 else { return percents.map { _ in .nan } }
         var keys = [UInt64](repeating: 0, count: n)
