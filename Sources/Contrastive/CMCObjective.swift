@@ -10,6 +10,8 @@ public struct CMCResult: Sendable {
     public var gradAB: [Float]              // [B, d]
     public var lToAB: IRResult              // the L view scored against the ab bank
     public var abToL: IRResult              // the ab view scored against the L bank
+    /// Both halves for the log: losses summed, the rest averaged.
+    public var stats: ContrastiveStats { .combining(lToAB.stats, abToL.stats) }
 }
 
 public enum CMCObjective {

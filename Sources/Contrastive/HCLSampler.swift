@@ -16,11 +16,19 @@ public enum HCLSampler {
         var m = -Double.infinity
         for j in 1...n { m = max(m, Double(logits[j])) }
         // Shifted sums: A = Σ e^{(1+β)(l−m)}, W = Σ e^{β(l−m)}, so Σ w n / Σ w = e^m·A/W.
+        // grad[j] temporarily holds e^{l_j−m}; e^{β(l_j−m)} is derived from it for β ∈ {0, 1} (HCL/DCL defaults).
+        // Exponentials in Float (arguments ≤ 0 after the shift), sums in Double.
+        @inline(__always) func weight(_ e: Float, _ t: Float) -> Float {
+            beta == 0 ? 1 : beta == 1 ? e : Foundation.exp(Float(beta) * t)
+        }
+        let mf = Float(m)
         var a = 0.0, w = 0.0
         for j in 1...n {
-            let t = Double(logits[j]) - m
-            a += Foundation.exp((1 + beta) * t)
-            w += Foundation.exp(beta * t)
+            let t = logits[j] - mf
+            let e = Foundation.exp(t), ew = weight(e, t)
+            grad[j] = e
+            a += Double(e * ew)
+            w += Double(ew)
         }
         let em = Foundation.exp(m)
         let pos = Foundation.exp(lp)
@@ -37,10 +45,10 @@ public enum HCLSampler {
         } else {
             grad[0] = Float(-1 + pos * (1 - tauPlus * N / (1 - tauPlus)) / d)
             let scale = N / (1 - tauPlus) / d * em
+            let c1 = Float(scale * (1 + beta) / w), c2 = Float(scale * beta * a / (w * w))
             for j in 1...n {
-                let t = Double(logits[j]) - m
-                let g = (1 + beta) * Foundation.exp((1 + beta) * t) / w - beta * Foundation.exp(beta * t) * a / (w * w)
-                grad[j] = Float(scale * g)
+                let e = grad[j], ew = weight(e, logits[j] - mf)
+                grad[j] = c1 * e * ew - c2 * ew
             }
         }
         return loss

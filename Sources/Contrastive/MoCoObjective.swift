@@ -26,6 +26,8 @@ public enum MoCoObjective {
         let mochiOn = sampler.mochiActive(step: step)
         let ms = mochiOn ? sampler.config.mochiS : 0, msp = mochiOn ? sampler.config.mochiSPrime : 0
         let mn = min(sampler.config.mochiN, K)
+        // Wide kept sets (over a quarter of the queue) use the dense masked row: no indirection.
+        let masked = form == .softmax && !mochiOn && (ranks.map { $0.count * 4 > K } ?? false)
         // (at least one slot each so the buffers always have an address; trimmed below)
         var draws = MochiDraws(s: ms, sPrime: msp, pairs: [Int32](repeating: 0, count: max(1, B * ms * 2)),
                                alpha: [Float](repeating: 0, count: max(1, B * ms)),
@@ -60,12 +62,18 @@ public enum MoCoObjective {
                 for i in range {
                     let row = sb + i * K, qi = qb + i * d
                     let positive = Embeddings.dot(qi, pb + i * d, d)
-                    let m = RowWork.choose(scores: row, count: K, ranks: ranks, scratch: scratch)
-                    RowWork.gather(positive: positive, scores: row, m: m, tau: tau, scratch: scratch,
-                                   queryLabel: queryLabels?[i] ?? -1, candidateLabels: labels.baseAddress, stats: &rp[i])
+                    let m: Int
+                    if masked, let ranks {
+                        _ = RowWork.gatherMasked(positive: positive, scores: row, count: K, ranks: ranks, tau: tau, scratch: scratch,
+                                                 queryLabel: queryLabels?[i] ?? -1, candidateLabels: labels.baseAddress, stats: &rp[i])
+                        m = K                                            // logits row is dense (masked entries −∞)
+                    } else {
+                        m = ranks == nil ? K : RowWork.choose(scores: row, count: K, ranks: ranks, scratch: scratch)  // identity: no columns
+                        RowWork.gather(positive: positive, scores: row, m: m, identity: ranks == nil, tau: tau, scratch: scratch,
+                                       queryLabel: queryLabels?[i] ?? -1, candidateLabels: labels.baseAddress, stats: &rp[i])
+                    }
                     if mochiOn {
-                        let n = RankSelection.fillKeys(scratch.keys, scores: row, count: K)
-                        RankSelection.select(scratch.keys, count: n, ranks: 0..<mn)
+                        _ = RankSelection.selectRanks(scratch.keys, scores: row, count: K, ranks: 0..<mn)
                         for t in 0..<mn { hardest[t] = Int32(RankSelection.candidate(scratch.keys[t])) }
                         var rng = MochiSampler.rng(seed: seed, step: step, row: i)
                         MochiSampler.synthesise(query: qi, queue: kb, dim: d, hardest: hardest, n: mn, s: ms, sPrime: msp,
@@ -76,8 +84,13 @@ public enum MoCoObjective {
                     let total = m + ms + msp
                     rp[i].loss = RowLoss.evaluate(form, logits: scratch.logits, count: total, tau: Double(tau), grad: scratch.grad)
                     // Backward: dS row (÷τ ÷B), sparse over the chosen columns; the positive and synthetic terms directly.
-                    for c in 0..<K { row[c] = 0 }
-                    for t in 0..<m { row[Int(scratch.columns[t])] += scratch.grad[1 + t] * invTau * invB }
+                    let gscale = invTau * invB
+                    if ranks == nil || masked {
+                        for c in 0..<K { row[c] = scratch.grad[1 + c] * gscale }
+                    } else {
+                        for c in 0..<K { row[c] = 0 }
+                        for t in 0..<m { row[Int(scratch.columns[t])] += scratch.grad[1 + t] * gscale }
+                    }
                     let gi = gb + i * d, g0 = scratch.grad[0] * invTau * invB
                     for c in 0..<d { gi[c] = g0 * pb[i * d + c] }
                     for e in 0..<(ms + msp) {

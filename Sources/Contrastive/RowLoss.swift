@@ -16,15 +16,19 @@ public enum RowLoss {
         }
     }
 
-    /// loss = logsumexp(l) − l₀; d/dl_j = softmax_j − [j = 0].
+    /// loss = logsumexp(l) − l₀; d/dl_j = softmax_j − [j = 0]. Exponentials in Float (arguments ≤ 0
+    /// after the max shift), sums in Double.
     public static func softmax(logits: UnsafePointer<Float>, count n: Int, grad: UnsafeMutablePointer<Float>) -> Double {
-        var m = Double(logits[0])
-        for j in 0..<n { m = max(m, Double(logits[1 + j])) }
+        var m = logits[0]
+        for j in 0..<n { m = max(m, logits[1 + j]) }
         var z = 0.0
-        for j in 0...n { z += Foundation.exp(Double(logits[j]) - m) }
-        let inv = 1 / z
-        for j in 0...n { grad[j] = Float(Foundation.exp(Double(logits[j]) - m) * inv) }
+        for j in 0...n {
+            let e = Foundation.exp(logits[j] - m)
+            grad[j] = e; z += Double(e)
+        }
+        let inv = Float(1 / z)
+        for j in 0...n { grad[j] *= inv }
         grad[0] -= 1
-        return (m + Foundation.log(z)) - Double(logits[0])
+        return (Double(m) + Foundation.log(z)) - Double(logits[0])
     }
 }

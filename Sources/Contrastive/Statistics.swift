@@ -1,3 +1,5 @@
+import Foundation
+
 // Per-step statistics for the log: accumulated per query into index-addressed slots, then reduced
 // in query order so the numbers do not depend on the thread count.
 
@@ -21,6 +23,32 @@ public struct ContrastiveStats: Equatable, Sendable {
     public var outer: Double = 1
 
     public init() {}
+}
+
+extension ContrastiveStats {
+    /// Column names and values for log.csv, in a fixed order (empty value = not available this step).
+    public static let logColumns = ["loss", "top1", "negatives_per_query", "mean_selected_similarity", "same_label_fraction",
+                                    "sim_p50", "sim_p90", "sim_p99", "sim_p99_9", "rank_lo", "rank_hi", "outer"]
+
+    public var logValues: [String] {
+        func f(_ x: Double) -> String { String(format: "%.6g", x) }
+        let p = percentiles.count == 4 ? percentiles.map(f) : ["", "", "", ""]
+        let r = rankRange ?? 0..<candidates
+        return [f(loss), f(top1), f(negativesPerQuery), f(meanSelectedSimilarity), sameLabelFraction.map(f) ?? ""]
+            + p + [String(r.lowerBound), String(r.upperBound), f(outer)]
+    }
+
+    /// Combines the two halves of a CMC step: sums the losses, averages everything else.
+    public static func combining(_ a: ContrastiveStats, _ b: ContrastiveStats) -> ContrastiveStats {
+        var s = a
+        s.loss = a.loss + b.loss
+        s.top1 = (a.top1 + b.top1) / 2
+        s.negativesPerQuery = (a.negativesPerQuery + b.negativesPerQuery) / 2
+        s.meanSelectedSimilarity = (a.meanSelectedSimilarity + b.meanSelectedSimilarity) / 2
+        if let x = a.sameLabelFraction, let y = b.sameLabelFraction { s.sameLabelFraction = (x + y) / 2 }
+        s.percentiles = a.percentiles.count == b.percentiles.count ? zip(a.percentiles, b.percentiles).map { ($0 + $1) / 2 } : []
+        return s
+    }
 }
 
 /// One query's contribution.
@@ -56,7 +84,12 @@ extension ContrastiveStats {
 public enum Percentiles {
     /// The requested percentiles (0…100) of `values`, interpolated linearly between order statistics
     /// as NumPy's default does; uses selection, not a sort.
+    /// Beyond 2²² values (IR-Ring scores a whole bank per query) a fixed strided subsample of 2²² is used.
     public static func of(_ values: [Float], _ percents: [Double] = [50, 90, 99, 99.9]) -> [Double] {
+        let cap = 1 << 22
+        if values.count > cap {
+            return of((0..<cap).map { values[Int((UInt64($0) * UInt64(values.count)) / UInt64(cap))] }, percents)
+        }
         let n = values.count
         guard n > 0 else { return percents.map { _ in .nan } }
         var keys = [UInt64](repeating: 0, count: n)

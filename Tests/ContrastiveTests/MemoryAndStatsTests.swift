@@ -115,6 +115,10 @@ final class MemoryAndStatsTests: XCTestCase {
         for (a, b) in zip(r.stats.percentiles, want) { XCTAssertEqual(a, b, accuracy: 1e-5) }
         XCTAssertEqual(r.stats.percentiles.count, 4)
         XCTAssertEqual(r.stats.negativesPerQuery, Double(kept.count))
+        let row = r.stats.logValues
+        XCTAssertEqual(row.count, ContrastiveStats.logColumns.count)
+        XCTAssertEqual(Array(row[9...10]), [String(kept.lowerBound), String(kept.upperBound)])
+        XCTAssertEqual(Double(row[0])!, r.loss, accuracy: 1e-5 * r.loss)
     }
 
     /// Same inputs, seed and step → bit-identical results whatever the thread count.

@@ -25,6 +25,24 @@ final class SamplerTests: XCTestCase {
             XCTAssertEqual(RankSelection.candidates(scores: scores, ranks: lo..<hi, excluding: excluding),
                            naive(scores, lo..<hi, excluding: excluding), "K \(k) ranks \(lo)..<\(hi) ties \(distinct)")
         }
+        // Adversarial for the sampled threshold: the strided sample sees only the 1s, so the front part
+        // is too small and selection must fall back to the whole pool; and a case where ties fill the front.
+        let stride = 4096 / 128
+        let spiky: [Float] = (0..<4096).map { $0 % stride == 0 ? 1 : Float($0 % 97) / 200 }
+        for r in [40..<409, 0..<1000, 100..<4096, 0..<4096, 127..<129, 409..<4095, 3000..<4000, 2047..<2049, 1..<4095] {
+            XCTAssertEqual(RankSelection.candidates(scores: spiky, ranks: r, excluding: [0, 5]), naive(spiky, r, excluding: [0, 5]), "\(r)")
+            let flat = [Float](repeating: 0.25, count: 700)
+            XCTAssertEqual(RankSelection.candidates(scores: flat, ranks: r), naive(flat, r), "\(r)")
+        }
+        // Large pools: boundaries near either end and in the middle (each bucket path of selectRanks).
+        for trial in 0..<60 {
+            let k = 512 + rng.below(6000)
+            let scores: [Float] = (0..<k).map { _ in trial % 4 == 0 ? Float(rng.below(50)) : Float(rng.normal()) }
+            let cuts = [0, 1, k / 10, k / 2, k / 2 + 1, k - k / 10, k - 1, k, rng.below(k + 1), rng.below(k + 1)]
+            let a = cuts[rng.below(cuts.count)], b = cuts[rng.below(cuts.count)]
+            let r = min(a, b)..<max(a, b)
+            XCTAssertEqual(RankSelection.candidates(scores: scores, ranks: r, excluding: [3]), naive(scores, r, excluding: [3]), "K \(k) \(r)")
+        }
         // ±0 tie and break by index
         XCTAssertEqual(RankSelection.candidates(scores: [-0.0, 0.0, 0.0, 1], ranks: 1..<3), [0, 1])
     }
@@ -61,11 +79,14 @@ final class SamplerTests: XCTestCase {
         let d = 16, K = 1037, B = 8
         let queue = Queue(size: K, dim: d, seed: 1)
         let q = Embeddings.randomUnit(count: B, dim: d, seed: 2, stream: 0)
-        for (kind, expected) in [(SamplerKind.band, 51..<103), (.ring, 10..<103), (.uniform, 0..<K)] {
-            var c = SamplerConfig(); c.bandLoPercent = 5; c.bandHiPercent = 10; c.ringOuter = 0.1; c.ringInner = 0.1; c.ringAnneal = false
+        // narrow sets take the gather path, wide ones (> K/4) the dense masked path
+        for (kind, hiPercent, outer, expected) in [(SamplerKind.band, 10.0, 0.1, 51..<103), (.ring, 10, 0.1, 10..<103), (.uniform, 10, 0.1, 0..<K),
+                                                   (.band, 100, 0.1, 51..<K), (.band, 99.9, 0.1, 51..<1035), (.ring, 10, 1.0, 103..<K),
+                                                   (.ring, 10, 0.999, 103..<1035)] {
+            var c = SamplerConfig(); c.bandLoPercent = 5; c.bandHiPercent = hiPercent; c.ringOuter = outer; c.ringInner = 0.1; c.ringAnneal = false
             let s = NegativeSampler(kind: kind, config: c)
             let r = MoCoObjective.lossAndGradient(queries: q, positiveKeys: q, queue: queue, tau: 0.2, sampler: s, step: 0, seed: 0, threads: 2)
-            XCTAssertEqual(r.stats.negativesPerQuery, Double(expected.count), "\(kind)")
+            XCTAssertEqual(r.stats.negativesPerQuery, Double(expected.count), "\(kind) \(expected)")
             XCTAssertEqual(r.stats.rankRange ?? 0..<K, expected, "\(kind)")
             // Mean selected similarity equals the naive one from a full sort.
             var sum = 0.0

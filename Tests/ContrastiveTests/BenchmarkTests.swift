@@ -1,0 +1,17 @@
+import Contrastive
+import Foundation
+import XCTest
+
+/// The benchmark reports one line per variant; speed itself is measured (NS_CONTRASTIVE_BENCH=1 prints
+/// the full-size numbers), never asserted.
+final class BenchmarkTests: XCTestCase {
+    func testBenchmarkReportsEverySampler() {
+        let full = ProcessInfo.processInfo.environment["NS_CONTRASTIVE_BENCH"] != nil
+        let lines = full ? SamplerBenchmark.run(threads: 2) : SamplerBenchmark.run(threads: 2, batch: 16, dim: 16, queue: 256, repeats: 1)
+        XCTAssertEqual(lines.count, SamplerKind.allCases.count + 2)
+        for kind in SamplerKind.allCases { XCTAssertTrue(lines.contains { $0.contains(" \(kind.rawValue) ") }, "\(kind)") }
+        XCTAssertTrue(lines[0].contains("(1.00× uniform)"), lines[0])
+        if full { lines.forEach { print($0) } }
+        if full { SamplerBenchmark.run(threads: 1).forEach { print($0) } }
+    }
+}
