@@ -126,57 +126,66 @@ embed: $(RUN)/features/train.safetensors.zst $(RUN)/features/test.safetensors.zs
 $(RUN)/features/%.safetensors.zst: $(CKPT) $(DATA)/%.safetensors.zst $(BIN)/embed
 	$(BIN)/embed --encoder checkpoint --checkpoint $(CKPT) --dataset $(DATA)/$*.safetensors.zst --seed $(SEED) --out $@
 
-# ---- probe and kNN on the features -------------------------------------------------------------
+# Baselines every results table carries: raw pixels, and a randomly initialised encoder of the same width.
+RAW    := $(BASE)/raw
+RANDOM := $(BASE)/random-w$(WIDTH)
+$(RAW)/features/%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
+	$(BIN)/embed --encoder raw --dataset $< --seed $(SEED) --out $@
+$(RANDOM)/features/%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
+	$(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(SEED) --out $@
+
+# ---- probe and kNN on a folder's features (a run or a baseline) ---------------------------------
 PROBE_ARGS = --protocol $(PROBE_PROTOCOL) --seed $(SEED) $(PROBE_EXTRA)
 KNN_ARGS   = --k $(KNN_K) --tau $(KNN_TAU)
-$(RUN)/params/probe.args: FORCE
-	$(call params,$(PROBE_ARGS))
-$(RUN)/params/knn.args: FORCE
-	$(call params,$(KNN_ARGS))
-$(BASE)/params/probe.args: FORCE
-	$(call params,$(PROBE_ARGS))
-$(BASE)/params/knn.args: FORCE
-	$(call params,$(KNN_ARGS))
-
-# probe_rule(dir, name, feature-prefix, checkpoint)
-define eval_rules
-$(1)/results/$(2)probe.json: $(1)/features/$(2)train.safetensors.zst $(1)/features/$(2)test.safetensors.zst $(BIN)/probe $(1)/params/probe.args
-	$(BIN)/probe --train $(1)/features/$(2)train.safetensors.zst --test $(1)/features/$(2)test.safetensors.zst $(if $(3),--checkpoint $(3)) $(PROBE_ARGS) --out $$@
-$(1)/results/$(2)knn.json: $(1)/features/$(2)train.safetensors.zst $(1)/features/$(2)test.safetensors.zst $(BIN)/knn $(1)/params/knn.args
-	$(BIN)/knn --train $(1)/features/$(2)train.safetensors.zst --test $(1)/features/$(2)test.safetensors.zst $(KNN_ARGS) --out $$@
+# evaluate(folder, checkpoint or empty)
+define evaluate_rules
+$(1)/params/probe.args: FORCE
+	$$(call params,$$(PROBE_ARGS))
+$(1)/params/knn.args: FORCE
+	$$(call params,$$(KNN_ARGS))
+$(1)/results/probe.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/probe $(1)/params/probe.args
+	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) $$(PROBE_ARGS) --out $$@
+$(1)/results/knn.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/knn $(1)/params/knn.args
+	$(BIN)/knn --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $$(KNN_ARGS) --out $$@
 endef
-$(eval $(call eval_rules,$(RUN),,$(CKPT)))
-$(eval $(call eval_rules,$(BASE),raw-,))
-$(eval $(call eval_rules,$(BASE),random-,))
+$(eval $(call evaluate_rules,$(RUN),$(CKPT)))
+$(eval $(call evaluate_rules,$(RAW),))
+$(eval $(call evaluate_rules,$(RANDOM),))
 probe: $(RUN)/results/probe.json
 knn: $(RUN)/results/knn.json
 evaluate: probe knn
-
-# ---- baselines every results table carries: raw pixels and a random encoder ----------------------
-$(BASE)/features/raw-%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
-	$(BIN)/embed --encoder raw --dataset $< --seed $(SEED) --out $@
-$(BASE)/features/random-%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
-	$(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(SEED) --out $@
-BASELINES := $(foreach b,raw random,$(BASE)/results/$(b)-probe.json $(BASE)/results/$(b)-knn.json)
+BASELINES := $(foreach b,$(RAW) $(RANDOM),$(b)/results/probe.json $(b)/results/knn.json)
 baselines: $(BASELINES)
 
 # ---- hardness: which negatives are hard, and how often they share the query's class --------------
+HIERARCHY ?= resources/hierarchy/fashion-mnist.json
 hardness: $(RUN)/hardness/stats.safetensors.zst
-$(RUN)/hardness/stats.safetensors.zst: $(CKPT) $(RUN)/features/test.safetensors.zst $(BIN)/hardness resources/hierarchy/fashion-mnist.json
-	$(BIN)/hardness --queries $(RUN)/features/test.safetensors.zst --candidates $(CKPT) \
-	  --hierarchy resources/hierarchy/fashion-mnist.json --seed $(SEED) --out $@
+$(RUN)/hardness/stats.safetensors.zst: $(CKPT) $(RUN)/features/test.safetensors.zst $(BIN)/hardness $(HIERARCHY)
+	$(BIN)/hardness analyse --queries $(RUN)/features/test.safetensors.zst --candidates $(CKPT) \
+	  --hierarchy $(HIERARCHY) --seed $(SEED) --out $@ --summary $(RUN)/hardness/summary.json
+
+# The CNCE estimator study (first seed paper): bias and variance of NCE vs CNCE on Gaussians.
+CNCE_REPETITIONS ?= 200
+cnce: $(BASE)/cnce/cnce.json
+$(BASE)/cnce/cnce.json: $(BIN)/hardness
+	$(BIN)/hardness cnce-study --repetitions $(CNCE_REPETITIONS) --seed $(SEED) --out $(BASE)/cnce
 
 # ---- report ---------------------------------------------------------------------------------------
 report: $(RUN)/report/index.html
-$(RUN)/report/index.html: $(RUN)/results/probe.json $(RUN)/results/knn.json $(RUN)/hardness/stats.safetensors.zst $(BASELINES) $(BIN)/report
-	$(BIN)/report --run $(RUN) --baselines $(BASE) --out $(RUN)/report
+$(RUN)/report/index.html: $(RUN)/results/probe.json $(RUN)/results/knn.json $(RUN)/hardness/stats.safetensors.zst \
+                          $(BASELINES) $(BASE)/cnce/cnce.json $(BIN)/report
+	$(BIN)/report --run $(RUN) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
+	  --cnce $(BASE)/cnce/cnce.json --title "$(EXP): $(OBJECTIVE) + $(SAMPLER)" --out $(RUN)/report
 
 # ---- experiments (pipelines/*.mk) --------------------------------------------------------------
 EXPERIMENTS := $(basename $(notdir $(wildcard pipelines/*.mk)))
 experiments:
 	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) runs/$$e/report/index.html || exit 1; done
-results: $(BIN)/report
-	$(BIN)/report --run $(sort $(dir $(wildcard runs/*/results/probe.json))) --baselines $(BASE) --out results-report --markdown RESULTS.md
+FINISHED = $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(wildcard runs/*/results/probe.json)))
+results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
+	$(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
+	  --cnce $(BASE)/cnce/cnce.json --title "All finished runs" --out runs/report
+	@echo "report: runs/report/index.html"
 
 # ---- checks -------------------------------------------------------------------------------------
 test: | .deps.stamp
