@@ -113,7 +113,7 @@ PRETRAIN_ARGS = --seed $(SEED) --objective $(OBJECTIVE) --sampler $(SAMPLER) --w
 $(RUN)/params/pretrain.args: FORCE
 	$(call params,$(PRETRAIN_ARGS))
 define pretrain_epoch
-$(RUN)/ckpt/epoch-$(1).safetensors.zst: $(RUN)/views/epoch-$(1).safetensors.zst $(2) $(BIN)/pretrain $(RUN)/params/pretrain.args
+$(RUN)/ckpt/epoch-$(1).safetensors.zst: $(RUN)/views/epoch-$(1).safetensors.zst $(2) $(TRAIN) $(TEST) $(BIN)/pretrain $(RUN)/params/pretrain.args
 	$(BIN)/pretrain --views $(RUN)/views/epoch-$(1).safetensors.zst $(if $(2),--resume $(2)) $(PRETRAIN_ARGS) \
 	  --knn-train $(TRAIN) --knn-test $(TEST) --log $(RUN)/log.csv --out $$@
 	$(if $(KEEP_VIEWS),,rm -f $(RUN)/views/epoch-$(1).safetensors.zst)
