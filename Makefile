@@ -190,7 +190,7 @@ results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
 # ---- checks -------------------------------------------------------------------------------------
 test: | .deps.stamp
 	swift build -c release
-	swift test -c release --parallel --num-workers 2
+	swift test -c release --disable-swift-testing
 
 bench: $(BIN)/bench
 	$(BIN)/bench
