@@ -62,11 +62,14 @@ public struct ColorJitter: Sendable, Equatable {
                 blend(image, count: total, factor: Float(c), constant: mean)
             case 2:
                 guard let s = params.saturation, channels == 3 else { continue }
-                GrayscaleMean.luma(image, n: n, into: spare)
                 let f = Float(s), g = 1 - f
-                for ch in 0..<3 {
-                    let p = image + ch * n
-                    for i in 0..<n { p[i] = min(max(f * p[i] + g * spare[i], 0), 1) }
+                let (wr, wg, wb) = RandomGrayscale.weights
+                let r = image, gr = image + n, b = image + 2 * n
+                for i in 0..<n {
+                    let l = g * (wr * r[i] + wg * gr[i] + wb * b[i])
+                    r[i] = min(max(f * r[i] + l, 0), 1)
+                    gr[i] = min(max(f * gr[i] + l, 0), 1)
+                    b[i] = min(max(f * b[i] + l, 0), 1)
                 }
             default:
                 guard let h = params.hue, channels == 3 else { continue }
@@ -86,27 +89,25 @@ public struct ColorJitter: Sendable, Equatable {
         let rp = image, gp = image + n, bp = image + 2 * n
         for i in 0..<n {
             let r = rp[i], g = gp[i], b = bp[i]
-            let maxc = max(r, max(g, b)), minc = min(r, min(g, b))
-            let span = maxc - minc
-            var h: Float = 0, s: Float = 0
-            if span > 0 {
-                s = span / maxc
-                let rc = (maxc - r) / span, gc = (maxc - g) / span, bc = (maxc - b) / span
-                if maxc == r { h = bc - gc } else if maxc == g { h = 2 + rc - bc } else { h = 4 + gc - rc }
-                h = h / 6 + 1
-                h -= h.rounded(.down)
-            }
+            let v = max(r, max(g, b)), span = v - min(r, min(g, b))
+            guard span > 0 else { continue }            // gray pixel: hue rotation leaves it as it is
+            let inv = 1 / span
+            let s = span / v
+            // Hue in sixths of a turn: which channel is the maximum picks the sector pair.
+            var h: Float
+            if v == r { h = (g - b) * inv } else if v == g { h = 2 + (b - r) * inv } else { h = 4 + (r - g) * inv }
+            h = h * (1 / 6) + 1
+            h -= h.rounded(.down)
             h += shift
             h -= h.rounded(.down)                       // Python's % 1.0: into [0, 1)
-            let v = maxc
             let h6 = h * 6
             let sector = h6.rounded(.down)
             let f = h6 - sector
             let p = min(max(v * (1 - s), 0), 1)
             let q = min(max(v * (1 - s * f), 0), 1)
             let t = min(max(v * (1 - s * (1 - f)), 0), 1)
-            switch Int(sector) % 6 {
-            case 0: rp[i] = v; gp[i] = t; bp[i] = p
+            switch Int(sector) {
+            case 0, 6: rp[i] = v; gp[i] = t; bp[i] = p
             case 1: rp[i] = q; gp[i] = v; bp[i] = p
             case 2: rp[i] = p; gp[i] = v; bp[i] = t
             case 3: rp[i] = p; gp[i] = q; bp[i] = v

@@ -61,8 +61,6 @@ public final class Workspace {
     public private(set) var weightsY = ScratchBuffer<Float>()   // [S, taps] resampling weights along y
     public private(set) var startX = ScratchBuffer<Int>()       // [S] first source column per output column
     public private(set) var startY = ScratchBuffer<Int>()       // [S] first source row per output row
-    public private(set) var countX = ScratchBuffer<Int>()       // [S] taps used per output column
-    public private(set) var countY = ScratchBuffer<Int>()       // [S] taps used per output row
 
     public init() {}
 }
