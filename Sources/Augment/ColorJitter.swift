@@ -85,35 +85,31 @@ public struct ColorJitter: Sendable, Equatable {
     }
 
     /// RGB → HSV (torchvision's `_rgb2hsv`), H += shift mod 1, HSV → RGB (`_hsv2rgb`), per pixel.
+    /// Written with selects instead of branches and libm calls, so the loop can vectorise.
     static func shiftHue(_ image: UnsafeMutablePointer<Float>, n: Int, by shift: Float) {
         let rp = image, gp = image + n, bp = image + 2 * n
         for i in 0..<n {
             let r = rp[i], g = gp[i], b = bp[i]
             let v = max(r, max(g, b)), span = v - min(r, min(g, b))
-            guard span > 0 else { continue }            // gray pixel: hue rotation leaves it as it is
-            let inv = 1 / span
-            let s = span / v
-            // Hue in sixths of a turn: which channel is the maximum picks the sector pair.
-            var h: Float
-            if v == r { h = (g - b) * inv } else if v == g { h = 2 + (b - r) * inv } else { h = 4 + (r - g) * inv }
-            h = h * (1 / 6) + 1
-            h -= h.rounded(.down)
-            h += shift
-            h -= h.rounded(.down)                       // Python's % 1.0: into [0, 1)
-            let h6 = h * 6
-            let sector = h6.rounded(.down)
-            let f = h6 - sector
-            let p = min(max(v * (1 - s), 0), 1)
-            let q = min(max(v * (1 - s * f), 0), 1)
-            let t = min(max(v * (1 - s * (1 - f)), 0), 1)
-            switch Int(sector) {
-            case 0, 6: rp[i] = v; gp[i] = t; bp[i] = p
-            case 1: rp[i] = q; gp[i] = v; bp[i] = p
-            case 2: rp[i] = p; gp[i] = v; bp[i] = t
-            case 3: rp[i] = p; gp[i] = q; bp[i] = v
-            case 4: rp[i] = t; gp[i] = p; bp[i] = v
-            default: rp[i] = v; gp[i] = p; bp[i] = q
-            }
+            // A gray pixel (span 0) gets h = 0, s = 0 and comes back unchanged, as in torchvision.
+            let inv: Float = span > 0 ? 1 / span : 0
+            let s: Float = v > 0 ? span / v : 0
+            // Hue in sixths of a turn: the channel holding the maximum picks the formula.
+            let hr = (g - b) * inv, hg = 2 + (b - r) * inv, hb = 4 + (r - g) * inv
+            var h = (v == r ? hr : (v == g ? hg : hb)) * (1 / 6) + 1      // in [5/6, 2]
+            h = h >= 1 ? h - 1 : h
+            h += shift                                                     // |shift| ≤ 0.5
+            h = h < 0 ? h + 1 : (h >= 1 ? h - 1 : h)                       // Python's % 1.0
+            // HSV → RGB as v − v·s·clamp(min(k, 4 − k), 0, 1) with k = (m + 6h) mod 6, m = 5, 3, 1 for r, g, b:
+            // the same values as torchvision's sector table (p, q, t are already inside [0, 1]), branch-free.
+            let h6 = h * 6, vs = v * s
+            var kr = 5 + h6, kg = 3 + h6, kb = 1 + h6
+            kr = kr >= 6 ? kr - 6 : kr
+            kg = kg >= 6 ? kg - 6 : kg
+            kb = kb >= 6 ? kb - 6 : kb
+            rp[i] = v - vs * min(max(min(kr, 4 - kr), 0), 1)
+            gp[i] = v - vs * min(max(min(kg, 4 - kg), 0), 1)
+            bp[i] = v - vs * min(max(min(kb, 4 - kb), 0), 1)
         }
     }
 
