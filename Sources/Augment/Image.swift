@@ -53,14 +53,14 @@ public func quantize(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UI
 /// Scratch memory for one worker: grown on demand, never freed while the worker runs, so the per-image
 /// hot path allocates nothing once the first image has sized it.
 public final class Workspace {
-    public private(set) var source = ScratchBuffer<Float>()     // [C, H, W] the input image as floats
-    public private(set) var image = ScratchBuffer<Float>()      // [C, S, S] the view being transformed
-    public private(set) var spare = ScratchBuffer<Float>()      // [C, S, S] second view-sized buffer
-    public private(set) var rows = ScratchBuffer<Float>()       // [C, rows, S] resize / blur intermediate
-    public private(set) var weightsX = ScratchBuffer<Float>()   // [S, taps] resampling weights along x
-    public private(set) var weightsY = ScratchBuffer<Float>()   // [S, taps] resampling weights along y
-    public private(set) var startX = ScratchBuffer<Int>()       // [S] first source column per output column
-    public private(set) var startY = ScratchBuffer<Int>()       // [S] first source row per output row
+    public let source = ScratchBuffer<Float>()     // [C, H, W] the input image as floats
+    public let image = ScratchBuffer<Float>()      // [C, S, S] the view being transformed
+    public let spare = ScratchBuffer<Float>()      // [C, S, S] second view-sized buffer
+    public let rows = ScratchBuffer<Float>()       // [C, rows, S] resize / blur intermediate
+    public let weightsX = ScratchBuffer<Float>()   // [S, taps] resampling weights along x
+    public let weightsY = ScratchBuffer<Float>()   // [S, taps] resampling weights along y
+    public let startX = ScratchBuffer<Int>()       // [S] first source column per output column
+    public let startY = ScratchBuffer<Int>()       // [S] first source row per output row
 
     public init() {}
 }
@@ -72,6 +72,9 @@ public final class ScratchBuffer<T> {
 
     public init() {}
     deinit { pointer?.deallocate() }
+
+    /// The current memory (what the last `reserve` returned).
+    public var base: UnsafeMutablePointer<T> { pointer! }
 
     @inline(__always)
     public func reserve(_ n: Int) -> UnsafeMutablePointer<T> {

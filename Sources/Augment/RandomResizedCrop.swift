@@ -63,8 +63,8 @@ public struct RandomResizedCrop: Sendable, Equatable {
                                            start: ws.startX, weights: ws.weightsX)
         let tapsY = Resampler.coefficients(inStart: box.top, inSize: box.height, outSize: outH, extent: height,
                                            start: ws.startY, weights: ws.weightsY)
-        let sx = ws.startX.reserve(0), wx = ws.weightsX.reserve(0)     // [outW], [outW, tapsX]
-        let sy = ws.startY.reserve(0), wy = ws.weightsY.reserve(0)     // [outH], [outH, tapsY]
+        let sx = ws.startX.base, wx = ws.weightsX.base     // [outW], [outW, tapsX]
+        let sy = ws.startY.base, wy = ws.weightsY.base     // [outH], [outH, tapsY]
         let rowLo = sy[0], rowCount = sy[outH - 1] + tapsY - rowLo
         let rows = ws.rows.reserve(channels * rowCount * outW)      // [C, rowCount, outW] after the x pass
         for c in 0..<channels {

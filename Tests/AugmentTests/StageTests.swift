@@ -141,6 +141,13 @@ final class StageTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
             XCTAssertEqual(TestSupport.listing(dir).filter { $0.contains("out") }, [])
         }
+        // Values the argument parser rejects (ArgumentParser's own usage error, exit status 64).
+        for args in [["--recipe", "bogus"], ["--flip-p", "abc"], ["--epoch", "-1"]] {
+            let r = try augment(["--dataset", path("gray.safetensors.zst"), "--out", out] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.hasPrefix("Error:"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
     }
 
     func testValidatorRejectsBrokenViewFiles() throws {
