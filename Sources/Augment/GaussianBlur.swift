@@ -56,7 +56,8 @@ public struct GaussianBlur: Sendable, Equatable {
             // Horizontal pass: image → spare, tap by tap over a padded copy of the row (vectorises over x).
             for row in 0..<(channels * height) {
                 let s = image + row * width, d = spare + row * width
-                for i in 0..<(width + 2 * rx) { padded[i] = s[reflect(i - rx, width)] }
+                (padded + rx).update(from: s, count: width)
+                for i in 0..<rx { padded[rx - 1 - i] = s[reflect(-1 - i, width)]; padded[rx + width + i] = s[reflect(width + i, width)] }
                 let t0 = tx[0]
                 for x in 0..<width { d[x] = t0 * padded[x] }
                 for k in 1..<max(kx, 1) {
