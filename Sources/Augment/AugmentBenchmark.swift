@@ -42,11 +42,15 @@ public enum AugmentBenchmark {
         return Measurement(label: label, views: 2 * n * epochs, seconds: elapsed)
     }
 
-    /// Printable lines: views/s for both image kinds, and the implied time for a 50 000 / 60 000-image epoch.
+    /// Printable lines: views/s for mocov2 on both image kinds (and cmc on RGB), with the implied time
+    /// for an epoch of 60 000 (Fashion-MNIST) or 50 000 (CIFAR-10) images.
     public static func run(threads: Int) -> [String] {
-        let cases = [("augment mocov2 28×28 gray", 1, 28, 60_000), ("augment mocov2 32×32 RGB", 3, 32, 50_000)]
-        return cases.map { label, c, side, epochImages in
-            let m = measure(label: label, channels: c, side: side, threads: threads)
+        let cases: [(String, Recipe, Int, Int, Int)] = [
+            ("augment mocov2 28×28 gray", .mocov2, 1, 28, 60_000), ("augment mocov2 32×32 RGB", .mocov2, 3, 32, 50_000),
+            ("augment cmc 32×32 RGB (L | ab)", .cmc, 3, 32, 50_000),
+        ]
+        return cases.map { label, recipe, c, side, epochImages in
+            let m = measure(label: label, channels: c, side: side, recipe: recipe, threads: threads)
             let epoch = Double(2 * epochImages) / m.viewsPerSecond
             return String(format: "%@: %.0f views/s (%d threads; an epoch of %d images: %.2f s)",
                           m.label, m.viewsPerSecond, threads, epochImages, epoch)
