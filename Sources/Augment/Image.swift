@@ -26,27 +26,30 @@ public struct FloatImage: Equatable, Sendable {
 
     public var planeSize: Int { height * width }
 
-    /// Back to u8 with `quantize` (round half up, clamped).
+    /// Back to u8 with `PixelCodec.quantize` (round half up, clamped).
     public func u8() -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: pixels.count) { dst, n in
-            pixels.withUnsafeBufferPointer { quantize($0.baseAddress!, dst.baseAddress!, count: pixels.count) }
+            pixels.withUnsafeBufferPointer { PixelCodec.quantize($0.baseAddress!, dst.baseAddress!, count: pixels.count) }
             n = pixels.count
         }
     }
 }
 
-/// u8 → float in [0, 1].
-@inline(__always)
-public func dequantize(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { dst[i] = Float(src[i]) * (1 / 255) }
-}
+/// The two conversions at the ends of a pipeline.
+public enum PixelCodec {
+    /// u8 → float in [0, 1].
+    @inline(__always)
+    public static func dequantize(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] = Float(src[i]) * (1 / 255) }
+    }
 
-/// float in [0, 1] → u8: floor(x·255 + 0.5), clamped to 0…255. The one rounding of a pipeline.
-@inline(__always)
-public func quantize(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt8>, count: Int) {
-    for i in 0..<count {
-        let v = min(max(src[i] * 255 + 0.5, 0), 255.99)
-        dst[i] = UInt8(v)
+    /// float in [0, 1] → u8: floor(x·255 + 0.5), clamped to 0…255. The one rounding of a pipeline.
+    @inline(__always)
+    public static func quantize(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt8>, count: Int) {
+        for i in 0..<count {
+            let v = min(max(src[i] * 255 + 0.5, 0), 255.99)
+            dst[i] = UInt8(v)
+        }
     }
 }
 
