@@ -96,7 +96,7 @@ public enum AugmentStage {
             let images = UnsafePointer<UInt8>(bitPattern: src)!
             for i in rows {
                 let source = ws.source.reserve(inPlanes)        // [C, H, W]
-                dequantize(images + i * inPlanes, source, count: inPlanes)
+                PixelCodec.dequantize(images + i * inPlanes, source, count: inPlanes)
                 let out1 = view1 + i * c1 * plane, out2 = view2 + i * c2 * plane
                 if lab {
                     var rng = RNG(seed: seed, stream: [epoch, UInt64(i), 0])

@@ -62,11 +62,14 @@ public struct ColorJitter: Sendable, Equatable {
                 blend(image, count: total, factor: Float(c), constant: mean)
             case 2:
                 guard let s = params.saturation, channels == 3 else { continue }
-                GrayscaleMean.luma(image, n: n, into: spare)
                 let f = Float(s), g = 1 - f
-                for ch in 0..<3 {
-                    let p = image + ch * n
-                    for i in 0..<n { p[i] = min(max(f * p[i] + g * spare[i], 0), 1) }
+                let (wr, wg, wb) = RandomGrayscale.weights
+                let r = image, gr = image + n, b = image + 2 * n
+                for i in 0..<n {
+                    let l = g * (wr * r[i] + wg * gr[i] + wb * b[i])
+                    r[i] = min(max(f * r[i] + l, 0), 1)
+                    gr[i] = min(max(f * gr[i] + l, 0), 1)
+                    b[i] = min(max(f * b[i] + l, 0), 1)
                 }
             default:
                 guard let h = params.hue, channels == 3 else { continue }
@@ -82,37 +85,31 @@ public struct ColorJitter: Sendable, Equatable {
     }
 
     /// RGB → HSV (torchvision's `_rgb2hsv`), H += shift mod 1, HSV → RGB (`_hsv2rgb`), per pixel.
+    /// Written with selects instead of branches and libm calls, so the loop can vectorise.
     static func shiftHue(_ image: UnsafeMutablePointer<Float>, n: Int, by shift: Float) {
         let rp = image, gp = image + n, bp = image + 2 * n
         for i in 0..<n {
             let r = rp[i], g = gp[i], b = bp[i]
-            let maxc = max(r, max(g, b)), minc = min(r, min(g, b))
-            let span = maxc - minc
-            var h: Float = 0, s: Float = 0
-            if span > 0 {
-                s = span / maxc
-                let rc = (maxc - r) / span, gc = (maxc - g) / span, bc = (maxc - b) / span
-                if maxc == r { h = bc - gc } else if maxc == g { h = 2 + rc - bc } else { h = 4 + gc - rc }
-                h = h / 6 + 1
-                h -= h.rounded(.down)
-            }
-            h += shift
-            h -= h.rounded(.down)                       // Python's % 1.0: into [0, 1)
-            let v = maxc
-            let h6 = h * 6
-            let sector = h6.rounded(.down)
-            let f = h6 - sector
-            let p = min(max(v * (1 - s), 0), 1)
-            let q = min(max(v * (1 - s * f), 0), 1)
-            let t = min(max(v * (1 - s * (1 - f)), 0), 1)
-            switch Int(sector) % 6 {
-            case 0: rp[i] = v; gp[i] = t; bp[i] = p
-            case 1: rp[i] = q; gp[i] = v; bp[i] = p
-            case 2: rp[i] = p; gp[i] = v; bp[i] = t
-            case 3: rp[i] = p; gp[i] = q; bp[i] = v
-            case 4: rp[i] = t; gp[i] = p; bp[i] = v
-            default: rp[i] = v; gp[i] = p; bp[i] = q
-            }
+            let v = max(r, max(g, b)), span = v - min(r, min(g, b))
+            // A gray pixel (span 0) gets h = 0, s = 0 and comes back unchanged, as in torchvision.
+            let inv: Float = span > 0 ? 1 / span : 0
+            let s: Float = v > 0 ? span / v : 0
+            // Hue in sixths of a turn: the channel holding the maximum picks the formula.
+            let hr = (g - b) * inv, hg = 2 + (b - r) * inv, hb = 4 + (r - g) * inv
+            var h = (v == r ? hr : (v == g ? hg : hb)) * (1 / 6) + 1      // in [5/6, 2]
+            h = h >= 1 ? h - 1 : h
+            h += shift                                                     // |shift| ≤ 0.5
+            h = h < 0 ? h + 1 : (h >= 1 ? h - 1 : h)                       // Python's % 1.0
+            // HSV → RGB as v − v·s·clamp(min(k, 4 − k), 0, 1) with k = (m + 6h) mod 6, m = 5, 3, 1 for r, g, b:
+            // the same values as torchvision's sector table (p, q, t are already inside [0, 1]), branch-free.
+            let h6 = h * 6, vs = v * s
+            var kr = 5 + h6, kg = 3 + h6, kb = 1 + h6
+            kr = kr >= 6 ? kr - 6 : kr
+            kg = kg >= 6 ? kg - 6 : kg
+            kb = kb >= 6 ? kb - 6 : kb
+            rp[i] = v - vs * min(max(min(kr, 4 - kr), 0), 1)
+            gp[i] = v - vs * min(max(min(kg, 4 - kg), 0), 1)
+            bp[i] = v - vs * min(max(min(kb, 4 - kb), 0), 1)
         }
     }
 
@@ -136,10 +133,16 @@ enum GrayscaleMean {
         RandomGrayscale.luma(image, count: n, into: dst)
     }
 
+    /// Mean in a fixed order: eight float lanes (so the loop vectorises), combined in Double.
     @inline(__always)
     static func mean(_ p: UnsafePointer<Float>, count: Int) -> Float {
-        var s: Double = 0
-        for i in 0..<count { s += Double(p[i]) }
+        var lanes = SIMD8<Float>(repeating: 0)
+        let whole = count / 8
+        let raw = UnsafeRawPointer(p)
+        for i in 0..<whole { lanes += raw.loadUnaligned(fromByteOffset: i * 32, as: SIMD8<Float>.self) }
+        var s = 0.0
+        for k in 0..<8 { s += Double(lanes[k]) }
+        for i in (whole * 8)..<count { s += Double(p[i]) }
         return Float(s / Double(count))
     }
 }

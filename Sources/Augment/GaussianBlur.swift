@@ -46,24 +46,23 @@ public struct GaussianBlur: Sendable, Equatable {
                              width: Int, spare: UnsafeMutablePointer<Float>) {
         let kx = kernelSize(side: width), ky = kernelSize(side: height)
         if kx <= 1 && ky <= 1 { return }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: kx + ky) { buf in
+        let rx = kx / 2, ry = ky / 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: kx + ky + width + 2 * rx) { buf in
             let tx = buf.baseAddress!, ty = tx + kx
+            let padded = ty + ky                            // [width + 2 rx] one reflect-padded row
             kernel(sigma: sigma, size: kx, into: tx)
             kernel(sigma: sigma, size: ky, into: ty)
-            let rx = kx / 2, ry = ky / 2
             let n = height * width
-            // Horizontal pass: image → spare.
+            // Horizontal pass: image → spare, tap by tap over a padded copy of the row (vectorises over x).
             for row in 0..<(channels * height) {
                 let s = image + row * width, d = spare + row * width
-                for x in 0..<width {
-                    var acc: Float = 0
-                    if x >= rx && x + rx < width {
-                        let p = s + x - rx
-                        for k in 0..<kx { acc += tx[k] * p[k] }
-                    } else {
-                        for k in 0..<kx { acc += tx[k] * s[reflect(x + k - rx, width)] }
-                    }
-                    d[x] = acc
+                (padded + rx).update(from: s, count: width)
+                for i in 0..<rx { padded[rx - 1 - i] = s[reflect(-1 - i, width)]; padded[rx + width + i] = s[reflect(width + i, width)] }
+                let t0 = tx[0]
+                for x in 0..<width { d[x] = t0 * padded[x] }
+                for k in 1..<max(kx, 1) {
+                    let p = padded + k, t = tx[k]
+                    for x in 0..<width { d[x] += t * p[x] }
                 }
             }
             // Vertical pass: spare → image, row-wise so the inner loop vectorises over x.

@@ -26,43 +26,44 @@ public struct FloatImage: Equatable, Sendable {
 
     public var planeSize: Int { height * width }
 
-    /// Back to u8 with `quantize` (round half up, clamped).
+    /// Back to u8 with `PixelCodec.quantize` (round half up, clamped).
     public func u8() -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: pixels.count) { dst, n in
-            pixels.withUnsafeBufferPointer { quantize($0.baseAddress!, dst.baseAddress!, count: pixels.count) }
+            pixels.withUnsafeBufferPointer { PixelCodec.quantize($0.baseAddress!, dst.baseAddress!, count: pixels.count) }
             n = pixels.count
         }
     }
 }
 
-/// u8 → float in [0, 1].
-@inline(__always)
-public func dequantize(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { dst[i] = Float(src[i]) * (1 / 255) }
-}
+/// The two conversions at the ends of a pipeline.
+public enum PixelCodec {
+    /// u8 → float in [0, 1].
+    @inline(__always)
+    public static func dequantize(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] = Float(src[i]) * (1 / 255) }
+    }
 
-/// float in [0, 1] → u8: floor(x·255 + 0.5), clamped to 0…255. The one rounding of a pipeline.
-@inline(__always)
-public func quantize(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt8>, count: Int) {
-    for i in 0..<count {
-        let v = min(max(src[i] * 255 + 0.5, 0), 255.99)
-        dst[i] = UInt8(v)
+    /// float in [0, 1] → u8: floor(x·255 + 0.5), clamped to 0…255. The one rounding of a pipeline.
+    @inline(__always)
+    public static func quantize(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt8>, count: Int) {
+        for i in 0..<count {
+            let v = min(max(src[i] * 255 + 0.5, 0), 255.99)
+            dst[i] = UInt8(v)
+        }
     }
 }
 
 /// Scratch memory for one worker: grown on demand, never freed while the worker runs, so the per-image
 /// hot path allocates nothing once the first image has sized it.
 public final class Workspace {
-    public private(set) var source = ScratchBuffer<Float>()     // [C, H, W] the input image as floats
-    public private(set) var image = ScratchBuffer<Float>()      // [C, S, S] the view being transformed
-    public private(set) var spare = ScratchBuffer<Float>()      // [C, S, S] second view-sized buffer
-    public private(set) var rows = ScratchBuffer<Float>()       // [C, rows, S] resize / blur intermediate
-    public private(set) var weightsX = ScratchBuffer<Float>()   // [S, taps] resampling weights along x
-    public private(set) var weightsY = ScratchBuffer<Float>()   // [S, taps] resampling weights along y
-    public private(set) var startX = ScratchBuffer<Int>()       // [S] first source column per output column
-    public private(set) var startY = ScratchBuffer<Int>()       // [S] first source row per output row
-    public private(set) var countX = ScratchBuffer<Int>()       // [S] taps used per output column
-    public private(set) var countY = ScratchBuffer<Int>()       // [S] taps used per output row
+    public let source = ScratchBuffer<Float>()     // [C, H, W] the input image as floats
+    public let image = ScratchBuffer<Float>()      // [C, S, S] the view being transformed
+    public let spare = ScratchBuffer<Float>()      // [C, S, S] second view-sized buffer
+    public let rows = ScratchBuffer<Float>()       // [C, rows, S] resize / blur intermediate
+    public let weightsX = ScratchBuffer<Float>()   // [S, taps] resampling weights along x
+    public let weightsY = ScratchBuffer<Float>()   // [S, taps] resampling weights along y
+    public let startX = ScratchBuffer<Int>()       // [S] first source column per output column
+    public let startY = ScratchBuffer<Int>()       // [S] first source row per output row
 
     public init() {}
 }
@@ -74,6 +75,9 @@ public final class ScratchBuffer<T> {
 
     public init() {}
     deinit { pointer?.deallocate() }
+
+    /// The current memory (what the last `reserve` returned).
+    public var base: UnsafeMutablePointer<T> { pointer! }
 
     @inline(__always)
     public func reserve(_ n: Int) -> UnsafeMutablePointer<T> {

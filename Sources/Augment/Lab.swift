@@ -50,13 +50,22 @@ public enum LabConversion {
     @inline(__always) static func byte(_ v: Double) -> UInt8 { UInt8(min(max(v + 0.5, 0), 255.99)) }
 
     /// RGB [3, H, W] floats → L view [1, H, W] and ab view [2, H, W] as u8 (the encoding above).
+    /// Float arithmetic here (the u8 result is what counts; Double is kept for the one-pixel API).
     public static func splitU8(_ image: UnsafePointer<Float>, count n: Int, l lOut: UnsafeMutablePointer<UInt8>,
                                ab abOut: UnsafeMutablePointer<UInt8>) {
+        @inline(__always) func lin(_ c: Float) -> Float { c <= 0.04045 ? c * (1 / 12.92) : Foundation.pow((c + 0.055) * (1 / 1.055), 2.4) }
+        @inline(__always) func fl(_ t: Float) -> Float { t > Float(epsilon) ? Foundation.cbrt(t) : t * Float(kappaInv) + 4 / 29 }
+        @inline(__always) func byteF(_ v: Float) -> UInt8 { UInt8(min(max(v + 0.5, 0), 255.99)) }
+        let wx = Float(1 / white.x), wz = Float(1 / white.z)
         for i in 0..<n {
-            let (l, a, b) = lab(r: Double(image[i]), g: Double(image[n + i]), b: Double(image[2 * n + i]))
-            lOut[i] = byte(l * 255 / 100)
-            abOut[i] = byte(a + 128)
-            abOut[n + i] = byte(b + 128)
+            let rl = lin(image[i]), gl = lin(image[n + i]), bl = lin(image[2 * n + i])
+            let x = (0.4124564 * rl + 0.3575761 * gl + 0.1804375 * bl) * wx
+            let y = 0.2126729 * rl + 0.7151522 * gl + 0.0721750 * bl
+            let z = (0.0193339 * rl + 0.1191920 * gl + 0.9503041 * bl) * wz
+            let fx = fl(x), fy = fl(y), fz = fl(z)
+            lOut[i] = byteF((116 * fy - 16) * (255 / 100))
+            abOut[i] = byteF(500 * (fx - fy) + 128)
+            abOut[n + i] = byteF(200 * (fy - fz) + 128)
         }
     }
 

@@ -78,7 +78,7 @@ public struct Pipeline: Sendable {
         let image = render(sample, source: source, workspace: ws)
         let n = size * size
         switch parameters.output {
-        case .twoViews: quantize(image, first, count: channels * n)
+        case .twoViews: PixelCodec.quantize(image, first, count: channels * n)
         case .labSplit: LabConversion.splitU8(image, count: n, l: first, ab: second!)
         }
     }
@@ -87,7 +87,7 @@ public struct Pipeline: Sendable {
     public func renderU8(_ sample: ViewSample, image: [UInt8]) -> [UInt8] {
         let ws = Workspace()
         let src = ws.source.reserve(image.count)
-        image.withUnsafeBufferPointer { dequantize($0.baseAddress!, src, count: image.count) }
+        image.withUnsafeBufferPointer { PixelCodec.dequantize($0.baseAddress!, src, count: image.count) }
         let n = size * size
         var out = [UInt8](repeating: 0, count: 3 * n)
         let wanted = parameters.output == .labSplit ? 3 * n : channels * n

@@ -59,25 +59,31 @@ public struct RandomResizedCrop: Sendable, Equatable {
     public static func apply(_ box: Box, src: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                              dst: UnsafeMutablePointer<Float>, outH: Int, outW: Int, workspace ws: Workspace) {
         // src: [C, height, width]   dst: [C, outH, outW]
-        let tapsX = Resampler.coefficients(inStart: box.left, inSize: box.width, outSize: outW,
-                                           start: ws.startX, count: ws.countX, weights: ws.weightsX)
-        let tapsY = Resampler.coefficients(inStart: box.top, inSize: box.height, outSize: outH,
-                                           start: ws.startY, count: ws.countY, weights: ws.weightsY)
-        let sx = ws.startX.reserve(0), cx = ws.countX.reserve(0), wx = ws.weightsX.reserve(0)
-        let sy = ws.startY.reserve(0), cy = ws.countY.reserve(0), wy = ws.weightsY.reserve(0)
-        let rowLo = sy[0], rowHi = sy[outH - 1] + cy[outH - 1]
-        let rowCount = rowHi - rowLo
+        let tapsX = Resampler.coefficients(inStart: box.left, inSize: box.width, outSize: outW, extent: width,
+                                           start: ws.startX, weights: ws.weightsX)
+        let tapsY = Resampler.coefficients(inStart: box.top, inSize: box.height, outSize: outH, extent: height,
+                                           start: ws.startY, weights: ws.weightsY)
+        let sx = ws.startX.base, wx = ws.weightsX.base     // [outW], [outW, tapsX]
+        let sy = ws.startY.base, wy = ws.weightsY.base     // [outH], [outH, tapsY]
+        let rowLo = sy[0], rowCount = sy[outH - 1] + tapsY - rowLo
         let rows = ws.rows.reserve(channels * rowCount * outW)      // [C, rowCount, outW] after the x pass
         for c in 0..<channels {
             // Horizontal pass over just the source rows the vertical pass will read.
             for r in 0..<rowCount {
                 let s = src + (c * height + rowLo + r) * width
                 let d = rows + (c * rowCount + r) * outW
-                for x in 0..<outW {
-                    let p = s + sx[x], w = wx + x * tapsX
-                    var acc: Float = 0
-                    for k in 0..<cx[x] { acc += w[k] * p[k] }
-                    d[x] = acc
+                if tapsX == 3 {
+                    for x in 0..<outW {
+                        let p = s + sx[x], w = wx + 3 * x
+                        d[x] = w[0] * p[0] + w[1] * p[1] + w[2] * p[2]
+                    }
+                } else {
+                    for x in 0..<outW {
+                        let p = s + sx[x], w = wx + x * tapsX
+                        var acc: Float = 0
+                        for k in 0..<tapsX { acc += w[k] * p[k] }
+                        d[x] = acc
+                    }
                 }
             }
             // Vertical pass: each output row is a weighted sum of intermediate rows (vectorises over x).
@@ -87,8 +93,9 @@ public struct RandomResizedCrop: Sendable, Equatable {
                 let first = rows + (c * rowCount + sy[y] - rowLo) * outW
                 let w0 = w[0]
                 for x in 0..<outW { d[x] = w0 * first[x] }
-                for k in 1..<max(cy[y], 1) {
+                for k in 1..<tapsY {
                     let rk = first + k * outW, wk = w[k]
+                    if wk == 0 { continue }
                     for x in 0..<outW { d[x] += wk * rk[x] }
                 }
             }
@@ -111,16 +118,18 @@ public struct RandomResizedCrop: Sendable, Equatable {
 
 /// Pillow's resampling coefficients for the bilinear (triangle) filter, for one axis.
 public enum Resampler {
-    /// Fills start/count/weights for the source span [inStart, inStart + inSize) resampled to `outSize`
-    /// samples; returns the row stride of `weights` (the maximum taps per output sample).
+    /// Fills `start` [outSize] and `weights` [outSize, taps] for the source span [inStart, inStart + inSize)
+    /// resampled to `outSize` samples, and returns `taps`, the same for every output sample: each sample
+    /// reads source[start ..< start + taps] (inside 0 ..< extent) with zero weights outside its own taps,
+    /// so the inner loops have a fixed length.
     @discardableResult
-    public static func coefficients(inStart: Int, inSize: Int, outSize: Int, start: ScratchBuffer<Int>,
-                                    count: ScratchBuffer<Int>, weights: ScratchBuffer<Float>) -> Int {
+    public static func coefficients(inStart: Int, inSize: Int, outSize: Int, extent: Int, start: ScratchBuffer<Int>,
+                                    weights: ScratchBuffer<Float>) -> Int {
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = filterScale                       // the triangle filter's support is 1
-        let taps = Int(support.rounded(.up)) * 2 + 1
-        let st = start.reserve(outSize), ct = count.reserve(outSize), wt = weights.reserve(outSize * taps)
+        let taps = min(Int(support.rounded(.up)) * 2 + 1, extent)
+        let st = start.reserve(outSize), wt = weights.reserve(outSize * taps)
         let inv = 1 / filterScale
         for o in 0..<outSize {
             // In crop-local coordinates, as Pillow sees the cropped image: truncate toward zero, clamp to it.
@@ -128,18 +137,20 @@ public enum Resampler {
             let first = max(Int(centre - support + 0.5), 0)
             let last = min(Int(centre + support + 0.5), inSize)
             let n = max(last - first, 0)
+            // Shift the read window left when it would run past the image; the weights move with it.
+            let begin = min(inStart + first, extent - taps)
+            let shift = inStart + first - begin
             let w = wt + o * taps
+            for k in 0..<taps { w[k] = 0 }
             var total = 0.0
             for k in 0..<n {
                 let t = abs((Double(first + k) - centre + 0.5) * inv)
                 let v = t < 1 ? 1 - t : 0
-                w[k] = Float(v)
+                w[shift + k] = Float(v)
                 total += v
             }
-            if total > 0 { let s = Float(1 / total); for k in 0..<n { w[k] *= s } }
-            for k in n..<taps { w[k] = 0 }
-            st[o] = inStart + first
-            ct[o] = n
+            if total > 0 { let s = Float(1 / total); for k in 0..<taps { w[k] *= s } }
+            st[o] = begin
         }
         return taps
     }

@@ -64,6 +64,29 @@ final class StageTests: XCTestCase {
         XCTAssertEqual(try run("f.safetensors.zst", threads: 3, recipe: "cmc"), cmc1)
     }
 
+    /// The documented streams: view v of row i is the pipeline's sample from RNG(seed, [epoch, i, v]).
+    func testViewsComeFromTheDocumentedRandomStreams() throws {
+        try Fixture.dataset(at: path("rgb.safetensors.zst"), n: 5, channels: 3, height: 32, width: 32)
+        let r = try augment(["--dataset", path("rgb.safetensors.zst"), "--recipe", "simclr", "--epoch", "4", "--seed", "9",
+                             "--size", "20", "--blur-p", "0.9", "--out", path("v.safetensors.zst")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let f = try TensorFile.read(path("v.safetensors.zst"))
+        let (view1, view2) = (try f.array("view1", as: UInt8.self), try f.array("view2", as: UInt8.self))
+        let images = try TensorFile.read(path("rgb.safetensors.zst")).array("images", as: UInt8.self)
+        var params = Recipe.simclr.defaults
+        params.blurP = 0.9
+        let pipeline = Pipeline(params, channels: 3, height: 32, width: 32, size: 20)
+        let plane = 3 * 20 * 20
+        for i in 0..<5 {
+            let image = Array(images[(i * 3072)..<((i + 1) * 3072)])
+            for (v, views) in [(0, view1), (1, view2)] {
+                var rng = RNG(seed: 9, stream: [4, UInt64(i), UInt64(v)])
+                let expected = pipeline.renderU8(pipeline.sample(rng: &rng), image: image)
+                XCTAssertEqual(Array(views[(i * plane)..<((i + 1) * plane)]), expected, "row \(i) view \(v)")
+            }
+        }
+    }
+
     func testRecipesOnGrayAndRGB() throws {
         try Fixture.dataset(at: path("gray.safetensors.zst"), n: 6, channels: 1, height: 28, width: 28)
         try Fixture.dataset(at: path("rgb.safetensors.zst"), n: 6, channels: 3, height: 32, width: 32)
@@ -117,6 +140,13 @@ final class StageTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(mention), r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
             XCTAssertEqual(TestSupport.listing(dir).filter { $0.contains("out") }, [])
+        }
+        // Values the argument parser rejects (ArgumentParser's own usage error, exit status 64).
+        for args in [["--recipe", "bogus"], ["--flip-p", "abc"], ["--epoch", "-1"]] {
+            let r = try augment(["--dataset", path("gray.safetensors.zst"), "--out", out] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.hasPrefix("Error:"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         }
     }
 
