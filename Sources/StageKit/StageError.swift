@@ -27,7 +27,7 @@ public enum Stage {
             try body()
             exit(0)
         } catch {
-            let line = (error as? CustomStringConvertible)?.description ?? "\(error)"
+            let line = "\(error)"
             FileHandle.standardError.write(Data("\(name): error: \(line.replacingOccurrences(of: "\n", with: " "))\n".utf8))
             exit(1)
         }

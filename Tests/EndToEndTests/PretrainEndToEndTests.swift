@@ -132,6 +132,20 @@ final class PretrainEndToEndTests: XCTestCase {
         XCTAssertLessThanOrEqual(p, p999)
     }
 
+    /// The swappable augmentation stage: the NumPy example's views train like the built-in ones.
+    func testPythonAugmentStageFeedsPretrain() throws {
+        let dir = try TestSupport.scratchDir("pretrain")
+        let data = try makeDataset(dir)
+        let views = dir.appendingPathComponent("py-views-1.safetensors.zst").path
+        let script = TestSupport.repoRoot.appendingPathComponent("examples/augment_numpy.py").path
+        let a = try TestSupport.run(script, ["--dataset", data, "--recipe", "mocov2", "--epoch", "1", "--seed", "3", "--out", views])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let out = dir.appendingPathComponent("c.safetensors.zst").path
+        let r = try pretrain(["--views", views, "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try TensorFile.read(out).metadata["epochs_done"], "1")
+    }
+
     func testBadRunsAreRefusedWithoutOutput() throws {
         let dir = try TestSupport.scratchDir("pretrain")
         let data = try makeDataset(dir)
