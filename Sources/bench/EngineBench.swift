@@ -16,6 +16,8 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Rows to run, as width:channels:size (default: the three issue rows).")
     var rows: [String] = ["16:1:28", "32:1:28", "64:3:32"]
     @Flag(help: "Skip the PyTorch comparison even when torch is importable.") var noTorch = false
+    @Flag(help: "Also print where a step's time goes.") var phases = false
+    @Option(help: "im2col workspace limit in elements (default: the engine's).") var colLimit: Int?
 
     /// PyTorch 2.15 CPU-build figures from issue 3 (same model, batch 256, 2 threads), img/s.
     static let pytorchReference: [String: Double] = ["16:1:28": 567, "32:1:28": 214, "64:3:32": 36]
@@ -23,6 +25,7 @@ struct EngineBench: ParsableCommand {
     func run() throws {
         try BLASRuntime.configure(core: blasCore, threads: threads)
         NNRuntime.threads = threads
+        if let colLimit { NNRuntime.maxColElements = colLimit }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
               + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³)")
@@ -54,6 +57,11 @@ struct EngineBench: ParsableCommand {
                 line += "  (torch not installed)"
             }
             print(line)
+            if phases {
+                let total = step.phaseSeconds.values.reduce(0, +)
+                print("     " + MoCoStep.phaseNames.map { String(format: "%@ %.0f%%", $0, 100 * step.phaseSeconds[$0, default: 0] / total) }
+                    .joined(separator: ", "))
+            }
         }
     }
 }
@@ -95,7 +103,17 @@ final class MoCoStep {
             + 3 * 2 * Double(b * queueSize * dim)    // logits, and dq from the negatives (2 passes of the same size)
     }
 
+    static let phaseNames = ["input", "query forward", "key forward", "loss", "query backward", "update"]
+    var phaseSeconds: [String: Double] = [:]
+    var phaseStart = 0.0
+    @inline(__always) func lap(_ name: String) {
+        let t = BenchSupport.now()
+        phaseSeconds[name, default: 0] += t - phaseStart
+        phaseStart = t
+    }
+
     func run() {
+        phaseStart = BenchSupport.now()
         let mean = [Double](repeating: 0.5, count: channels), std = [Double](repeating: 0.25, count: channels)
         pixels1.withUnsafeBufferPointer {
             InputBatch.normalise($0.baseAddress!, count: batch, channels: channels, height: size, width: size, mean: mean, std: std, into: view1)
@@ -104,13 +122,19 @@ final class MoCoStep {
             InputBatch.normalise($0.baseAddress!, count: batch, channels: channels, height: size, width: size, mean: mean, std: std, into: view2)
         }
         query.zeroGrad()
+        lap("input")
         let q = query.forward(view1, training: true).embedding      // [B, 128]
+        lap("query forward")
         let k = key.forward(view2, training: true).embedding        // [B, 128], no gradient
+        lap("key forward")
         infoNCE(q, k)
+        lap("loss")
         query.backward(queryGrad)
+        lap("query backward")
         optimiser.step()
         key.momentumUpdate(from: query, m: 0.99)
         enqueue(k)
+        lap("update")
     }
 
     /// loss = mean_i CE([q_i·k_i, q_i·queue]/τ, target 0); writes dloss/dq into queryGrad; returns the loss.
