@@ -5,6 +5,7 @@ enum VectorKernels {
     typealias V = SIMD16<Float>
     static let width = 16
 
+    // (pointwiseMax is lowered element by element through the stack; masked replace is not.)
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
     @inline(__always) static func float<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
@@ -37,7 +38,7 @@ enum VectorKernels {
             let (a, b) = (scale as! Float, shift as! Float)
             var i = 0
             if relu {
-                while i + width <= n { store(pointwiseMax(load(p + i) * a + b, .zero), q + i); i += width }
+                while i + width <= n { let v = load(p + i) * a + b; store(v.replacing(with: 0, where: v .< 0), q + i); i += width }
                 while i < n { q[i] = max(p[i] * a + b, 0); i += 1 }
             } else {
                 while i + width <= n { store(load(p + i) * a + b, q + i); i += width }
@@ -94,7 +95,7 @@ enum VectorKernels {
         if T.self == Float.self {
             let (pa, pb, po) = (float(a), float(b), float(out))
             var i = range.lowerBound
-            while i + width <= range.upperBound { store(pointwiseMax(load(pa + i) + load(pb + i), .zero), po + i); i += width }
+            while i + width <= range.upperBound { let v = load(pa + i) + load(pb + i); store(v.replacing(with: 0, where: v .< 0), po + i); i += width }
             while i < range.upperBound { po[i] = max(pa[i] + pb[i], 0); i += 1 }
             return
         }

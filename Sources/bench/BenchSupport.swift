@@ -10,6 +10,13 @@ enum BenchSupport {
         return Double(usage.ru_maxrss) / 1024
     }
 
+    /// Minor page faults so far: steady growth during timed steps means memory is being allocated.
+    static var minorFaults: Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_minflt
+    }
+
     static func now() -> Double {
         var t = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t)

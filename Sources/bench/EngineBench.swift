@@ -37,9 +37,11 @@ struct EngineBench: ParsableCommand {
             let (width, channels, size) = (parts[0], parts[1], parts[2])
             let step = MoCoStep(width: width, channels: channels, size: size, batch: batch)
             step.run()                                          // warm-up: allocates every workspace
+            let faults0 = BenchSupport.minorFaults
             let t0 = BenchSupport.now()
             for _ in 0..<steps { step.run() }
             let seconds = (BenchSupport.now() - t0) / Double(steps)
+            let faultsPerStep = (BenchSupport.minorFaults - faults0) / steps
             let imagesPerSecond = Double(batch) / seconds
             let gflops = step.flops / seconds / 1e9
             var line = String(format: "w%-3d %d×%d×%-3d        %7.1f  %7.1f  %5.0f%%  %11.0f", width, channels, size, size,
@@ -59,6 +61,7 @@ struct EngineBench: ParsableCommand {
             print(line)
             if phases {
                 let total = step.phaseSeconds.values.reduce(0, +)
+                print("     page faults per timed step: \(faultsPerStep)")
                 print("     " + MoCoStep.phaseNames.map { String(format: "%@ %.0f%%", $0, 100 * step.phaseSeconds[$0, default: 0] / total) }
                     .joined(separator: ", "))
             }
