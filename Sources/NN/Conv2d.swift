@@ -35,7 +35,9 @@ public final class Conv2d<T: GemmScalar> {
     private var K: Int { inChannels * kernel * kernel }
 
     private func imagesPerChunk(batch: Int, spatial: Int) -> Int {
-        max(1, min(batch, NNRuntime.maxColElements / max(1, K * spatial)))
+        let byLimit = NNRuntime.maxColElements / max(1, K * spatial)
+        let byColumns = (NNRuntime.minColumns + spatial - 1) / spatial
+        return max(1, min(batch, max(byLimit, byColumns)))
     }
 
     @discardableResult
