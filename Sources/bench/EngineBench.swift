@@ -28,7 +28,7 @@ struct EngineBench: ParsableCommand {
         if let colLimit { NNRuntime.maxColElements = colLimit }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
-              + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³)")
+              + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³; %sgemm uses the rate measured around each row)")
         let torchAvailable = !noTorch && BenchSupport.python("bench_torch.py", ["--check"]) != nil
         print("row (width, input)     img/s   GFLOP/s  %sgemm  peakRSS MiB  vs ref PyTorch  vs measured PyTorch")
         for row in rows {
@@ -37,6 +37,7 @@ struct EngineBench: ParsableCommand {
             let (width, channels, size) = (parts[0], parts[1], parts[2])
             let step = MoCoStep(width: width, channels: channels, size: size, batch: batch)
             step.run()                                          // warm-up: allocates every workspace
+            let sgemmBefore = BenchSupport.sgemmGFLOPs()
             let faults0 = BenchSupport.minorFaults
             let t0 = BenchSupport.now()
             for _ in 0..<steps { step.run() }
@@ -44,8 +45,12 @@ struct EngineBench: ParsableCommand {
             let faultsPerStep = (BenchSupport.minorFaults - faults0) / steps
             let imagesPerSecond = Double(batch) / seconds
             let gflops = step.flops / seconds / 1e9
+            // sgemm again right after the row: on a shared machine the available CPU drifts, so the
+            // row is compared with the mean of the rates measured just before and just after it.
+            let sgemmAfter = BenchSupport.sgemmGFLOPs()
+            let sgemmAround = (sgemmBefore + sgemmAfter) / 2
             var line = String(format: "w%-3d %d×%d×%-3d        %7.1f  %7.1f  %5.0f%%  %11.0f", width, channels, size, size,
-                              imagesPerSecond, gflops, 100 * gflops / sgemm, BenchSupport.peakRSSMiB)
+                              imagesPerSecond, gflops, 100 * gflops / sgemmAround, BenchSupport.peakRSSMiB)
             if let ref = EngineBench.pytorchReference[row] {
                 line += String(format: "  %6.2f× (%3.0f)", imagesPerSecond / ref, ref)
             } else {
@@ -61,7 +66,7 @@ struct EngineBench: ParsableCommand {
             print(line)
             if phases {
                 let total = step.phaseSeconds.values.reduce(0, +)
-                print("     page faults per timed step: \(faultsPerStep)")
+                print(String(format: "     sgemm around this row: %.1f GFLOP/s; page faults per timed step: %d", sgemmAround, faultsPerStep))
                 print("     " + MoCoStep.phaseNames.map { String(format: "%@ %.0f%%", $0, 100 * step.phaseSeconds[$0, default: 0] / total) }
                     .joined(separator: ", "))
             }
