@@ -17,6 +17,7 @@ struct EngineBench: ParsableCommand {
     var rows: [String] = ["16:1:28", "32:1:28", "64:3:32"]
     @Flag(help: "Skip the PyTorch comparison even when torch is importable.") var noTorch = false
     @Flag(help: "Also print where a step's time goes.") var phases = false
+    @Option(help: "Threads for the engine's own loops (default: --threads).") var loopThreads: Int?
     @Option(help: "im2col workspace limit in elements (default: the engine's).") var colLimit: Int?
 
     /// PyTorch 2.15 CPU-build figures from issue 3 (same model, batch 256, 2 threads), img/s.
@@ -24,7 +25,7 @@ struct EngineBench: ParsableCommand {
 
     func run() throws {
         try BLASRuntime.configure(core: blasCore, threads: threads)
-        NNRuntime.threads = threads
+        NNRuntime.threads = loopThreads ?? threads
         if let colLimit { NNRuntime.maxColElements = colLimit }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
