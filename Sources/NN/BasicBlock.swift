@@ -42,7 +42,7 @@ public final class BasicBlock<T: GemmScalar> {
         output.reshape(main.shape)
         let (a, s, y) = (main.data, shortcut.data, output.data)
         parallelRanges(output.count, threads: NNRuntime.threads) { r in
-            for i in r { let v = a[i] + s[i]; y[i] = v > 0 ? v : 0 }
+            VectorKernels.addReLU(a, s, y, r)
         }
         return output
     }
@@ -53,13 +53,13 @@ public final class BasicBlock<T: GemmScalar> {
         sumGrad.reshape(output.shape)
         let (y, dy, ds) = (output.data, dOut.data, sumGrad.data)
         parallelRanges(output.count, threads: NNRuntime.threads) { r in
-            for i in r { ds[i] = y[i] > 0 ? dy[i] : 0 }
+            VectorKernels.reluMask(dy, y, ds, r)
         }
         let dx = conv1.backward(bn1.backward(conv2.backward(bn2.backward(sumGrad))))   // [I, B, H, W]
         let dShortcut = downsampleConv.map { $0.backward(downsampleBN!.backward(sumGrad)) } ?? sumGrad
         let (d, e) = (dx.data, dShortcut.data)
         parallelRanges(dx.count, threads: NNRuntime.threads) { r in
-            for i in r { d[i] += e[i] }
+            VectorKernels.add(d, e, r)
         }
         return dx
     }

@@ -57,14 +57,11 @@ public final class BatchNorm2d<T: GemmScalar> {
                 let src = xs + ch * b * spatial + grp * groupSize
                 let m: Double, v: Double
                 if training {
-                    var s = 0.0
-                    for i in 0..<groupSize { s += Double(src[i]) }
-                    m = s / Double(groupSize)
-                    var q = 0.0
-                    for i in 0..<groupSize { let d = Double(src[i]) - m; q += d * d }
-                    v = q / Double(groupSize)
+                    let (sum, squares) = VectorKernels.sumAndSquaredDeviation(src, groupSize)
+                    m = sum / Double(groupSize)
+                    v = squares / Double(groupSize)
                     meanOfMeans += m
-                    meanOfVars += groupSize > 1 ? q / Double(groupSize - 1) : v
+                    meanOfVars += groupSize > 1 ? squares / Double(groupSize - 1) : v
                 } else {
                     m = Double(rm[ch]); v = Double(rv[ch])
                 }
@@ -73,11 +70,7 @@ public final class BatchNorm2d<T: GemmScalar> {
                 // y = x·scale + shift
                 let scale = T(Double(g[ch]) * inv), shift = T(Double(bt[ch]) - m * Double(g[ch]) * inv)
                 let dst = ys + ch * b * spatial + grp * groupSize
-                if relu {
-                    for i in 0..<groupSize { let y = src[i] * scale + shift; dst[i] = y > 0 ? y : 0 }
-                } else {
-                    for i in 0..<groupSize { dst[i] = src[i] * scale + shift }
-                }
+                VectorKernels.affine(src, dst, groupSize, scale: scale, shift: shift, relu: relu)
             }
             if training {
                 rm[ch] = T((1 - momentum) * Double(rm[ch]) + momentum * meanOfMeans / Double(groups))
@@ -106,24 +99,18 @@ public final class BatchNorm2d<T: GemmScalar> {
                 let (src, dy, y, dx) = (xs + off, dys + off, ys + off, dxs + off)
                 let m = ms[grp * c + ch], inv = iss[grp * c + ch]
                 // Σ dy and Σ dy·x̂ over the group (dy masked by the fused ReLU).
-                var sdy = 0.0, sdyx = 0.0
-                for i in 0..<groupSize {
-                    let d = relu && y[i] <= 0 ? 0 : dy[i]
-                    sdy += Double(d); sdyx += Double(d * (src[i] - m))
-                }
+                var (sdy, sdyx) = VectorKernels.gradientSums(dy, y, src, groupSize, mean: m, relu: relu)
                 sdyx *= Double(inv)
                 dGamma += sdyx; dBeta += sdy
                 let gi = g[ch] * inv
                 if training {
                     let n = Double(groupSize)
                     let meanDy = T(sdy / n), meanDyX = T(sdyx / n)
-                    for i in 0..<groupSize {
-                        let d = relu && y[i] <= 0 ? 0 : dy[i]
-                        let xhat = (src[i] - m) * inv
-                        dx[i] = gi * (d - meanDy - xhat * meanDyX)
-                    }
+                    // dx = gi·(g − meanDy − (x − m)·inv·meanDyX) = gi·g + x·a + c
+                    let a = -gi * inv * meanDyX, c = -gi * meanDy + gi * m * inv * meanDyX
+                    VectorKernels.gradientApply(dx, dy, y, src, groupSize, k: gi, a: a, c: c, relu: relu)
                 } else {
-                    for i in 0..<groupSize { dx[i] = gi * (relu && y[i] <= 0 ? 0 : dy[i]) }
+                    VectorKernels.gradientApply(dx, dy, y, src, groupSize, k: gi, a: 0, c: 0, relu: relu)
                 }
             }
             dg[ch] += T(dGamma); db[ch] += T(dBeta)

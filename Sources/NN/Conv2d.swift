@@ -35,7 +35,9 @@ public final class Conv2d<T: GemmScalar> {
     private var K: Int { inChannels * kernel * kernel }
 
     private func imagesPerChunk(batch: Int, spatial: Int) -> Int {
-        max(1, min(batch, NNRuntime.maxColElements / max(1, K * spatial)))
+        let byLimit = NNRuntime.maxColElements / max(1, K * spatial)
+        let byColumns = (NNRuntime.minColumns + spatial - 1) / spatial
+        return max(1, min(batch, max(byLimit, byColumns)))
     }
 
     @discardableResult
@@ -109,6 +111,31 @@ public final class Conv2d<T: GemmScalar> {
         parallelFor(K, threads: NNRuntime.threads) { r in
             let c = r / (k * k), ky = (r / k) % k, kx = r % k
             var out = dst + r * rowLength
+            if s == 1 && wo == w {
+                // Same-size stride-1 case: each image's slice is its plane shifted by (ky−p, kx−p);
+                // one block copy per image, then the columns that fell off an edge are zeroed.
+                let oyLo = max(0, p - ky), oyHi = min(ho, h + p - ky)
+                let shift = kx - p
+                let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+                for i in 0..<nb {
+                    let plane = src + (c * b + b0 + i) * h * w
+                    out.update(repeating: 0, count: oyLo * wo)
+                    if oyHi > oyLo {
+                        let count = (oyHi - oyLo) * wo
+                        let from = plane + (oyLo - p + ky) * w, to = out + oyLo * wo
+                        if shift >= 0 { to.update(from: from + shift, count: count - shift) }
+                        else { (to - shift).update(from: from, count: count + shift) }
+                        for oy in oyLo..<oyHi {
+                            let line = out + oy * wo
+                            for ox in 0..<oxLo { line[ox] = 0 }
+                            for ox in oxHi..<wo { line[ox] = 0 }
+                        }
+                    }
+                    (out + oyHi * wo).update(repeating: 0, count: (ho - oyHi) * wo)
+                    out += ho * wo
+                }
+                return
+            }
             // Output columns ox whose input column ox·s−p+kx lies inside [0, w).
             let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
             for i in 0..<nb {
@@ -144,6 +171,27 @@ public final class Conv2d<T: GemmScalar> {
             for ky in 0..<k {
                 for kx in 0..<k {
                     var g = src + ((c * k + ky) * k + kx) * rowLength
+                    if s == 1 && wo == w {
+                        // Mirror of im2col's block copy: drop the off-edge columns, then one shifted block add.
+                        let oyLo = max(0, p - ky), oyHi = min(ho, h + p - ky)
+                        let shift = kx - p
+                        let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+                        for i in 0..<nb {
+                            if oyHi > oyLo {
+                                for oy in oyLo..<oyHi {
+                                    let line = g + oy * wo
+                                    for ox in 0..<oxLo { line[ox] = 0 }
+                                    for ox in oxHi..<wo { line[ox] = 0 }
+                                }
+                                let count = (oyHi - oyLo) * wo
+                                let to = planes + i * h * w + (oyLo - p + ky) * w, from = g + oyLo * wo
+                                if shift >= 0 { VectorKernels.add(to + shift, from, 0..<(count - shift)) }
+                                else { VectorKernels.add(to, from - shift, 0..<(count + shift)) }
+                            }
+                            g += ho * wo
+                        }
+                        continue
+                    }
                     let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
                     for i in 0..<nb {
                         let plane = planes + i * h * w

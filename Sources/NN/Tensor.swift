@@ -10,9 +10,12 @@ public enum NNRuntime {
     /// Threads used by the engine's own loops (im2col, batch norm, …); OpenBLAS has its own count,
     /// set by `BLASRuntime.configure(core:threads:)`.
     nonisolated(unsafe) public static var threads: Int = defaultThreadCount
-    /// Upper bound on a convolution's im2col workspace, in elements: large enough for efficient sgemm
-    /// shapes, small enough to stay near the caches (tests lower it to exercise chunking).
-    nonisolated(unsafe) public static var maxColElements: Int = 1 << 22
+    /// Target size of a convolution's im2col workspace, in elements: small enough to stay near the
+    /// caches between im2col and sgemm's packing (1 MiB of Float measured faster than 16 MiB on the
+    /// w16 bench row), but never fewer than `minColumns` columns so sgemm keeps an efficient shape.
+    /// Tests lower both to exercise chunking.
+    nonisolated(unsafe) public static var maxColElements: Int = 1 << 18
+    nonisolated(unsafe) public static var minColumns: Int = 512
 }
 
 /// A contiguous buffer with a shape. Workspaces reshape in place and reallocate only when they must

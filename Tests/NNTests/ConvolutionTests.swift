@@ -21,8 +21,9 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testFastConvolutionMatchesDirect() {
-        let saved = NNRuntime.maxColElements
-        defer { NNRuntime.maxColElements = saved }
+        let saved = NNRuntime.maxColElements, savedColumns = NNRuntime.minColumns
+        defer { NNRuntime.maxColElements = saved; NNRuntime.minColumns = savedColumns }
+        NNRuntime.minColumns = 1
         let (c, b, h, wd, o) = (3, 5, 9, 8, 4)
         for k in [1, 3] { for s in [1, 2] { for p in [0, 1] { for colLimit in [saved, 200] {
             NNRuntime.maxColElements = colLimit            // 200 forces one image per chunk

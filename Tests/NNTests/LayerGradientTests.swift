@@ -149,3 +149,33 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 }
+
+/// The Float paths use explicit SIMD kernels; the Double paths (checked above against finite
+/// differences) define the semantics. A residual block computed both ways must agree.
+final class FloatPathTests: XCTestCase {
+    func testFloatBlockMatchesDouble() {
+        for (inC, outC, stride, size) in [(3, 3, 1, 7), (3, 5, 2, 9)] {
+            let bd = BasicBlock<Double>(name: "b", inChannels: inC, outChannels: outC, stride: stride, bnSplits: 2)
+            let bf = BasicBlock<Float>(name: "b", inChannels: inC, outChannels: outC, stride: stride, bnSplits: 2)
+            for (i, (pd, pf)) in zip(bd.parameters, bf.parameters).enumerated() {
+                let v = randomArray(pd.value.count, seed: 500 + UInt64(i), scale: 0.5)
+                pd.value.set(v); pf.value.set(v.map(Float.init))
+            }
+            let x = randomArray(inC * 4 * size * size, seed: 600)
+            let ho = stride == 1 ? size : (size + 1) / 2
+            let dy = randomArray(outC * 4 * ho * ho, seed: 601)
+            let yd = bd.forward(Tensor([inC, 4, size, size], x), training: true).array
+            let yf = bf.forward(Tensor([inC, 4, size, size], x.map(Float.init)), training: true).array
+            let dxd = bd.backward(Tensor([outC, 4, ho, ho], dy)).array
+            let dxf = bf.backward(Tensor([outC, 4, ho, ho], dy.map(Float.init))).array
+            func close(_ a: [Float], _ b: [Double], _ label: String) {
+                XCTAssertEqual(a.count, b.count, label)
+                for (u, v) in zip(a, b) { XCTAssertEqual(Double(u), v, accuracy: 2e-4 * max(1, abs(v)), label) }
+            }
+            close(yf, yd, "output")
+            close(dxf, dxd, "input gradient")
+            for (pd, pf) in zip(bd.parameters, bf.parameters) { close(pf.grad.array, pd.grad.array, pf.name) }
+            for (sd, sf) in zip(bd.buffers, bf.buffers) { close(sf.value.array, sd.value.array, sf.name) }
+        }
+    }
+}

@@ -27,8 +27,9 @@ final class ModelTests: XCTestCase {
     }
 
     func testForwardMatchesNumPy() throws {
-        let saved = NNRuntime.maxColElements
-        defer { NNRuntime.maxColElements = saved }
+        let saved = NNRuntime.maxColElements, savedColumns = NNRuntime.minColumns
+        defer { NNRuntime.maxColElements = saved; NNRuntime.minColumns = savedColumns }
+        NNRuntime.minColumns = 1
         NNRuntime.maxColElements = 5000       // exercise chunked im2col too
         let (b, c, h, width) = (4, 3, 18, 4)
         let encoder = Encoder<Float>(inChannels: c, width: width, bnSplits: 2, prefix: "q.", seed: 7)

@@ -1,0 +1,23 @@
+/// # NN: the CPU training engine
+///
+/// - Layers (one per file, forward and backward side by side, generic over `GemmScalar` so the
+///   gradient checks run in Double): `Conv2d`, `BatchNorm2d` (with MoCo's SplitBatchNorm `splits` and
+///   an optional fused ReLU), `BatchNorm1d`, `ReLU`, `MaxPool2d`, `GlobalAvgPool`, `Linear`,
+///   `L2Normalize`, `BasicBlock`. Each layer owns its output and input-gradient buffers and reuses
+///   them across calls of the same shape; backward accumulates parameter gradients (`+=`).
+/// - Layouts: image activations are channel-major `[C, B, H, W]`; flat features `[B, D]`.
+///   `InputBatch.normalise` turns the file contract's u8 `[B, C, H, W]` into the engine's input.
+/// - Models: `ResNet` (CIFAR ResNet-18: 3×3 stride-1 stem, no max-pool, widths w·(1, 2, 4, 8)),
+///   `ProjectionHead` (MoCo v2 MLP + L2 normalisation) and `Encoder` (both, with the API the
+///   pretrain stage uses: forward / backward / zeroGrad / copyWeights / momentumUpdate).
+/// - Training: `SGD` (PyTorch semantics), `LRSchedule` (constant, cosine, step; linear warm-up).
+/// - Checkpoints (`Encoder.save(into:)` / `load(from:)`, `SGD.save(into:prefix:)` / `load`): torchvision
+///   resnet18 names under the encoder's prefix — `conv1.weight`, `bn1.{weight,bias,running_mean,
+///   running_var,num_batches_tracked}`, `layer{1-4}.{0,1}.{conv1,bn1,conv2,bn2}.*`, shortcut as
+///   `layer{2-4}.0.downsample.{0,1}.*` (torchvision's spelling), head as `head.0.*` and `head.2.*`;
+///   conv weights O×I×kH×kW, f32 for Float encoders. SGD state: `<prefix>optimizer.<parameter name>
+///   .momentum_buffer` and `<prefix>optimizer.steps`. A PyTorch user loads the backbone into
+///   torchvision's resnet18 after `conv1 = Conv2d(C, w, 3, 1, 1, bias=False)` and `maxpool = Identity()`.
+/// - Threads: `NNRuntime.threads` for the engine's loops; OpenBLAS's own count comes from
+///   `BLASRuntime.configure(core:threads:)`.
+public enum NNOverview {}

@@ -1,0 +1,184 @@
+import ArgumentParser
+import Foundation
+import NN
+import StageKit
+
+/// `bench engine`: images/s of a full MoCo v2 training step (query forward+backward, key forward,
+/// InfoNCE against a 4096-key queue at τ = 0.2, SGD step, momentum update) at batch 256.
+struct EngineBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "engine",
+        abstract: "Throughput of a full MoCo training step on the NN engine.")
+
+    @Option(help: "Threads for OpenBLAS and the engine's loops.") var threads = 2
+    @Option(help: "OpenBLAS kernel (auto or a name).") var blasCore: String?
+    @Option(help: "Batch size.") var batch = 256
+    @Option(help: "Timed steps per row (after one warm-up step).") var steps = 2
+    @Option(help: "Rows to run, as width:channels:size (default: the three issue rows).")
+    var rows: [String] = ["16:1:28", "32:1:28", "64:3:32"]
+    @Flag(help: "Skip the PyTorch comparison even when torch is importable.") var noTorch = false
+    @Flag(help: "Also print where a step's time goes.") var phases = false
+    @Option(help: "Threads for the engine's own loops (default: --threads).") var loopThreads: Int?
+    @Option(help: "im2col workspace limit in elements (default: the engine's).") var colLimit: Int?
+
+    /// PyTorch 2.15 CPU-build figures from issue 3 (same model, batch 256, 2 threads), img/s.
+    static let pytorchReference: [String: Double] = ["16:1:28": 567, "32:1:28": 214, "64:3:32": 36]
+
+    func run() throws {
+        try BLASRuntime.configure(core: blasCore, threads: threads)
+        NNRuntime.threads = loopThreads ?? threads
+        if let colLimit { NNRuntime.maxColElements = colLimit }
+        let sgemm = BenchSupport.sgemmGFLOPs()
+        print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
+              + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³; %sgemm uses the rate measured around each row)")
+        let torchAvailable = !noTorch && BenchSupport.python("bench_torch.py", ["--check"]) != nil
+        print("row (width, input)     img/s   GFLOP/s  %sgemm  peakRSS MiB  vs ref PyTorch  vs measured PyTorch")
+        for row in rows {
+            let parts = row.split(separator: ":").compactMap { Int($0) }
+            guard parts.count == 3 else { throw ValidationError("bad row '\(row)': expected width:channels:size") }
+            let (width, channels, size) = (parts[0], parts[1], parts[2])
+            let step = MoCoStep(width: width, channels: channels, size: size, batch: batch)
+            step.run()                                          // warm-up: allocates every workspace
+            let sgemmBefore = BenchSupport.sgemmGFLOPs()
+            let faults0 = BenchSupport.minorFaults
+            let t0 = BenchSupport.now()
+            for _ in 0..<steps { step.run() }
+            let seconds = (BenchSupport.now() - t0) / Double(steps)
+            let faultsPerStep = (BenchSupport.minorFaults - faults0) / steps
+            let imagesPerSecond = Double(batch) / seconds
+            let gflops = step.flops / seconds / 1e9
+            // sgemm again right after the row: on a shared machine the available CPU drifts, so the
+            // row is compared with the mean of the rates measured just before and just after it.
+            let sgemmAfter = BenchSupport.sgemmGFLOPs()
+            let sgemmAround = (sgemmBefore + sgemmAfter) / 2
+            var line = String(format: "w%-3d %d×%d×%-3d        %7.1f  %7.1f  %5.0f%%  %11.0f", width, channels, size, size,
+                              imagesPerSecond, gflops, 100 * gflops / sgemmAround, BenchSupport.peakRSSMiB)
+            if let ref = EngineBench.pytorchReference[row] {
+                line += String(format: "  %6.2f× (%3.0f)", imagesPerSecond / ref, ref)
+            } else {
+                line += "               -"
+            }
+            if torchAvailable, let out = BenchSupport.python("bench_torch.py", ["--width", "\(width)", "--channels", "\(channels)",
+                    "--size", "\(size)", "--batch", "\(batch)", "--threads", "\(threads)", "--steps", "\(steps)"]),
+               let torchRate = Double(out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last ?? "") {
+                line += String(format: "  %6.2f× (%.1f)", imagesPerSecond / torchRate, torchRate)
+            } else {
+                line += "  (torch not installed)"
+            }
+            print(line)
+            if phases {
+                let total = step.phaseSeconds.values.reduce(0, +)
+                print(String(format: "     sgemm around this row: %.1f GFLOP/s; page faults per timed step: %d", sgemmAround, faultsPerStep))
+                print("     " + MoCoStep.phaseNames.map { String(format: "%@ %.0f%%", $0, 100 * step.phaseSeconds[$0, default: 0] / total) }
+                    .joined(separator: ", "))
+            }
+        }
+    }
+}
+
+/// One MoCo v2 training step with preallocated state: two encoders, SGD, the key queue and the loss
+/// buffers. The InfoNCE here is a minimal stand-in until the Contrastive module provides the real one.
+final class MoCoStep {
+    let batch: Int, queueSize = 4096, dim = 128, temperature: Float = 0.2
+    let query: Encoder<Float>, key: Encoder<Float>, optimiser: SGD<Float>
+    let view1 = Tensor<Float>(), view2 = Tensor<Float>()   // [C, B, H, W] normalised inputs
+    let pixels1: [UInt8], pixels2: [UInt8]                   // [B, C, H, W] u8 views
+    let queue: Tensor<Float>                                 // [K, 128] keys, unit rows
+    let negativeLogits: Tensor<Float>                        // [B, K]
+    let queryGrad: Tensor<Float>                             // [B, 128]
+    var queueHead = 0
+    let channels: Int, size: Int
+    let flops: Double
+
+    init(width: Int, channels: Int, size: Int, batch: Int) {
+        self.batch = batch; self.channels = channels; self.size = size
+        query = Encoder(inChannels: channels, width: width, prefix: "encoder_q.", seed: 1)
+        key = Encoder(inChannels: channels, width: width, prefix: "encoder_k.", seed: 1)
+        key.copyWeights(from: query)
+        optimiser = SGD(parameters: query.parameters, learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4)
+        var rng = RNG(seed: 7)
+        let n = batch * channels * size * size
+        pixels1 = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        pixels2 = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        queue = Tensor([queueSize, dim])
+        for i in 0..<queueSize {
+            var norm: Float = 0
+            for j in 0..<dim { let v = Float(rng.normal()); queue[i * dim + j] = v; norm += v * v }
+            for j in 0..<dim { queue[i * dim + j] /= norm.squareRoot() }
+        }
+        negativeLogits = Tensor([batch, queueSize])
+        queryGrad = Tensor([batch, dim])
+        let b = batch
+        flops = 2 * query.forwardFlops(batch: b, h: size, w: size) + query.backwardFlops(batch: b, h: size, w: size)
+            + 3 * 2 * Double(b * queueSize * dim)    // logits, and dq from the negatives (2 passes of the same size)
+    }
+
+    static let phaseNames = ["input", "query forward", "key forward", "loss", "query backward", "update"]
+    var phaseSeconds: [String: Double] = [:]
+    var phaseStart = 0.0
+    @inline(__always) func lap(_ name: String) {
+        let t = BenchSupport.now()
+        phaseSeconds[name, default: 0] += t - phaseStart
+        phaseStart = t
+    }
+
+    func run() {
+        phaseStart = BenchSupport.now()
+        let mean = [Double](repeating: 0.5, count: channels), std = [Double](repeating: 0.25, count: channels)
+        pixels1.withUnsafeBufferPointer {
+            InputBatch.normalise($0.baseAddress!, count: batch, channels: channels, height: size, width: size, mean: mean, std: std, into: view1)
+        }
+        pixels2.withUnsafeBufferPointer {
+            InputBatch.normalise($0.baseAddress!, count: batch, channels: channels, height: size, width: size, mean: mean, std: std, into: view2)
+        }
+        query.zeroGrad()
+        lap("input")
+        let q = query.forward(view1, training: true).embedding      // [B, 128]
+        lap("query forward")
+        let k = key.forward(view2, training: true).embedding        // [B, 128], no gradient
+        lap("key forward")
+        infoNCE(q, k)
+        lap("loss")
+        query.backward(queryGrad)
+        lap("query backward")
+        optimiser.step()
+        key.momentumUpdate(from: query, m: 0.99)
+        enqueue(k)
+        lap("update")
+    }
+
+    /// loss = mean_i CE([q_i·k_i, q_i·queue]/τ, target 0); writes dloss/dq into queryGrad; returns the loss.
+    @discardableResult
+    func infoNCE(_ q: Tensor<Float>, _ k: Tensor<Float>) -> Double {
+        let (b, d, n, invT) = (batch, dim, queueSize, 1 / temperature)
+        let neg = negativeLogits.data
+        gemm(transB: true, m: b, n: n, k: d, alpha: invT, q.data, queue.data, neg)       // [B, K]
+        let (qs, ks, dq) = (q.data, k.data, queryGrad.data)
+        var total = 0.0
+        let scale = 1 / Float(b)
+        for i in 0..<b {
+            var pos: Float = 0
+            for j in 0..<d { pos += qs[i * d + j] * ks[i * d + j] }
+            pos *= invT
+            let row = neg + i * n
+            var top = pos
+            for j in 0..<n { top = max(top, row[j]) }
+            var z = exp(pos - top)
+            for j in 0..<n { let e = exp(row[j] - top); row[j] = e; z += e }
+            total += Double(log(z) - (pos - top))
+            let pPos = exp(pos - top) / z
+            // d/dlogits = softmax − onehot(0), ×1/B; chain through /τ into dq.
+            for j in 0..<n { row[j] *= scale * invT / z }
+            let gPos = (pPos - 1) * scale * invT
+            for j in 0..<d { dq[i * d + j] = gPos * ks[i * d + j] }
+        }
+        gemm(m: b, n: d, k: n, neg, queue.data, beta: 1, dq)                                 // dq += dNeg · queue
+        return total / Double(b)
+    }
+
+    func enqueue(_ k: Tensor<Float>) {
+        for i in 0..<batch {
+            (queue.data + ((queueHead + i) % queueSize) * dim).update(from: k.data + i * dim, count: dim)
+        }
+        queueHead = (queueHead + batch) % queueSize
+    }
+}

@@ -1,3 +1,0 @@
-import Foundation
-FileHandle.standardError.write(Data("bench: not built yet\n".utf8))
-exit(2)
