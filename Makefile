@@ -192,8 +192,12 @@ test: | .deps.stamp
 	swift build -c release
 	swift test -c release --disable-swift-testing
 
+# Speed lives here, never in tests: every figure is measured in the same run as its reference.
 bench: $(BIN)/bench
-	$(BIN)/bench
+	$(BIN)/bench engine --threads $(THREADS)
+	$(BIN)/bench samplers --threads $(THREADS)
+	$(BIN)/bench augment --threads $(THREADS)
+	$(BIN)/bench evaluation --threads $(THREADS)
 
 clean:
 	rm -rf .build data runs .deps.stamp

@@ -8,6 +8,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Throughput benchmarks of the engine and pipeline stages.",
-        subcommands: [EngineBench.self],
+        subcommands: [EngineBench.self, AugmentBench.self, SamplersBench.self, EvaluationBench.self],
         defaultSubcommand: EngineBench.self)
 }

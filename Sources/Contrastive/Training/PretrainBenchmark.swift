@@ -1,0 +1,68 @@
+import Foundation
+import NN
+import StageKit
+
+/// Seconds per full pretraining step (encoders forward/backward, loss with the sampler, SGD, state
+/// updates) for each sampler, on synthetic views, through the same `Trainer` the stage uses. This is
+/// the "step time" the samplers' overhead is judged against. Called by the `bench` executable.
+public enum PretrainBenchmark {
+    public struct Timing: Sendable {
+        public var sampler: SamplerKind
+        public var secondsPerStep: Double
+        public var imagesPerSecond: Double
+    }
+
+    public static func measure(objective: ObjectiveKind = .moco, samplers: [SamplerKind] = SamplerKind.allCases,
+                               width: Int = 16, side: Int = 28, channels: Int = 1, batch: Int = 256, queue: Int = 4096,
+                               steps: Int = 3, threads: Int) -> [Timing] {
+        let n = batch * (steps + 1)
+        var rng = RNG(seed: 11)
+        let size = channels * side * side
+        let view1 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let view2 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let views = ViewsData(path: "synthetic", view1: view1, view2: view2, shape1: [n, channels, side, side],
+                              shape2: [n, channels, side, side], labels: (0..<n).map { Int64($0 % 10) },
+                              index: (0..<n).map { Int64($0) }, epoch: nil)
+        let rows = Array(0..<n)
+        let stepsPerEpoch = n / batch
+        let trainers: [(SamplerKind, Trainer)] = samplers.compactMap { kind in
+            guard (try? validate(objective: objective, sampler: kind)) != nil,
+                  let o = try? PretrainOptions.parse([
+                      "--views", "synthetic", "--out", "unused", "--epochs", "1", "--anneal-epochs", "1",
+                      "--objective", objective.rawValue, "--sampler", kind.rawValue, "--width", "\(width)", "--batch", "\(batch)",
+                      "--queue", "\(queue)", "--mochi-n", "\(min(1024, queue))", "--threads", "\(threads)",
+                  ]) else { return nil }
+            let model = ContrastiveModel(options: o, views: views)
+            let trainer = Trainer(options: o, model: model, sampler: o.negativeSampler(stepsPerEpoch: stepsPerEpoch),
+                                  stepsPerEpoch: stepsPerEpoch, threads: threads)
+            // Warm-up step: allocates every workspace.
+            _ = try? trainer.step(views: views, rows: rows[0..<batch], step: 0, percentiles: false)
+            return (kind, trainer)
+        }
+        // Round-robin over the samplers so that drifting machine load affects them alike; median per sampler.
+        var seconds = [[Double]](repeating: [], count: trainers.count)
+        for s in 1...steps {
+            for (i, (_, trainer)) in trainers.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try? trainer.step(views: views, rows: rows[(s * batch)..<((s + 1) * batch)], step: s, percentiles: false)
+                seconds[i].append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            }
+        }
+        return trainers.enumerated().map { i, entry in
+            let median = seconds[i].sorted()[seconds[i].count / 2]
+            return Timing(sampler: entry.0, secondsPerStep: median, imagesPerSecond: Double(batch) / median)
+        }
+    }
+
+    /// Printable lines: each sampler's full step time and its ratio to uniform.
+    public static func run(threads: Int, width: Int = 16, steps: Int = 3) -> [String] {
+        let timings = measure(width: width, steps: steps, threads: threads)
+        guard let uniform = timings.first(where: { $0.sampler == .uniform }) else { return [] }
+        var lines = [String(format: "pretrain step (moco, width %d, 1×28×28, batch 256, K 4096, %d threads):", width, threads)]
+        for t in timings {
+            lines.append(String(format: "  %@ %7.3f s/step  %6.1f img/s  %5.2f× uniform", t.sampler.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) as NSString,
+                                t.secondsPerStep, t.imagesPerSecond, t.secondsPerStep / uniform.secondsPerStep))
+        }
+        return lines
+    }
+}
