@@ -29,11 +29,14 @@ export NS_BLAS_CORE := $(BLAS_CORE)
 
 # ---- parameters (defaults: MoCo v2 + annealed Ring, sized for ~15 minutes on 2 cores) -----------
 INGEST_LIMIT  ?= 0
+# Pretrain on the first N training images (0 = all 60 000); embed/probe/kNN always use the full splits.
+PRETRAIN_IMAGES ?= 20000
+KNN_MONITOR_LIMIT ?= 10000
 AUGMENT       ?= $(BIN)/augment
 RECIPE        ?= mocov2
 AUGMENT_EXTRA ?=
 KEEP_VIEWS    ?=
-EPOCHS        ?= 4
+EPOCHS        ?= 3
 OBJECTIVE     ?= moco
 SAMPLER       ?= ring
 WIDTH         ?= 16
@@ -61,6 +64,7 @@ LAST      := $(lastword $(EPOCH_IDS))
 CKPT      := $(RUN)/ckpt/epoch-$(LAST).safetensors.zst
 TRAIN     := $(DATA)/train.safetensors.zst
 TEST      := $(DATA)/test.safetensors.zst
+PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_IMAGES)),$(TRAIN),$(DATA)/train-first$(PRETRAIN_IMAGES).safetensors.zst)
 
 .PHONY: all deps build test bench clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results FORCE
 all: $(RUN)/report/index.html
@@ -90,9 +94,12 @@ INGEST_ARGS = --seed $(SEED) --limit $(INGEST_LIMIT)
 $(DATA)/params/ingest.args: FORCE
 	$(call params,$(INGEST_ARGS))
 ingest: $(TRAIN) $(TEST)
-$(DATA)/%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | .deps.stamp
+$(DATA)/train.safetensors.zst $(DATA)/test.safetensors.zst: $(DATA)/%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | .deps.stamp
 	$(BIN)/ingest idx --images $(FASHION)/$(if $(filter train,$*),train,t10k)-images-idx3-ubyte.gz \
 	  --labels $(FASHION)/$(if $(filter train,$*),train,t10k)-labels-idx1-ubyte.gz $(INGEST_ARGS) --out $@
+$(DATA)/train-first%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | .deps.stamp
+	$(BIN)/ingest idx --images $(FASHION)/train-images-idx3-ubyte.gz --labels $(FASHION)/train-labels-idx1-ubyte.gz \
+	  --seed $(SEED) --limit $* --out $@
 
 # ---- augment: two views of every training image, one file per epoch ---------------------------
 # AUGMENT may name any executable that honours the same arguments and file contract (docs/augment.md).
@@ -102,8 +109,8 @@ $(RUN)/params/augment.args: FORCE
 VIEWS := $(foreach e,$(EPOCH_IDS),$(RUN)/views/epoch-$(e).safetensors.zst)
 .SECONDARY: $(VIEWS)
 augment: $(firstword $(VIEWS))
-$(RUN)/views/epoch-%.safetensors.zst: $(TRAIN) $(AUGMENT) $(RUN)/params/augment.args
-	$(AUGMENT) --dataset $(TRAIN) --epoch $$((10#$*)) $(AUGMENT_ARGS) --out $@
+$(RUN)/views/epoch-%.safetensors.zst: $(PRETRAIN_SET) $(AUGMENT) $(RUN)/params/augment.args
+	$(AUGMENT) --dataset $(PRETRAIN_SET) --epoch $$((10#$*)) $(AUGMENT_ARGS) --out $@
 
 # ---- pretrain: epoch e continues from epoch e−1's checkpoint -----------------------------------
 PRETRAIN_ARGS = --seed $(SEED) --objective $(OBJECTIVE) --sampler $(SAMPLER) --width $(WIDTH) --batch $(BATCH) \
@@ -115,7 +122,7 @@ $(RUN)/params/pretrain.args: FORCE
 define pretrain_epoch
 $(RUN)/ckpt/epoch-$(1).safetensors.zst: $(RUN)/views/epoch-$(1).safetensors.zst $(2) $(TRAIN) $(TEST) $(BIN)/pretrain $(RUN)/params/pretrain.args
 	$(BIN)/pretrain --views $(RUN)/views/epoch-$(1).safetensors.zst $(if $(2),--resume $(2)) $(PRETRAIN_ARGS) \
-	  --knn-train $(TRAIN) --knn-test $(TEST) --log $(RUN)/log.csv --out $$@
+	  --knn-train $(TRAIN) --knn-test $(TEST) --knn-limit $(KNN_MONITOR_LIMIT) --log $(RUN)/log.csv --out $$@
 	$(if $(KEEP_VIEWS),,rm -f $(RUN)/views/epoch-$(1).safetensors.zst)
 endef
 $(foreach e,$(EPOCH_IDS),$(eval $(call pretrain_epoch,$(e),$(if $(filter 001,$(e)),,$(RUN)/ckpt/epoch-$(shell printf '%03d' $$((10#$(e) - 1))).safetensors.zst))))

@@ -3,3 +3,4 @@ OBJECTIVE     = moco
 SAMPLER       = band
 SAMPLER_EXTRA = --band-lo 0 --band-hi 5
 EPOCHS        = 50
+PRETRAIN_IMAGES = 0   # all 60 000 training images

@@ -4,3 +4,4 @@ SAMPLER       = ring
 TAU           = 0.07
 EPOCHS        = 50
 ANNEAL_EPOCHS = 25
+PRETRAIN_IMAGES = 0   # all 60 000 training images

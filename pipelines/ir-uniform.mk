@@ -3,3 +3,4 @@ OBJECTIVE = ir
 SAMPLER   = uniform
 TAU       = 0.07
 EPOCHS    = 50
+PRETRAIN_IMAGES = 0   # all 60 000 training images

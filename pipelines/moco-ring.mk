@@ -6,3 +6,4 @@ RING_OUTER    = 0.1
 RING_INNER    = 0.1
 EPOCHS        = 50
 ANNEAL_EPOCHS = 25
+PRETRAIN_IMAGES = 0   # all 60 000 training images

@@ -2,3 +2,4 @@
 OBJECTIVE = moco
 SAMPLER   = uniform
 EPOCHS    = 50
+PRETRAIN_IMAGES = 0   # all 60 000 training images

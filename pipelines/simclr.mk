@@ -4,3 +4,4 @@ SAMPLER   = uniform
 RECIPE    = simclr
 TAU       = 0.2
 EPOCHS    = 50
+PRETRAIN_IMAGES = 0   # all 60 000 training images
