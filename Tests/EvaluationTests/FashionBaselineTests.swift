@@ -7,13 +7,12 @@ import XCTest
 /// 84.0 % top-1; a large gap means a bug. The probe uses the Ring protocol (lr 0.01, wd 1e-5): MoCo's
 /// lr 30 is tuned for ResNet features and oscillates on unscaled raw pixels (≈ 81 %).
 ///
-/// It takes about 30 s of CPU on 2 cores (60k × 10k × 784 kNN, a 100-epoch probe on 60k × 784), over
-/// the evaluation target's time budget, so it runs only when asked for:
-///     NS_EVAL_FASHION=1 swift test -c release --filter FashionBaselineTests
+/// It takes about 30 s of CPU on 2 cores (60k × 10k × 784 kNN, a 100-epoch probe on 60k × 784);
+/// NS_SKIP_SLOW=1 skips it during quick local iterations.
 final class FashionBaselineTests: XCTestCase {
     func testRawPixelBaselines() throws {
-        guard ProcessInfo.processInfo.environment["NS_EVAL_FASHION"] == "1" else {
-            throw XCTSkip("slow (≈ 30 s CPU): run with NS_EVAL_FASHION=1 to check the raw-pixel baselines (kNN 78.9 %, probe 84.0 %)")
+        if ProcessInfo.processInfo.environment["NS_SKIP_SLOW"] == "1" {
+            throw XCTSkip("NS_SKIP_SLOW=1: skipping the raw-pixel baselines on the full Fashion-MNIST")
         }
         try Fixture.requirePython()
         let source = "/usr/share/datasets/fashion-mnist"

@@ -28,27 +28,17 @@ final class KNNMonitor {
         self.threads = threads
     }
 
+    /// The first `limit` images (0 = all) of a labelled dataset file.
     static func load(_ path: String, limit: Int) throws -> (images: [UInt8], shape: [Int], labels: [Int64]) {
-        try requireReadableFile(path)
-        do {
-            let f = try TensorFile.read(path)
-            let info = try f.info("images")
-            guard info.dtype == .u8, info.shape.count == 4 else {
-                throw StageError(path, "'images' must be u8 [N, C, H, W] (got \(info.dtype.rawValue) \(info.shape))")
-            }
-            var images = try f.array("images", as: UInt8.self)
-            var labels = try f.integers("labels", shape: [info.shape[0]])
-            var shape = info.shape
-            if limit > 0 && limit < shape[0] {
-                images = Array(images[..<(limit * shape[1] * shape[2] * shape[3])])
-                labels = Array(labels[..<limit])
-                shape[0] = limit
-            }
-            guard labels.allSatisfy({ $0 >= 0 }) else { throw StageError(path, "the kNN monitor needs labels (found −1)") }
-            return (images, shape, labels)
-        } catch let e as TensorFileError {
-            throw StageError(e.path, e.message)
+        let data = try EmbedStage.readDataset(path)
+        var (images, labels, shape) = (data.images, data.labels, data.shape)
+        if limit > 0 && limit < shape[0] {
+            images = Array(images[..<(limit * shape[1] * shape[2] * shape[3])])
+            labels = Array(labels[..<limit])
+            shape[0] = limit
         }
+        guard labels.allSatisfy({ $0 >= 0 }) else { throw StageError(path, "the kNN monitor needs labels (found −1)") }
+        return (images, shape, labels)
     }
 
     func top1(model: ContrastiveModel) throws -> Double {
@@ -68,7 +58,7 @@ final class KNNMonitor {
 
     /// Eval-mode projections [N, 128] in batches.
     static func project(_ role: ContrastiveModel.Role, _ images: [UInt8], shape: [Int]) -> [Float] {
-        let n = shape[0], size = shape[1] * shape[2] * shape[3], d = ContrastiveModel.embeddingDimension
+        let n = shape[0], d = ContrastiveModel.embeddingDimension
         let chunk = 500
         var out = [Float](repeating: 0, count: n * d)
         var start = 0
@@ -82,7 +72,6 @@ final class KNNMonitor {
                 start += count
             }
         }
-        _ = size
         return out
     }
 }
