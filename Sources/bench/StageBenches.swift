@@ -49,5 +49,29 @@ struct EvaluationBench: ParsableCommand {
     func run() throws {
         try options.configure()
         EvaluationBenchmark.run(threads: options.threads).forEach { print($0) }
+        print(embedTiming(threads: options.threads))
+    }
+
+    /// Embedding 10 000 Fashion-MNIST-sized images with the default model (width 16), eval mode, batch 256.
+    func embedTiming(threads: Int) -> String {
+        let n = 10_000, batch = 256, side = 28
+        var rng = RNG(seed: 5)
+        let images = (0..<(n * side * side)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        var o = EmbedStage.Options(datasetPath: "synthetic", outPath: "unused")
+        o.threads = threads
+        let encoder = try! EncoderKind.random.make(imageShape: [1, side, side], options: o)
+        var backbone = [Float](repeating: 0, count: batch * encoder.backboneDim)
+        var projection = [Float](repeating: 0, count: batch * encoder.projectionDim)
+        let start = DispatchTime.now().uptimeNanoseconds
+        images.withUnsafeBufferPointer { img in
+            var first = 0
+            while first < n {
+                let rows = min(batch, n - first)
+                encoder.encode(images: img.baseAddress! + first * side * side, count: rows, backbone: &backbone, projection: &projection)
+                first += rows
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        return String(format: "embed 10000 × 1×28×28 with ResNet-18 width 16 (eval, batch 256): %.1f s (%.0f img/s)", seconds, Double(n) / seconds)
     }
 }

@@ -132,6 +132,48 @@ final class PretrainEndToEndTests: XCTestCase {
         XCTAssertLessThanOrEqual(p, p999)
     }
 
+    /// Every objective trains end to end through the stage (CMC on Lab views of RGB images).
+    func testEveryObjectiveRuns() throws {
+        let dir = try TestSupport.scratchDir("pretrain")
+        let gray = try makeDataset(dir)
+        // An RGB copy for CMC: the grey image in all three channels, tinted by class.
+        let f = try TensorFile.read(gray)
+        let pixels = try f.array("images", as: UInt8.self), labels = try f.integers("labels")
+        var rgb = [UInt8]()
+        for i in 0..<Self.n {
+            for c in 0..<3 {
+                for j in 0..<256 { rgb.append(UInt8(clamping: Int(pixels[i * 256 + j]) + (Int(labels[i]) == c ? 40 : 0))) }
+            }
+        }
+        let rgbPath = dir.appendingPathComponent("rgb.safetensors.zst").path
+        var w = TensorFileWriter(metadata: ["stage": "test"])
+        w.add("images", rgb, shape: [Self.n, 3, 16, 16])
+        w.add("labels", labels, shape: [Self.n])
+        w.add("index", (0..<Self.n).map { Int64($0) }, shape: [Self.n])
+        try w.write(to: rgbPath)
+        let grayViews = try makeViews(dir, dataset: gray, epochs: 1)[0]
+        let labViews = dir.appendingPathComponent("lab-views.safetensors.zst").path
+        let a = try TestSupport.runStage("augment", ["--dataset", rgbPath, "--recipe", "cmc", "--epoch", "1", "--out", labViews])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        for (objective, sampler, views) in [("ir", "ring", grayViews), ("simclr", "band", grayViews), ("cmc", "uniform", labViews),
+                                            ("moco", "hcl", grayViews), ("moco", "mochi", grayViews), ("ir", "dcl", grayViews)] {
+            let out = dir.appendingPathComponent("\(objective)-\(sampler).safetensors.zst").path
+            let r = try pretrain(["--views", views, "--out", out, "--objective", objective, "--sampler", sampler,
+                                  "--negatives", "32", "--mochi-n", "32", "--band-lo", "0", "--band-hi", "50"])
+            XCTAssertEqual(r.status, 0, "\(objective)+\(sampler): \(r.stderr)")
+            let m = try TensorFile.read(out)
+            XCTAssertEqual(m.metadata["epochs_done"], "1")
+            let loss = Double(TrainLogRow(m.metadata["log_csv"] ?? "")["loss"] ?? "") ?? .nan
+            XCTAssertTrue(loss.isFinite && loss > 0, "\(objective)+\(sampler) loss \(loss)")
+            switch objective {
+            case "ir": XCTAssertEqual(try m.info("bank").shape, [Self.n, 128])
+            case "cmc": XCTAssertEqual(try m.info("l_bank").shape, [Self.n, 128]); XCTAssertTrue(m.has("encoder_ab.conv1.weight"))
+            case "moco": XCTAssertTrue(m.has("encoder_k.conv1.weight")); XCTAssertEqual(try m.info("queue").shape, [64, 128])
+            default: XCTAssertTrue(m.has("encoder.conv1.weight"))
+            }
+        }
+    }
+
     /// The swappable augmentation stage: the NumPy example's views train like the built-in ones.
     func testPythonAugmentStageFeedsPretrain() throws {
         let dir = try TestSupport.scratchDir("pretrain")
@@ -174,6 +216,13 @@ final class PretrainEndToEndTests: XCTestCase {
         let r2 = try TestSupport.runStage("pretrain", ["--views", views[0], "--resume", c1, "--out", out] + common)
         XCTAssertTrue(r2.stderr.contains("made for epoch 1 but this run continues with epoch 2"), r2.stderr)
     }
+}
+
+/// The last row of a log CSV as a column → value map.
+func TrainLogRow(_ csv: String) -> [String: String] {
+    let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    guard let header = lines.first, let last = lines.last, lines.count > 1 else { return [:] }
+    return Dictionary(uniqueKeysWithValues: zip(header, last).map { ($0, $1) })
 }
 
 /// ArgumentParser exits 64 for usage errors; stages exit 1 for everything else.
