@@ -14,8 +14,9 @@ public final class Conv2d<T: GemmScalar> {
 
     public let output = Tensor<T>()            // [O, B, Ho, Wo]
     public let inputGrad = Tensor<T>()         // [I, B, H, W]
-    private let col = Tensor<T>()              // [K, chunk·Ho·Wo]
-    private let colGrad = Tensor<T>()          // [K, chunk·Ho·Wo]
+    private var cols: [Tensor<T>] = []         // per worker: [K, chunk·Ho·Wo]
+    private var colGrads: [Tensor<T>] = []     // per worker: [K, chunk·Ho·Wo]
+    private var weightGrads: [Tensor<T>] = []  // per worker ≥ 1: [O, K] partial dW, summed into weight.grad
     private var input: Tensor<T>?              // [I, B, H, W], kept from forward for backward
 
 
@@ -40,6 +41,20 @@ public final class Conv2d<T: GemmScalar> {
         return max(1, min(batch, max(byLimit, byColumns)))
     }
 
+    /// Work is split by images (columns for 1×1 convs) into `workers` contiguous parts; each worker runs
+    /// its own im2col and a single-threaded sgemm on its own workspace. On few cores this beats one
+    /// multi-threaded sgemm per chunk: no OpenBLAS thread hand-offs, and im2col runs in parallel too.
+    private func workerCount(_ items: Int) -> Int { max(1, min(NNRuntime.threads, items)) }
+
+    private func prepareWorkspaces(workers: Int, colElements: Int, backward: Bool) {
+        while cols.count < workers { cols.append(Tensor()); colGrads.append(Tensor()); weightGrads.append(Tensor()) }
+        for w in 0..<workers {
+            cols[w].reshape([colElements])
+            if backward && needsInputGrad { colGrads[w].reshape([colElements]) }
+            if backward && w > 0 { weightGrads[w].reshape([outChannels, K]) }
+        }
+    }
+
     @discardableResult
     public func forward(_ x: Tensor<T>) -> Tensor<T> {
         let (c, b, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -48,20 +63,34 @@ public final class Conv2d<T: GemmScalar> {
         let (ho, wo) = outputSize(h, w)
         output.reshape([outChannels, b, ho, wo])
         let n = b * ho * wo
+        let (o, kk, wt, xs, ys) = (outChannels, K, weight.value.data, x.data, output.data)
         if isPointwise {
-            T.gemm(false, false, outChannels, n, K, 1, weight.value.data, K, x.data, n, 0, output.data, n)
+            let workers = workerCount(n / 64 + 1)
+            BLASRuntime.singleThreaded {
+                parallelFor(workers, threads: workers) { wk in
+                    let lo = n * wk / workers, hi = n * (wk + 1) / workers
+                    if hi > lo { T.gemm(false, false, o, hi - lo, kk, 1, wt, kk, xs + lo, n, 0, ys + lo, n) }
+                }
+            }
             return output
         }
-        let chunk = imagesPerChunk(batch: b, spatial: ho * wo)
-        col.reshape([K, chunk * ho * wo])
-        var b0 = 0
-        while b0 < b {
-            let nb = min(chunk, b - b0)
-            im2col(x, b0: b0, nb: nb, ho: ho, wo: wo)
-            let cols = nb * ho * wo
-            T.gemm(false, false, outChannels, cols, K, 1, weight.value.data, K, col.data, cols,
-                   0, output.data + b0 * ho * wo, n)
-            b0 += nb
+        let spatial = ho * wo
+        let workers = workerCount(b)
+        let chunk = imagesPerChunk(batch: (b + workers - 1) / workers, spatial: spatial)
+        prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial, backward: false)
+        BLASRuntime.singleThreaded {
+            parallelFor(workers, threads: workers) { wk in
+                let col = self.cols[wk].data
+                var b0 = b * wk / workers
+                let end = b * (wk + 1) / workers
+                while b0 < end {
+                    let nb = min(chunk, end - b0)
+                    self.im2col(x, b0: b0, nb: nb, ho: ho, wo: wo, into: col)
+                    let count = nb * spatial
+                    T.gemm(false, false, o, count, kk, 1, wt, kk, col, count, 0, ys + b0 * spatial, n)
+                    b0 += nb
+                }
+            }
         }
         return output
     }
@@ -74,41 +103,62 @@ public final class Conv2d<T: GemmScalar> {
         let (ho, wo) = outputSize(h, w)
         let n = b * ho * wo
         if needsInputGrad { inputGrad.reshape(x.shape) }
+        let (o, kk, wt, xs, dy, dx) = (outChannels, K, weight.value.data, x.data, dOut.data, inputGrad.data)
+        let wantInput = needsInputGrad
+        let workers: Int
         if isPointwise {
-            // dW[O, K] += dOut[O, n] · x[K, n]ᵀ ;  dX[K, n] = Wᵀ · dOut
-            T.gemm(false, true, outChannels, K, n, 1, dOut.data, n, x.data, n, 1, weight.grad.data, K)
-            if needsInputGrad {
-                T.gemm(true, false, K, n, outChannels, 1, weight.value.data, K, dOut.data, n, 0, inputGrad.data, n)
+            workers = workerCount(n / 64 + 1)
+            prepareWorkspaces(workers: workers, colElements: 0, backward: true)
+            BLASRuntime.singleThreaded {
+                parallelFor(workers, threads: workers) { wk in
+                    let lo = n * wk / workers, hi = n * (wk + 1) / workers
+                    // dW[O, K] += dOut[O, cols] · x[K, cols]ᵀ ;  dX[K, cols] = Wᵀ · dOut[O, cols]
+                    let (dw, beta): (UnsafeMutablePointer<T>, T) = wk == 0 ? (self.weight.grad.data, 1) : (self.weightGrads[wk].data, 0)
+                    T.gemm(false, true, o, kk, hi - lo, 1, dy + lo, n, xs + lo, n, beta, dw, kk)
+                    if wantInput { T.gemm(true, false, kk, hi - lo, o, 1, wt, kk, dy + lo, n, 0, dx + lo, n) }
+                }
             }
-            return inputGrad
-        }
-        let chunk = imagesPerChunk(batch: b, spatial: ho * wo)
-        col.reshape([K, chunk * ho * wo])
-        if needsInputGrad { colGrad.reshape([K, chunk * ho * wo]) }
-        var b0 = 0
-        while b0 < b {
-            let nb = min(chunk, b - b0)
-            let cols = nb * ho * wo
-            im2col(x, b0: b0, nb: nb, ho: ho, wo: wo)
-            T.gemm(false, true, outChannels, K, cols, 1, dOut.data + b0 * ho * wo, n, col.data, cols,
-                   1, weight.grad.data, K)
-            if needsInputGrad {
-                T.gemm(true, false, K, cols, outChannels, 1, weight.value.data, K, dOut.data + b0 * ho * wo, n,
-                       0, colGrad.data, cols)
-                col2im(b0: b0, nb: nb, h: h, w: w, ho: ho, wo: wo, batch: b)
+        } else {
+            let spatial = ho * wo
+            workers = workerCount(b)
+            let chunk = imagesPerChunk(batch: (b + workers - 1) / workers, spatial: spatial)
+            prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial, backward: true)
+            BLASRuntime.singleThreaded {
+                parallelFor(workers, threads: workers) { wk in
+                    let col = self.cols[wk].data, colGrad = self.colGrads[wk].data
+                    let dw = wk == 0 ? self.weight.grad.data : self.weightGrads[wk].data
+                    var beta: T = wk == 0 ? 1 : 0
+                    var b0 = b * wk / workers
+                    let end = b * (wk + 1) / workers
+                    if end == b0 && wk > 0 { dw.update(repeating: 0, count: o * kk) }
+                    while b0 < end {
+                        let nb = min(chunk, end - b0)
+                        let count = nb * spatial
+                        self.im2col(x, b0: b0, nb: nb, ho: ho, wo: wo, into: col)
+                        T.gemm(false, true, o, kk, count, 1, dy + b0 * spatial, n, col, count, beta, dw, kk)
+                        beta = 1
+                        if wantInput {
+                            T.gemm(true, false, kk, count, o, 1, wt, kk, dy + b0 * spatial, n, 0, colGrad, count)
+                            self.col2im(from: colGrad, b0: b0, nb: nb, h: h, w: w, ho: ho, wo: wo, batch: b)
+                        }
+                        b0 += nb
+                    }
+                }
             }
-            b0 += nb
         }
+        // Partial weight gradients, summed in worker order (deterministic for a given thread count).
+        let dw = weight.grad.data
+        for wk in 1..<max(1, workers) { VectorKernels.add(dw, weightGrads[wk].data, 0..<(o * kk)) }
         return inputGrad
     }
 
     /// col[(c,ky,kx), (i,oy,ox)] = x[c, b0+i, oy·s−p+ky, ox·s−p+kx] (0 outside the image).
-    private func im2col(_ x: Tensor<T>, b0: Int, nb: Int, ho: Int, wo: Int) {
+    private func im2col(_ x: Tensor<T>, b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<T>) {
         let (b, h, w) = (x.shape[1], x.shape[2], x.shape[3])
         let (k, s, p) = (kernel, stride, padding)
-        let src = x.data, dst = col.data
+        let src = x.data
         let rowLength = nb * ho * wo
-        parallelFor(K, threads: NNRuntime.threads) { r in
+        for r in 0..<K {
             let c = r / (k * k), ky = (r / k) % k, kx = r % k
             var out = dst + r * rowLength
             if s == 1 && wo == w {
@@ -134,7 +184,7 @@ public final class Conv2d<T: GemmScalar> {
                     (out + oyHi * wo).update(repeating: 0, count: (ho - oyHi) * wo)
                     out += ho * wo
                 }
-                return
+                continue
             }
             // Output columns ox whose input column ox·s−p+kx lies inside [0, w).
             let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
@@ -160,12 +210,12 @@ public final class Conv2d<T: GemmScalar> {
         }
     }
 
-    /// Scatters colGrad back into inputGrad for images b0..<b0+nb (the transpose of im2col).
-    private func col2im(b0: Int, nb: Int, h: Int, w: Int, ho: Int, wo: Int, batch: Int) {
+    /// Scatters a column gradient back into inputGrad for images b0..<b0+nb (the transpose of im2col).
+    private func col2im(from src: UnsafeMutablePointer<T>, b0: Int, nb: Int, h: Int, w: Int, ho: Int, wo: Int, batch: Int) {
         let (k, s, p) = (kernel, stride, padding)
-        let src = colGrad.data, dst = inputGrad.data
+        let dst = inputGrad.data
         let rowLength = nb * ho * wo
-        parallelFor(inChannels, threads: NNRuntime.threads) { c in
+        for c in 0..<inChannels {
             let planes = dst + (c * batch + b0) * h * w
             planes.update(repeating: 0, count: nb * h * w)
             for ky in 0..<k {
