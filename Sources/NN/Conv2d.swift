@@ -17,6 +17,7 @@ public final class Conv2d<T: GemmScalar> {
     private var cols: [Tensor<T>] = []         // per worker: [K, chunk·Ho·Wo]
     private var colGrads: [Tensor<T>] = []     // per worker: [K, chunk·Ho·Wo]
     private var weightGrads: [Tensor<T>] = []  // per worker ≥ 1: [O, K] partial dW, summed into weight.grad
+    private let flippedWeight = Tensor<T>()    // [I, O, k, k]: Wf[c, o, ky, kx] = W[o, c, k−1−ky, k−1−kx]
     private var input: Tensor<T>?              // [I, B, H, W], kept from forward for backward
 
 
@@ -46,11 +47,11 @@ public final class Conv2d<T: GemmScalar> {
     /// multi-threaded sgemm per chunk: no OpenBLAS thread hand-offs, and im2col runs in parallel too.
     private func workerCount(_ items: Int) -> Int { max(1, min(NNRuntime.threads, items)) }
 
-    private func prepareWorkspaces(workers: Int, colElements: Int, backward: Bool) {
+    private func prepareWorkspaces(workers: Int, colElements: Int, backward: Bool, colGradElements: Int = 0) {
         while cols.count < workers { cols.append(Tensor()); colGrads.append(Tensor()); weightGrads.append(Tensor()) }
         for w in 0..<workers {
             cols[w].reshape([colElements])
-            if backward && needsInputGrad { colGrads[w].reshape([colElements]) }
+            if backward && needsInputGrad { colGrads[w].reshape([colGradElements]) }
             if backward && w > 0 { weightGrads[w].reshape([outChannels, K]) }
         }
     }
@@ -122,7 +123,15 @@ public final class Conv2d<T: GemmScalar> {
             let spatial = ho * wo
             workers = workerCount(b)
             let chunk = imagesPerChunk(batch: (b + workers - 1) / workers, spatial: spatial)
-            prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial, backward: true)
+            // Stride 1: dX is the forward convolution of dOut with the flipped, transposed kernel
+            // (padding k−1−p), written straight into inputGrad; no col2im scatter, no zero-fill, and the
+            // sgemm's inner dimension is O·k·k instead of O (16 on the smallest model: very slow).
+            let transposed = wantInput && stride == 1 && padding <= kernel - 1 && NNRuntime.transposedConvInputGrad
+            let k = kernel, pT = kernel - 1 - padding, inSpatial = h * w
+            if transposed { flipWeights() }
+            prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial, backward: true,
+                              colGradElements: transposed ? o * k * k * chunk * inSpatial : kk * chunk * spatial)
+            let (ci, wf) = (inChannels, flippedWeight.data)
             BLASRuntime.singleThreaded {
                 parallelFor(workers, threads: workers) { wk in
                     let col = self.cols[wk].data, colGrad = self.colGrads[wk].data
@@ -130,14 +139,20 @@ public final class Conv2d<T: GemmScalar> {
                     var beta: T = wk == 0 ? 1 : 0
                     var b0 = b * wk / workers
                     let end = b * (wk + 1) / workers
-                    if end == b0 && wk > 0 { dw.update(repeating: 0, count: o * kk) }
                     while b0 < end {
                         let nb = min(chunk, end - b0)
                         let count = nb * spatial
                         self.im2col(x, b0: b0, nb: nb, ho: ho, wo: wo, into: col)
                         T.gemm(false, true, o, kk, count, 1, dy + b0 * spatial, n, col, count, beta, dw, kk)
                         beta = 1
-                        if wantInput {
+                        if transposed {
+                            // colGrad[(o,ky,kx), (i,y,x)] from dOut; dX[I, nb·h·w] = Wf[I, O·k·k] · colGrad
+                            self.im2col(dy, channels: o, batch: b, h: ho, w: wo, stride: 1, padding: pT,
+                                        b0: b0, nb: nb, ho: h, wo: w, into: colGrad)
+                            let cnt = nb * inSpatial
+                            T.gemm(false, false, ci, cnt, o * k * k, 1, wf, o * k * k, colGrad, cnt,
+                                   0, dx + b0 * inSpatial, b * inSpatial)
+                        } else if wantInput {
                             T.gemm(true, false, kk, count, o, 1, wt, kk, dy + b0 * spatial, n, 0, colGrad, count)
                             self.col2im(from: colGrad, b0: b0, nb: nb, h: h, w: w, ho: ho, wo: wo, batch: b)
                         }
@@ -152,13 +167,28 @@ public final class Conv2d<T: GemmScalar> {
         return inputGrad
     }
 
+    /// The kernel of the stride-1 input gradient: in/out channels swapped, spatially flipped.
+    private func flipWeights() {
+        let (o, c, k) = (outChannels, inChannels, kernel)
+        flippedWeight.reshape([c, o, k, k])
+        let (src, dst) = (weight.value.data, flippedWeight.data)
+        for oc in 0..<o { for ic in 0..<c { for ky in 0..<k { for kx in 0..<k {
+            dst[((ic * o + oc) * k + ky) * k + kx] = src[((oc * c + ic) * k + (k - 1 - ky)) * k + (k - 1 - kx)]
+        } } } }
+    }
+
     /// col[(c,ky,kx), (i,oy,ox)] = x[c, b0+i, oy·s−p+ky, ox·s−p+kx] (0 outside the image).
     private func im2col(_ x: Tensor<T>, b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<T>) {
-        let (b, h, w) = (x.shape[1], x.shape[2], x.shape[3])
-        let (k, s, p) = (kernel, stride, padding)
-        let src = x.data
+        im2col(x.data, channels: inChannels, batch: x.shape[1], h: x.shape[2], w: x.shape[3], stride: stride,
+               padding: padding, b0: b0, nb: nb, ho: ho, wo: wo, into: dst)
+    }
+
+    /// The same for any source `[channels, batch, h, w]`, stride and padding (kernel `self.kernel`).
+    private func im2col(_ src: UnsafePointer<T>, channels: Int, batch b: Int, h: Int, w: Int, stride s: Int, padding p: Int,
+                        b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<T>) {
+        let k = kernel
         let rowLength = nb * ho * wo
-        for r in 0..<K {
+        for r in 0..<(channels * k * k) {
             let c = r / (k * k), ky = (r / k) % k, kx = r % k
             var out = dst + r * rowLength
             if s == 1 && wo == w {
@@ -166,7 +196,7 @@ public final class Conv2d<T: GemmScalar> {
                 // one block copy per image, then the columns that fell off an edge are zeroed.
                 let oyLo = max(0, p - ky), oyHi = min(ho, h + p - ky)
                 let shift = kx - p
-                let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+                let (oxLo, oxHi) = validColumns(kx: kx, w: w, wo: wo, stride: s, padding: p)
                 for i in 0..<nb {
                     let plane = src + (c * b + b0 + i) * h * w
                     out.update(repeating: 0, count: oyLo * wo)
@@ -187,7 +217,7 @@ public final class Conv2d<T: GemmScalar> {
                 continue
             }
             // Output columns ox whose input column ox·s−p+kx lies inside [0, w).
-            let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+            let (oxLo, oxHi) = validColumns(kx: kx, w: w, wo: wo, stride: s, padding: p)
             for i in 0..<nb {
                 let plane = src + (c * b + b0 + i) * h * w
                 for oy in 0..<ho {
@@ -225,7 +255,7 @@ public final class Conv2d<T: GemmScalar> {
                         // Mirror of im2col's block copy: drop the off-edge columns, then one shifted block add.
                         let oyLo = max(0, p - ky), oyHi = min(ho, h + p - ky)
                         let shift = kx - p
-                        let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+                        let (oxLo, oxHi) = validColumns(kx: kx, w: w, wo: wo, stride: s, padding: p)
                         for i in 0..<nb {
                             if oyHi > oyLo {
                                 for oy in oyLo..<oyHi {
@@ -242,7 +272,7 @@ public final class Conv2d<T: GemmScalar> {
                         }
                         continue
                     }
-                    let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+                    let (oxLo, oxHi) = validColumns(kx: kx, w: w, wo: wo, stride: s, padding: p)
                     for i in 0..<nb {
                         let plane = planes + i * h * w
                         for oy in 0..<ho {
@@ -261,7 +291,7 @@ public final class Conv2d<T: GemmScalar> {
 
     /// The output columns ox whose input column ox·s − p + kx lies inside [0, w).
     @inline(__always)
-    private func validColumns(kx: Int, w: Int, wo: Int) -> (Int, Int) {
+    private func validColumns(kx: Int, w: Int, wo: Int, stride: Int, padding: Int) -> (Int, Int) {
         let lo = min(wo, max(0, (padding - kx + stride - 1) / stride))
         let last = w - 1 + padding - kx
         let hi = last < 0 ? lo : max(lo, min(wo, last / stride + 1))

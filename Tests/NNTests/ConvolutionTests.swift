@@ -23,9 +23,14 @@ final class ConvolutionTests: XCTestCase {
     func testFastConvolutionMatchesDirect() {
         // Worker counts 1, 2 and 3 (an uneven split of 5 images) exercise the per-worker workspaces
         // and the partial weight-gradient sums; Double checks the same paths at tight tolerance.
-        for threads in [1, 2, 3] {
-            checkAgainstDirect(Float.self, threads: threads, tolerance: 1e-4)
-            checkAgainstDirect(Double.self, threads: threads, tolerance: 1e-10)
+        // Both input-gradient paths (transposed convolution for stride 1, and sgemm + col2im) are checked.
+        defer { NNRuntime.transposedConvInputGrad = true }
+        for transposed in [true, false] {
+            NNRuntime.transposedConvInputGrad = transposed
+            for threads in [1, 2, 3] {
+                checkAgainstDirect(Float.self, threads: threads, tolerance: 1e-4)
+                checkAgainstDirect(Double.self, threads: threads, tolerance: 1e-10)
+            }
         }
     }
 
@@ -47,7 +52,7 @@ final class ConvolutionTests: XCTestCase {
             let y = conv.forward(x)
             let expected = directConv(xv, wv, c: c, b: b, h: h, wd: wd, o: o, k: k, s: s, p: p)
             XCTAssertEqual(y.count, expected.count)
-            let label = "\(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
+            let label = "transposed \(NNRuntime.transposedConvInputGrad) \(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
             for i in 0..<expected.count {
                 XCTAssertEqual(Double(y[i]), expected[i], accuracy: tolerance * max(1, abs(expected[i])), label)
             }
