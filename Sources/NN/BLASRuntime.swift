@@ -46,6 +46,18 @@ public enum BLASRuntime {
         openblas_set_num_threads(Int32(max(1, threads)))
     }
 
+    /// Runs `body` with OpenBLAS limited to one thread (restored afterwards), so that sgemm calls made
+    /// from the engine's own worker threads each run in their caller and never hand off to (or wake)
+    /// OpenBLAS's thread pool. Not reentrant across threads: call it from the thread that drives the step.
+    @inline(__always)
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        let saved = openblas_get_num_threads()
+        if saved == 1 { return try body() }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(saved) }
+        return try body()
+    }
+
     /// The kernel OpenBLAS is running, as it names it.
     public static var coreName: String { String(cString: openblas_get_corename()) }
 

@@ -14,8 +14,10 @@ public final class Conv2d<T: GemmScalar> {
 
     public let output = Tensor<T>()            // [O, B, Ho, Wo]
     public let inputGrad = Tensor<T>()         // [I, B, H, W]
-    private let col = Tensor<T>()              // [K, chunk·Ho·Wo]
-    private let colGrad = Tensor<T>()          // [K, chunk·Ho·Wo]
+    private var cols: [Tensor<T>] = []         // per worker: [K, chunk·Ho·Wo]
+    private var colGrads: [Tensor<T>] = []     // per worker: [K, chunk·Ho·Wo]
+    private var weightGrads: [Tensor<T>] = []  // per worker ≥ 1: [O, K] partial dW, summed into weight.grad
+    private let flippedWeight = Tensor<T>()    // [I, O, k, k]: Wf[c, o, ky, kx] = W[o, c, k−1−ky, k−1−kx]
     private var input: Tensor<T>?              // [I, B, H, W], kept from forward for backward
 
 
@@ -40,6 +42,20 @@ public final class Conv2d<T: GemmScalar> {
         return max(1, min(batch, max(byLimit, byColumns)))
     }
 
+    /// Work is split by images (columns for 1×1 convs) into `workers` contiguous parts; each worker runs
+    /// its own im2col and a single-threaded sgemm on its own workspace. On few cores this beats one
+    /// multi-threaded sgemm per chunk: no OpenBLAS thread hand-offs, and im2col runs in parallel too.
+    private func workerCount(_ items: Int) -> Int { max(1, min(NNRuntime.threads, items)) }
+
+    private func prepareWorkspaces(workers: Int, colElements: Int, backward: Bool, colGradElements: Int = 0) {
+        while cols.count < workers { cols.append(Tensor()); colGrads.append(Tensor()); weightGrads.append(Tensor()) }
+        for w in 0..<workers {
+            cols[w].reshape([colElements])
+            if backward && needsInputGrad { colGrads[w].reshape([colGradElements]) }
+            if backward && w > 0 { weightGrads[w].reshape([outChannels, K]) }
+        }
+    }
+
     @discardableResult
     public func forward(_ x: Tensor<T>) -> Tensor<T> {
         let (c, b, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -48,20 +64,34 @@ public final class Conv2d<T: GemmScalar> {
         let (ho, wo) = outputSize(h, w)
         output.reshape([outChannels, b, ho, wo])
         let n = b * ho * wo
+        let (o, kk, wt, xs, ys) = (outChannels, K, weight.value.data, x.data, output.data)
         if isPointwise {
-            T.gemm(false, false, outChannels, n, K, 1, weight.value.data, K, x.data, n, 0, output.data, n)
+            let workers = workerCount(n / 64 + 1)
+            BLASRuntime.singleThreaded {
+                parallelFor(workers, threads: workers) { wk in
+                    let lo = n * wk / workers, hi = n * (wk + 1) / workers
+                    if hi > lo { T.gemm(false, false, o, hi - lo, kk, 1, wt, kk, xs + lo, n, 0, ys + lo, n) }
+                }
+            }
             return output
         }
-        let chunk = imagesPerChunk(batch: b, spatial: ho * wo)
-        col.reshape([K, chunk * ho * wo])
-        var b0 = 0
-        while b0 < b {
-            let nb = min(chunk, b - b0)
-            im2col(x, b0: b0, nb: nb, ho: ho, wo: wo)
-            let cols = nb * ho * wo
-            T.gemm(false, false, outChannels, cols, K, 1, weight.value.data, K, col.data, cols,
-                   0, output.data + b0 * ho * wo, n)
-            b0 += nb
+        let spatial = ho * wo
+        let workers = workerCount(b)
+        let chunk = imagesPerChunk(batch: (b + workers - 1) / workers, spatial: spatial)
+        prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial, backward: false)
+        BLASRuntime.singleThreaded {
+            parallelFor(workers, threads: workers) { wk in
+                let col = self.cols[wk].data
+                var b0 = b * wk / workers
+                let end = b * (wk + 1) / workers
+                while b0 < end {
+                    let nb = min(chunk, end - b0)
+                    self.im2col(x, b0: b0, nb: nb, ho: ho, wo: wo, into: col)
+                    let count = nb * spatial
+                    T.gemm(false, false, o, count, kk, 1, wt, kk, col, count, 0, ys + b0 * spatial, n)
+                    b0 += nb
+                }
+            }
         }
         return output
     }
@@ -74,41 +104,91 @@ public final class Conv2d<T: GemmScalar> {
         let (ho, wo) = outputSize(h, w)
         let n = b * ho * wo
         if needsInputGrad { inputGrad.reshape(x.shape) }
+        let (o, kk, wt, xs, dy, dx) = (outChannels, K, weight.value.data, x.data, dOut.data, inputGrad.data)
+        let wantInput = needsInputGrad
+        let workers: Int
         if isPointwise {
-            // dW[O, K] += dOut[O, n] · x[K, n]ᵀ ;  dX[K, n] = Wᵀ · dOut
-            T.gemm(false, true, outChannels, K, n, 1, dOut.data, n, x.data, n, 1, weight.grad.data, K)
-            if needsInputGrad {
-                T.gemm(true, false, K, n, outChannels, 1, weight.value.data, K, dOut.data, n, 0, inputGrad.data, n)
+            workers = workerCount(n / 64 + 1)
+            prepareWorkspaces(workers: workers, colElements: 0, backward: true)
+            BLASRuntime.singleThreaded {
+                parallelFor(workers, threads: workers) { wk in
+                    let lo = n * wk / workers, hi = n * (wk + 1) / workers
+                    // dW[O, K] += dOut[O, cols] · x[K, cols]ᵀ ;  dX[K, cols] = Wᵀ · dOut[O, cols]
+                    let (dw, beta): (UnsafeMutablePointer<T>, T) = wk == 0 ? (self.weight.grad.data, 1) : (self.weightGrads[wk].data, 0)
+                    T.gemm(false, true, o, kk, hi - lo, 1, dy + lo, n, xs + lo, n, beta, dw, kk)
+                    if wantInput { T.gemm(true, false, kk, hi - lo, o, 1, wt, kk, dy + lo, n, 0, dx + lo, n) }
+                }
             }
-            return inputGrad
-        }
-        let chunk = imagesPerChunk(batch: b, spatial: ho * wo)
-        col.reshape([K, chunk * ho * wo])
-        if needsInputGrad { colGrad.reshape([K, chunk * ho * wo]) }
-        var b0 = 0
-        while b0 < b {
-            let nb = min(chunk, b - b0)
-            let cols = nb * ho * wo
-            im2col(x, b0: b0, nb: nb, ho: ho, wo: wo)
-            T.gemm(false, true, outChannels, K, cols, 1, dOut.data + b0 * ho * wo, n, col.data, cols,
-                   1, weight.grad.data, K)
-            if needsInputGrad {
-                T.gemm(true, false, K, cols, outChannels, 1, weight.value.data, K, dOut.data + b0 * ho * wo, n,
-                       0, colGrad.data, cols)
-                col2im(b0: b0, nb: nb, h: h, w: w, ho: ho, wo: wo, batch: b)
+        } else {
+            let spatial = ho * wo
+            workers = workerCount(b)
+            let chunk = imagesPerChunk(batch: (b + workers - 1) / workers, spatial: spatial)
+            // Stride 1: dX is the forward convolution of dOut with the flipped, transposed kernel
+            // (padding k−1−p), written straight into inputGrad; no col2im scatter, no zero-fill, and the
+            // sgemm's inner dimension is O·k·k instead of O (16 on the smallest model: very slow).
+            let transposed = wantInput && stride == 1 && padding <= kernel - 1 && NNRuntime.transposedConvInputGrad
+            let k = kernel, pT = kernel - 1 - padding, inSpatial = h * w
+            if transposed { flipWeights() }
+            prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial, backward: true,
+                              colGradElements: transposed ? o * k * k * chunk * inSpatial : kk * chunk * spatial)
+            let (ci, wf) = (inChannels, flippedWeight.data)
+            BLASRuntime.singleThreaded {
+                parallelFor(workers, threads: workers) { wk in
+                    let col = self.cols[wk].data, colGrad = self.colGrads[wk].data
+                    let dw = wk == 0 ? self.weight.grad.data : self.weightGrads[wk].data
+                    var beta: T = wk == 0 ? 1 : 0
+                    var b0 = b * wk / workers
+                    let end = b * (wk + 1) / workers
+                    while b0 < end {
+                        let nb = min(chunk, end - b0)
+                        let count = nb * spatial
+                        self.im2col(x, b0: b0, nb: nb, ho: ho, wo: wo, into: col)
+                        T.gemm(false, true, o, kk, count, 1, dy + b0 * spatial, n, col, count, beta, dw, kk)
+                        beta = 1
+                        if transposed {
+                            // colGrad[(o,ky,kx), (i,y,x)] from dOut; dX[I, nb·h·w] = Wf[I, O·k·k] · colGrad
+                            self.im2col(dy, channels: o, batch: b, h: ho, w: wo, stride: 1, padding: pT,
+                                        b0: b0, nb: nb, ho: h, wo: w, into: colGrad)
+                            let cnt = nb * inSpatial
+                            T.gemm(false, false, ci, cnt, o * k * k, 1, wf, o * k * k, colGrad, cnt,
+                                   0, dx + b0 * inSpatial, b * inSpatial)
+                        } else if wantInput {
+                            T.gemm(true, false, kk, count, o, 1, wt, kk, dy + b0 * spatial, n, 0, colGrad, count)
+                            self.col2im(from: colGrad, b0: b0, nb: nb, h: h, w: w, ho: ho, wo: wo, batch: b)
+                        }
+                        b0 += nb
+                    }
+                }
             }
-            b0 += nb
         }
+        // Partial weight gradients, summed in worker order (deterministic for a given thread count).
+        let dw = weight.grad.data
+        for wk in 1..<max(1, workers) { VectorKernels.add(dw, weightGrads[wk].data, 0..<(o * kk)) }
         return inputGrad
     }
 
+    /// The kernel of the stride-1 input gradient: in/out channels swapped, spatially flipped.
+    private func flipWeights() {
+        let (o, c, k) = (outChannels, inChannels, kernel)
+        flippedWeight.reshape([c, o, k, k])
+        let (src, dst) = (weight.value.data, flippedWeight.data)
+        for oc in 0..<o { for ic in 0..<c { for ky in 0..<k { for kx in 0..<k {
+            dst[((ic * o + oc) * k + ky) * k + kx] = src[((oc * c + ic) * k + (k - 1 - ky)) * k + (k - 1 - kx)]
+        } } } }
+    }
+
     /// col[(c,ky,kx), (i,oy,ox)] = x[c, b0+i, oy·s−p+ky, ox·s−p+kx] (0 outside the image).
-    private func im2col(_ x: Tensor<T>, b0: Int, nb: Int, ho: Int, wo: Int) {
-        let (b, h, w) = (x.shape[1], x.shape[2], x.shape[3])
-        let (k, s, p) = (kernel, stride, padding)
-        let src = x.data, dst = col.data
+    private func im2col(_ x: Tensor<T>, b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<T>) {
+        im2col(x.data, channels: inChannels, batch: x.shape[1], h: x.shape[2], w: x.shape[3], stride: stride,
+               padding: padding, b0: b0, nb: nb, ho: ho, wo: wo, into: dst)
+    }
+
+    /// The same for any source `[channels, batch, h, w]`, stride and padding (kernel `self.kernel`).
+    private func im2col(_ src: UnsafePointer<T>, channels: Int, batch b: Int, h: Int, w: Int, stride s: Int, padding p: Int,
+                        b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<T>) {
+        let k = kernel
         let rowLength = nb * ho * wo
-        parallelFor(K, threads: NNRuntime.threads) { r in
+        for r in 0..<(channels * k * k) {
             let c = r / (k * k), ky = (r / k) % k, kx = r % k
             var out = dst + r * rowLength
             if s == 1 && wo == w {
@@ -116,7 +196,7 @@ public final class Conv2d<T: GemmScalar> {
                 // one block copy per image, then the columns that fell off an edge are zeroed.
                 let oyLo = max(0, p - ky), oyHi = min(ho, h + p - ky)
                 let shift = kx - p
-                let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+                let (oxLo, oxHi) = validColumns(kx: kx, w: w, wo: wo, stride: s, padding: p)
                 for i in 0..<nb {
                     let plane = src + (c * b + b0 + i) * h * w
                     out.update(repeating: 0, count: oyLo * wo)
@@ -134,10 +214,10 @@ public final class Conv2d<T: GemmScalar> {
                     (out + oyHi * wo).update(repeating: 0, count: (ho - oyHi) * wo)
                     out += ho * wo
                 }
-                return
+                continue
             }
             // Output columns ox whose input column ox·s−p+kx lies inside [0, w).
-            let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+            let (oxLo, oxHi) = validColumns(kx: kx, w: w, wo: wo, stride: s, padding: p)
             for i in 0..<nb {
                 let plane = src + (c * b + b0 + i) * h * w
                 for oy in 0..<ho {
@@ -160,12 +240,12 @@ public final class Conv2d<T: GemmScalar> {
         }
     }
 
-    /// Scatters colGrad back into inputGrad for images b0..<b0+nb (the transpose of im2col).
-    private func col2im(b0: Int, nb: Int, h: Int, w: Int, ho: Int, wo: Int, batch: Int) {
+    /// Scatters a column gradient back into inputGrad for images b0..<b0+nb (the transpose of im2col).
+    private func col2im(from src: UnsafeMutablePointer<T>, b0: Int, nb: Int, h: Int, w: Int, ho: Int, wo: Int, batch: Int) {
         let (k, s, p) = (kernel, stride, padding)
-        let src = colGrad.data, dst = inputGrad.data
+        let dst = inputGrad.data
         let rowLength = nb * ho * wo
-        parallelFor(inChannels, threads: NNRuntime.threads) { c in
+        for c in 0..<inChannels {
             let planes = dst + (c * batch + b0) * h * w
             planes.update(repeating: 0, count: nb * h * w)
             for ky in 0..<k {
@@ -175,7 +255,7 @@ public final class Conv2d<T: GemmScalar> {
                         // Mirror of im2col's block copy: drop the off-edge columns, then one shifted block add.
                         let oyLo = max(0, p - ky), oyHi = min(ho, h + p - ky)
                         let shift = kx - p
-                        let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+                        let (oxLo, oxHi) = validColumns(kx: kx, w: w, wo: wo, stride: s, padding: p)
                         for i in 0..<nb {
                             if oyHi > oyLo {
                                 for oy in oyLo..<oyHi {
@@ -192,7 +272,7 @@ public final class Conv2d<T: GemmScalar> {
                         }
                         continue
                     }
-                    let (oxLo, oxHi) = self.validColumns(kx: kx, w: w, wo: wo)
+                    let (oxLo, oxHi) = validColumns(kx: kx, w: w, wo: wo, stride: s, padding: p)
                     for i in 0..<nb {
                         let plane = planes + i * h * w
                         for oy in 0..<ho {
@@ -211,7 +291,7 @@ public final class Conv2d<T: GemmScalar> {
 
     /// The output columns ox whose input column ox·s − p + kx lies inside [0, w).
     @inline(__always)
-    private func validColumns(kx: Int, w: Int, wo: Int) -> (Int, Int) {
+    private func validColumns(kx: Int, w: Int, wo: Int, stride: Int, padding: Int) -> (Int, Int) {
         let lo = min(wo, max(0, (padding - kx + stride - 1) / stride))
         let last = w - 1 + padding - kx
         let hi = last < 0 ? lo : max(lo, min(wo, last / stride + 1))

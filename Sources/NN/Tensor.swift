@@ -16,6 +16,9 @@ public enum NNRuntime {
     /// Tests lower both to exercise chunking.
     nonisolated(unsafe) public static var maxColElements: Int = 1 << 18
     nonisolated(unsafe) public static var minColumns: Int = 512
+    /// Stride-1 convolutions compute the input gradient as a convolution of dOut with the flipped
+    /// kernel (faster); false selects the general sgemm + col2im path (tests check both; bench A/B).
+    nonisolated(unsafe) public static var transposedConvInputGrad: Bool = true
 }
 
 /// A contiguous buffer with a shape. Workspaces reshape in place and reallocate only when they must

@@ -19,6 +19,8 @@ struct EngineBench: ParsableCommand {
     @Flag(help: "Also print where a step's time goes.") var phases = false
     @Option(help: "Threads for the engine's own loops (default: --threads).") var loopThreads: Int?
     @Option(help: "im2col workspace limit in elements (default: the engine's).") var colLimit: Int?
+    @Flag(help: "Stride-1 conv input gradients through sgemm + col2im instead of the transposed convolution (A/B).")
+    var col2imInputGrad = false
 
     /// PyTorch 2.15 CPU-build figures from issue 3 (same model, batch 256, 2 threads), img/s.
     static let pytorchReference: [String: Double] = ["16:1:28": 567, "32:1:28": 214, "64:3:32": 36]
@@ -27,6 +29,7 @@ struct EngineBench: ParsableCommand {
         try BLASRuntime.configure(core: blasCore, threads: threads)
         NNRuntime.threads = loopThreads ?? threads
         if let colLimit { NNRuntime.maxColElements = colLimit }
+        if col2imInputGrad { NNRuntime.transposedConvInputGrad = false }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
               + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³; %sgemm uses the rate measured around each row)")

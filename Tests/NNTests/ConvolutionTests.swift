@@ -21,39 +21,55 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testFastConvolutionMatchesDirect() {
-        let saved = NNRuntime.maxColElements, savedColumns = NNRuntime.minColumns
-        defer { NNRuntime.maxColElements = saved; NNRuntime.minColumns = savedColumns }
+        // Worker counts 1, 2 and 3 (an uneven split of 5 images) exercise the per-worker workspaces
+        // and the partial weight-gradient sums; Double checks the same paths at tight tolerance.
+        // Both input-gradient paths (transposed convolution for stride 1, and sgemm + col2im) are checked.
+        defer { NNRuntime.transposedConvInputGrad = true }
+        for transposed in [true, false] {
+            NNRuntime.transposedConvInputGrad = transposed
+            for threads in [1, 2, 3] {
+                checkAgainstDirect(Float.self, threads: threads, tolerance: 1e-4)
+                checkAgainstDirect(Double.self, threads: threads, tolerance: 1e-10)
+            }
+        }
+    }
+
+    func checkAgainstDirect<T: GemmScalar>(_: T.Type, threads: Int, tolerance: Double) {
+        let saved = NNRuntime.maxColElements, savedColumns = NNRuntime.minColumns, savedThreads = NNRuntime.threads
+        defer { NNRuntime.maxColElements = saved; NNRuntime.minColumns = savedColumns; NNRuntime.threads = savedThreads }
         NNRuntime.minColumns = 1
+        NNRuntime.threads = threads
         let (c, b, h, wd, o) = (3, 5, 9, 8, 4)
         for k in [1, 3] { for s in [1, 2] { for p in [0, 1] { for colLimit in [saved, 200] {
             NNRuntime.maxColElements = colLimit            // 200 forces one image per chunk
-            let conv = Conv2d<Float>(name: "c", inChannels: c, outChannels: o, kernel: k, stride: s, padding: p)
+            let conv = Conv2d<T>(name: "c", inChannels: c, outChannels: o, kernel: k, stride: s, padding: p)
             let wv = randomArray(o * c * k * k, seed: 40)
             let xv = randomArray(c * b * h * wd, seed: 41)
-            conv.weight.value.set(wv.map(Float.init))
-            let x = Tensor<Float>([c, b, h, wd], xv.map(Float.init))
+            conv.weight.value.set(wv.map { T($0) })
+            // Stale values in the gradient must be accumulated onto, not overwritten.
+            conv.weight.grad.set([T](repeating: 0.5, count: wv.count))
+            let x = Tensor<T>([c, b, h, wd], xv.map { T($0) })
             let y = conv.forward(x)
             let expected = directConv(xv, wv, c: c, b: b, h: h, wd: wd, o: o, k: k, s: s, p: p)
             XCTAssertEqual(y.count, expected.count)
-            let label = "k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
+            let label = "transposed \(NNRuntime.transposedConvInputGrad) \(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
             for i in 0..<expected.count {
-                XCTAssertEqual(Double(y[i]), expected[i], accuracy: 1e-4 * max(1, abs(expected[i])), label)
+                XCTAssertEqual(Double(y[i]), expected[i], accuracy: tolerance * max(1, abs(expected[i])), label)
             }
             // Backward against the direct convolution's adjoint: ⟨dy, conv(x)⟩ is linear in x and in W,
             // so dX[i] = ⟨dy, conv(e_i)⟩ and dW[j] = ⟨dy, conv_{e_j}(x)⟩.
             let dyv = randomArray(expected.count, seed: 42)
-            conv.weight.grad.zero()
-            let dx = conv.backward(Tensor<Float>(y.shape, dyv.map(Float.init))).array
+            let dx = conv.backward(Tensor<T>(y.shape, dyv.map { T($0) })).array
             for i in Swift.stride(from: 0, to: xv.count, by: 7) {
                 var e = [Double](repeating: 0, count: xv.count); e[i] = 1
                 let col = directConv(e, wv, c: c, b: b, h: h, wd: wd, o: o, k: k, s: s, p: p)
                 let ref = zip(col, dyv).map(*).reduce(0, +)
-                XCTAssertEqual(Double(dx[i]), ref, accuracy: 1e-4 * max(1, abs(ref)), "\(label) dX[\(i)]")
+                XCTAssertEqual(Double(dx[i]), ref, accuracy: tolerance * max(1, abs(ref)), "\(label) dX[\(i)]")
             }
             for j in 0..<wv.count {
                 var e = [Double](repeating: 0, count: wv.count); e[j] = 1
                 let ref = zip(directConv(xv, e, c: c, b: b, h: h, wd: wd, o: o, k: k, s: s, p: p), dyv).map(*).reduce(0, +)
-                XCTAssertEqual(Double(conv.weight.grad[j]), ref, accuracy: 1e-4 * max(1, abs(ref)), "\(label) dW[\(j)]")
+                XCTAssertEqual(Double(conv.weight.grad[j]) - 0.5, ref, accuracy: tolerance * max(1, abs(ref)), "\(label) dW[\(j)]")
             }
         } } } }
     }
