@@ -4,7 +4,7 @@ import StageKit
 /// What the report reads from a run folder, tolerating anything missing: `log.csv` (any subset of the
 /// columns epoch,step,lr,loss,top1,ring_outer,ring_inner,negatives,sim_p50,…,knn_top1), result JSONs
 /// in `results/` (probe / knn: any keys named top1/top5, fractions or percent), and hardness summaries
-/// (JSON with "kind": "hardness") in the folder, `results/` or `analysis/`.
+/// (JSON with "kind": "hardness") in the folder, `results/`, `analysis/` or `hardness/`.
 public struct RunData {
     public var name: String
     public var columns: [String: [Double]] = [:]          // column → values per row (NaN where missing)
@@ -31,7 +31,7 @@ public struct RunData {
             return run
         }
         if let text = try? String(contentsOfFile: dir + "/log.csv", encoding: .utf8) { run.columns = parseCSV(text) }
-        for sub in ["", "/results", "/analysis"] {
+        for sub in ["", "/results", "/analysis", "/hardness"] {
             let folder = dir + sub
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
             for file in names { if let obj = readJSON(folder + "/" + file) { run.add(obj, file: file) } }
