@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "NN", "TensorFiles", "StageKit"]),
         .testTarget(name: "AnalysisTests", dependencies: ["TestSupport", "Analysis", "TensorFiles", "StageKit"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "TensorFiles", "StageKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "TensorFiles", "StageKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "TensorFiles", "StageKit", "NN"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,52 @@
+import Foundation
+import NN
+import StageKit
+import TensorFiles
+import TestSupport
+import XCTest
+
+/// The BLAS kernel a stage runs: the best the CPU supports by default, even when the environment
+/// inherits OPENBLAS_CORETYPE=Haswell; an explicit per-run choice wins; provenance records it.
+final class BLASCoreTests: XCTestCase {
+    func features(_ dir: URL, _ name: String) throws -> String {
+        var rng = RNG(seed: 3)
+        let n = 40, d = 8
+        var w = TensorFileWriter()
+        w.add("projection", (0..<(n * d)).map { _ in Float(rng.uniform(-1, 1)) }, shape: [n, d])
+        w.add("backbone", (0..<(n * d)).map { _ in Float(rng.uniform(-1, 1)) }, shape: [n, d])
+        w.add("labels", (0..<n).map { Int64($0 % 4) }, shape: [n])
+        w.add("index", (0..<n).map { Int64($0) }, shape: [n])
+        let path = dir.appendingPathComponent(name).path
+        try w.write(to: path)
+        return path
+    }
+
+    func coreRecorded(env: [String: String], extra: [String] = []) throws -> String {
+        let dir = try TestSupport.scratchDir("blas")
+        let train = try features(dir, "train.safetensors.zst"), test = try features(dir, "test.safetensors.zst")
+        let out = dir.appendingPathComponent("knn.json").path
+        let r = try TestSupport.runStage("knn", ["--train", train, "--test", test, "--k", "5", "--out", out] + extra, env: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+        return (json["extra"] as! [String: Any])["blas_core"] as! String
+    }
+
+    func testBestKernelByDefaultAndExplicitChoiceWins() throws {
+        guard let best = BLASRuntime.bestCore() else { throw XCTSkip("CPU features not recognised") }
+        // The machine-wide workaround some environments set is replaced by the best kernel…
+        XCTAssertEqual(try coreRecorded(env: ["OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512", "NS_BLAS_CORE": "auto"]), best)
+        // …while an explicit choice, by flag or by NS_BLAS_CORE, is honoured.
+        if BLASRuntime.supports("Haswell") {
+            XCTAssertEqual(try coreRecorded(env: ["NS_BLAS_CORE": "auto"], extra: ["--blas-core", "Haswell"]), "Haswell")
+            XCTAssertEqual(try coreRecorded(env: ["NS_BLAS_CORE": "Haswell"]), "Haswell")
+        }
+        // An unknown kernel is a one-line error.
+        let dir = try TestSupport.scratchDir("blas")
+        let f = try features(dir, "f.safetensors.zst")
+        let r = try TestSupport.runStage("knn", ["--train", f, "--test", f, "--out", dir.appendingPathComponent("o.json").path,
+                                                 "--blas-core", "Pentium2"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("unknown --blas-core 'Pentium2'"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("o.json").path))
+    }
+}
