@@ -5,6 +5,9 @@ import StageKit
 /// Forward: for a chunk of images, im2col builds col[I·k·k, chunk·Ho·Wo]; one sgemm
 /// W[O, I·k·k] × col writes that chunk's columns of the output [O, B·Ho·Wo] directly (ldc = B·Ho·Wo).
 /// 1×1 stride-1 convolutions skip im2col: the input already is col. Chunks bound the col workspace.
+/// The batch is split into `NNRuntime.threads` contiguous parts, one per worker (own workspaces,
+/// single-threaded sgemm). Backward: dW per chunk from im2col(x); dX for stride 1 as the convolution
+/// of dOut with the flipped kernel, otherwise Wᵀ·dOut then col2im.
 public final class Conv2d<T: GemmScalar> {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     /// Whether backward computes the input gradient (not needed for the stem).
