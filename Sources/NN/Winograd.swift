@@ -51,24 +51,26 @@ enum Winograd {
         let tileCount = nb * ty * tx
         let plane = channels * tileCount            // stride between ξ slices
         let wp = 2 * tx + 2                          // padded row: x = −1 ..< 2·tx + 1
-        withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * wp) { scratch in
-            let rows = scratch.baseAddress!          // [4, wp] rows after Bᵀ
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * wp + w) { scratch in
+            let rows = scratch.baseAddress!          // [4, wp] rows after Bᵀ, then a zero row [w]
+            let zeros = rows + 4 * wp
+            zeros.initialize(repeating: 0, count: w)
             for c in 0..<channels {
                 for i in 0..<nb {
                     let src = x + (c * batch + b0 + i) * h * w
                     for tyi in 0..<ty {
                         let y0 = 2 * tyi - 1
-                        // Input rows y0..y0+3 (nil outside the image), padded to wp with zeros.
-                        @inline(__always) func row(_ r: Int) -> UnsafePointer<T>? {
+                        // Input rows y0..y0+3 (the zero row outside the image), padded to wp with zeros.
+                        @inline(__always) func row(_ r: Int) -> UnsafePointer<T> {
                             let yy = y0 + r
-                            return yy >= 0 && yy < h ? src + yy * w : nil
+                            return yy >= 0 && yy < h ? src + yy * w : UnsafePointer(zeros)
                         }
                         let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3))
                         let t0 = rows, t1 = rows + wp, t2 = rows + 2 * wp, t3 = rows + 3 * wp
                         t0[0] = 0; t1[0] = 0; t2[0] = 0; t3[0] = 0
                         for q in (w + 1)..<wp { t0[q] = 0; t1[q] = 0; t2[q] = 0; t3[q] = 0 }
                         for q in 0..<w {
-                            let a = r0?[q] ?? 0, b = r1?[q] ?? 0, cc = r2?[q] ?? 0, e = r3?[q] ?? 0
+                            let a = r0[q], b = r1[q], cc = r2[q], e = r3[q]
                             t0[q + 1] = a - cc; t1[q + 1] = b + cc; t2[q + 1] = cc - b; t3[q + 1] = b - e
                         }
                         let t = c * tileCount + (i * ty + tyi) * tx
@@ -92,29 +94,30 @@ enum Winograd {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
         let plane = o * tileCount
-        for oc in 0..<o {
-            for i in 0..<nb {
-                let dst = y + (oc * batch + b0 + i) * h * w
-                var t = oc * tileCount + i * ty * tx
-                for tyi in 0..<ty {
-                    for txi in 0..<tx {
-                        // s = Aᵀ·m (2×4)
-                        var s0 = (T(0), T(0), T(0), T(0)), s1 = (T(0), T(0), T(0), T(0))
-                        let m0 = mm + t, m1 = m0 + 4 * plane, m2 = m0 + 8 * plane, m3 = m0 + 12 * plane
-                        s0.0 = m0[0] + m1[0] + m2[0]; s1.0 = m1[0] - m2[0] - m3[0]
-                        s0.1 = m0[plane] + m1[plane] + m2[plane]; s1.1 = m1[plane] - m2[plane] - m3[plane]
-                        s0.2 = m0[2 * plane] + m1[2 * plane] + m2[2 * plane]; s1.2 = m1[2 * plane] - m2[2 * plane] - m3[2 * plane]
-                        s0.3 = m0[3 * plane] + m1[3 * plane] + m2[3 * plane]; s1.3 = m1[3 * plane] - m2[3 * plane] - m3[3 * plane]
-                        let oy = 2 * tyi, ox = 2 * txi
-                        let r0 = dst + oy * w + ox
-                        r0[0] = s0.0 + s0.1 + s0.2
-                        if ox + 1 < w { r0[1] = s0.1 - s0.2 - s0.3 }
-                        if oy + 1 < h {
-                            let r1 = r0 + w
-                            r1[0] = s1.0 + s1.1 + s1.2
-                            if ox + 1 < w { r1[1] = s1.1 - s1.2 - s1.3 }
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * tx) { scratch in
+            let out0 = scratch.baseAddress!, out1 = out0 + 2 * tx   // one row of tiles: 2 rows × 2·tx
+            for oc in 0..<o {
+                for i in 0..<nb {
+                    let dst = y + (oc * batch + b0 + i) * h * w
+                    for tyi in 0..<ty {
+                        let t = oc * tileCount + (i * ty + tyi) * tx
+                        @inline(__always) func m(_ r: Int, _ j: Int) -> UnsafePointer<T> { mm + (r * 4 + j) * plane + t }
+                        let (m00, m01, m02, m03) = (m(0, 0), m(0, 1), m(0, 2), m(0, 3))
+                        let (m10, m11, m12, m13) = (m(1, 0), m(1, 1), m(1, 2), m(1, 3))
+                        let (m20, m21, m22, m23) = (m(2, 0), m(2, 1), m(2, 2), m(2, 3))
+                        let (m30, m31, m32, m33) = (m(3, 0), m(3, 1), m(3, 2), m(3, 3))
+                        for q in 0..<tx {
+                            // s = Aᵀ·m (2×4), then s·A (2×2)
+                            let a0 = m00[q] + m10[q] + m20[q], a1 = m01[q] + m11[q] + m21[q]
+                            let a2 = m02[q] + m12[q] + m22[q], a3 = m03[q] + m13[q] + m23[q]
+                            let b0 = m10[q] - m20[q] - m30[q], b1 = m11[q] - m21[q] - m31[q]
+                            let b2 = m12[q] - m22[q] - m32[q], b3 = m13[q] - m23[q] - m33[q]
+                            out0[2 * q] = a0 + a1 + a2; out0[2 * q + 1] = a1 - a2 - a3
+                            out1[2 * q] = b0 + b1 + b2; out1[2 * q + 1] = b1 - b2 - b3
                         }
-                        t += 1
+                        let oy = 2 * tyi
+                        (dst + oy * w).update(from: out0, count: w)
+                        if oy + 1 < h { (dst + (oy + 1) * w).update(from: out1, count: w) }
                     }
                 }
             }
