@@ -77,6 +77,33 @@ public final class Conv2d<T: GemmScalar> {
         }
     }
 
+    /// weight.grad += dW by Winograd: per worker dU[16, O, C] = Σ_tiles (A·dY·Aᵀ) ⊙ (Bᵀ·d·B), summed in
+    /// worker order, then Gᵀ·dU·G.
+    private func winogradWeightGradient(x: UnsafePointer<T>, dOut: UnsafePointer<T>, batch b: Int, h: Int, w: Int, workers: Int) {
+        let (c, o) = (inChannels, outChannels)
+        let (ty, tx) = Winograd.tiles(h, w)
+        let chunk = Winograd.imagesPerChunk(batch: (b + workers - 1) / workers, tilesPerImage: ty * tx,
+                                            inChannels: c, outChannels: o)
+        while winogradV.count < workers { winogradV.append(Tensor()); winogradM.append(Tensor()) }
+        while weightGrads.count < workers { weightGrads.append(Tensor()); cols.append(Tensor()); colGrads.append(Tensor()) }
+        for wk in 0..<workers {
+            winogradV[wk].reshape([16 * c * chunk * ty * tx])
+            winogradM[wk].reshape([16 * o * chunk * ty * tx])
+            weightGrads[wk].reshape([16, o, c])
+        }
+        BLASRuntime.singleThreaded {
+            parallelFor(workers, threads: workers) { wk in
+                Winograd.accumulateWeightGradient(x, dOut, inChannels: c, outChannels: o, batch: b, h: h, w: w,
+                                                  images: (b * wk / workers)..<(b * (wk + 1) / workers), chunk: chunk,
+                                                  v: self.winogradV[wk].data, m: self.winogradM[wk].data,
+                                                  du: self.weightGrads[wk].data)
+            }
+        }
+        let du = weightGrads[0].data
+        for wk in 1..<max(1, workers) { VectorKernels.add(du, weightGrads[wk].data, 0..<(16 * o * c)) }
+        Winograd.addWeightGradient(du, outChannels: o, inChannels: c, into: weight.grad.data)
+    }
+
     private func prepareWorkspaces(workers: Int, colElements: Int, backward: Bool, colGradElements: Int = 0) {
         while cols.count < workers { cols.append(Tensor()); colGrads.append(Tensor()); weightGrads.append(Tensor()) }
         for w in 0..<workers {
@@ -155,6 +182,17 @@ public final class Conv2d<T: GemmScalar> {
                     if wantInput { T.gemm(true, false, kk, hi - lo, o, 1, wt, kk, dy + lo, n, 0, dx + lo, n) }
                 }
             }
+        } else if usesWinograd && (!wantInput || NNRuntime.transposedConvInputGrad) {
+            // dW and dX both by Winograd F(2×2, 3×3); the partial dW sums are added here, in the ξ domain.
+            workers = workerCount(b)
+            winogradWeightGradient(x: xs, dOut: dy, batch: b, h: h, w: w, workers: workers)
+            if wantInput {
+                flipWeights()
+                winogradWeights.reshape([16, inChannels, o])
+                Winograd.transformWeights(flippedWeight.data, outChannels: inChannels, inChannels: o, into: winogradWeights.data)
+                winogradConvolve(dy, inChannels: o, outChannels: inChannels, batch: b, h: h, w: w, into: dx, workers: workers)
+            }
+            return inputGrad
         } else {
             let spatial = ho * wo
             workers = workerCount(b)

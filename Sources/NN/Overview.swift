@@ -24,4 +24,8 @@
 ///   this beat one multi-threaded sgemm per chunk by ~1.3–1.8× on the w16 bench row (no OpenBLAS thread
 ///   hand-offs; im2col runs in parallel). Weight gradients are summed per worker, in worker order, so
 ///   results are reproducible for a given thread count (not across thread counts).
+/// - Convolution algorithms (Conv2d.swift): 3×3 stride-1 padding-1 forward, input and weight gradients
+///   by Winograd F(2×2, 3×3) (Winograd.swift; `NNRuntime.winograd`); other stride-1 input gradients as
+///   a convolution of dOut with the flipped kernel (`NNRuntime.transposedConvInputGrad`); everything
+///   else by im2col + sgemm. Tests check each path against a direct convolution.
 public enum NNOverview {}

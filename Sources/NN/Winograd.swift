@@ -1,7 +1,8 @@
 import StageKit
 
 /// 3×3, stride-1, padding-1 convolution by Winograd's F(2×2, 3×3) (Lavin & Gray 2016), used by Conv2d
-/// for its forward pass and (through the flipped kernel) its stride-1 input gradient.
+/// for its forward pass, its input gradient (through the flipped kernel) and its weight gradient
+/// (the adjoint of each transform: dU = Σ_tiles (A·dY·Aᵀ) ⊙ (Bᵀ·d·B), dW = Gᵀ·dU·G).
 ///
 /// Each 2×2 output tile is Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]A for the 4×4 input patch d around it, so the
 /// convolution becomes 16 independent matrix products M[ξ] = U[ξ]·V[ξ] (ξ = position in the 4×4
@@ -147,6 +148,92 @@ enum Winograd {
             }
             transformOutput(m, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y)
             b0 += nb
+        }
+    }
+}
+
+extension Winograd {
+    /// Mg[ξ, o, t] = (A·dY·Aᵀ)[ξ] for each 2×2 tile dY of dOut [O, B, h, w] (zero beyond the image):
+    /// the adjoint of the output transform, for the weight gradient.   A = (Aᵀ)ᵀ, rows [1 0; 1 1; 1 −1; 0 −1].
+    static func transformOutputGradient<T: GemmScalar>(_ dy: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                                       b0: Int, nb: Int, into mg: UnsafeMutablePointer<T>) {
+        let (ty, tx) = tiles(h, w)
+        let tileCount = nb * ty * tx
+        let plane = o * tileCount
+        withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * tx) { scratch in
+            let row0 = scratch.baseAddress!, row1 = row0 + 2 * tx     // two dOut rows, zero-padded to 2·tx
+            for oc in 0..<o {
+                for i in 0..<nb {
+                    let src = dy + (oc * batch + b0 + i) * h * w
+                    for tyi in 0..<ty {
+                        let oy = 2 * tyi
+                        row0.update(from: src + oy * w, count: w)
+                        if oy + 1 < h { row1.update(from: src + (oy + 1) * w, count: w) }
+                        else { row1.update(repeating: 0, count: w) }
+                        if 2 * tx > w { row0[w] = 0; row1[w] = 0 }
+                        let t = oc * tileCount + (i * ty + tyi) * tx
+                        @inline(__always) func m(_ xi: Int) -> UnsafeMutablePointer<T> { mg + xi * plane + t }
+                        for q in 0..<tx {
+                            let (a0, b0v, a1, b1) = (row0[2 * q], row0[2 * q + 1], row1[2 * q], row1[2 * q + 1])
+                            // columns: c_i = [a, a+b, a−b, −b]; rows: [c0, c0+c1, c0−c1, −c1]
+                            let c0 = (a0, a0 + b0v, a0 - b0v, -b0v), c1 = (a1, a1 + b1, a1 - b1, -b1)
+                            m(0)[q] = c0.0; m(1)[q] = c0.1; m(2)[q] = c0.2; m(3)[q] = c0.3
+                            m(4)[q] = c0.0 + c1.0; m(5)[q] = c0.1 + c1.1; m(6)[q] = c0.2 + c1.2; m(7)[q] = c0.3 + c1.3
+                            m(8)[q] = c0.0 - c1.0; m(9)[q] = c0.1 - c1.1; m(10)[q] = c0.2 - c1.2; m(11)[q] = c0.3 - c1.3
+                            m(12)[q] = -c1.0; m(13)[q] = -c1.1; m(14)[q] = -c1.2; m(15)[q] = -c1.3
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dU[ξ, o, c] (+)= Σ_t Mg[ξ, o, t]·V[ξ, c, t] over images lo..<hi; beta 0 on the first chunk.
+    static func accumulateWeightGradient<T: GemmScalar>(_ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, inChannels c: Int,
+                                                        outChannels o: Int, batch: Int, h: Int, w: Int, images: Range<Int>,
+                                                        chunk: Int, v: UnsafeMutablePointer<T>, m: UnsafeMutablePointer<T>,
+                                                        du: UnsafeMutablePointer<T>) {
+        let (ty, tx) = tiles(h, w)
+        var b0 = images.lowerBound
+        var beta: T = 0
+        while b0 < images.upperBound {
+            let nb = min(chunk, images.upperBound - b0)
+            let n = nb * ty * tx
+            transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: v)
+            transformOutputGradient(dy, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: m)
+            for xi in 0..<16 {
+                T.gemm(false, true, o, c, n, 1, m + xi * o * n, n, v + xi * c * n, n, beta, du + xi * o * c, c)
+            }
+            beta = 1
+            b0 += nb
+        }
+    }
+
+    /// dW[o, c, ·, ·] += Gᵀ·dU[·, o, c]·G (the adjoint of the weight transform).   dW: [O, C, 3, 3]
+    static func addWeightGradient<T: GemmScalar>(_ du: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
+                                                 into dw: UnsafeMutablePointer<T>) {
+        let half = T(1) / 2
+        let plane = o * c
+        for oc in 0..<o {
+            for ic in 0..<c {
+                let u = du + oc * c + ic
+                let g = dw + (oc * c + ic) * 9
+                // e = Gᵀ·dU (3×4), Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1]; then e·G (3×3)
+                for r in 0..<3 {
+                    func e(_ q: Int) -> T {
+                        let (u0, u1, u2, u3) = (u[q * plane], u[(4 + q) * plane], u[(8 + q) * plane], u[(12 + q) * plane])
+                        switch r {
+                        case 0: return u0 + (u1 + u2) * half
+                        case 1: return (u1 - u2) * half
+                        default: return (u1 + u2) * half + u3
+                        }
+                    }
+                    let (e0, e1, e2, e3) = (e(0), e(1), e(2), e(3))
+                    g[r * 3] += e0 + (e1 + e2) * half
+                    g[r * 3 + 1] += (e1 - e2) * half
+                    g[r * 3 + 2] += (e1 + e2) * half + e3
+                }
+            }
         }
     }
 }

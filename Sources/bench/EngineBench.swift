@@ -37,6 +37,9 @@ struct EngineBench: ParsableCommand {
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
               + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³; %sgemm uses the rate measured around each row)")
         let torchAvailable = !noTorch && BenchSupport.python("bench_torch.py", ["--check"]) != nil
+        if NNRuntime.winograd {
+            print("(GFLOP/s counts direct-convolution FLOPs; Winograd 3×3 convolutions do fewer, so it is an effective rate)")
+        }
         print("row (width, input)     img/s   GFLOP/s  %sgemm  peakRSS MiB  vs ref PyTorch  vs measured PyTorch")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }
