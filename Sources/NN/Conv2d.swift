@@ -5,6 +5,9 @@ import StageKit
 /// Forward: for a chunk of images, im2col builds col[I·k·k, chunk·Ho·Wo]; one sgemm
 /// W[O, I·k·k] × col writes that chunk's columns of the output [O, B·Ho·Wo] directly (ldc = B·Ho·Wo).
 /// 1×1 stride-1 convolutions skip im2col: the input already is col. Chunks bound the col workspace.
+/// The batch is split into `NNRuntime.threads` contiguous parts, one per worker (own workspaces,
+/// single-threaded sgemm). Backward: dW per chunk from im2col(x); dX for stride 1 as the convolution
+/// of dOut with the flipped kernel, otherwise Wᵀ·dOut then col2im.
 public final class Conv2d<T: GemmScalar> {
     public let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int
     /// Whether backward computes the input gradient (not needed for the stem).
@@ -17,6 +20,9 @@ public final class Conv2d<T: GemmScalar> {
     private var cols: [Tensor<T>] = []         // per worker: [K, chunk·Ho·Wo]
     private var colGrads: [Tensor<T>] = []     // per worker: [K, chunk·Ho·Wo]
     private var weightGrads: [Tensor<T>] = []  // per worker ≥ 1: [O, K] partial dW, summed into weight.grad
+    private var winogradV: [Tensor<T>] = []    // per worker: [16, C, chunk tiles] transformed input
+    private var winogradM: [Tensor<T>] = []    // per worker: [16, O, chunk tiles] transformed output
+    private let winogradWeights = Tensor<T>()  // [16, O, C] (or [16, I, O] for the input gradient)
     private let flippedWeight = Tensor<T>()    // [I, O, k, k]: Wf[c, o, ky, kx] = W[o, c, k−1−ky, k−1−kx]
     private var input: Tensor<T>?              // [I, B, H, W], kept from forward for backward
 
@@ -47,6 +53,57 @@ public final class Conv2d<T: GemmScalar> {
     /// multi-threaded sgemm per chunk: no OpenBLAS thread hand-offs, and im2col runs in parallel too.
     private func workerCount(_ items: Int) -> Int { max(1, min(NNRuntime.threads, items)) }
 
+    /// 3×3 stride-1 padding-1 convolutions (and their input gradients) go through Winograd F(2×2, 3×3).
+    private var usesWinograd: Bool { kernel == 3 && stride == 1 && padding == 1 && NNRuntime.winograd }
+
+    /// Winograd convolution of src [c, B, h, w] with U (already transformed) into dst [o, B, h, w].
+    private func winogradConvolve(_ src: UnsafePointer<T>, inChannels c: Int, outChannels o: Int, batch b: Int,
+                                  h: Int, w: Int, into dst: UnsafeMutablePointer<T>, workers: Int) {
+        let (ty, tx) = Winograd.tiles(h, w)
+        let chunk = Winograd.imagesPerChunk(batch: (b + workers - 1) / workers, tilesPerImage: ty * tx,
+                                            inChannels: c, outChannels: o)
+        while winogradV.count < workers { winogradV.append(Tensor()); winogradM.append(Tensor()) }
+        for wk in 0..<workers {
+            winogradV[wk].reshape([16 * c * chunk * ty * tx])
+            winogradM[wk].reshape([16 * o * chunk * ty * tx])
+        }
+        let u = winogradWeights.data
+        BLASRuntime.singleThreaded {
+            parallelFor(workers, threads: workers) { wk in
+                Winograd.convolve(src, inChannels: c, batch: b, h: h, w: w, u: u, outChannels: o,
+                                  images: (b * wk / workers)..<(b * (wk + 1) / workers), chunk: chunk,
+                                  v: self.winogradV[wk].data, m: self.winogradM[wk].data, y: dst)
+            }
+        }
+    }
+
+    /// weight.grad += dW by Winograd: per worker dU[16, O, C] = Σ_tiles (A·dY·Aᵀ) ⊙ (Bᵀ·d·B), summed in
+    /// worker order, then Gᵀ·dU·G.
+    private func winogradWeightGradient(x: UnsafePointer<T>, dOut: UnsafePointer<T>, batch b: Int, h: Int, w: Int, workers: Int) {
+        let (c, o) = (inChannels, outChannels)
+        let (ty, tx) = Winograd.tiles(h, w)
+        let chunk = Winograd.imagesPerChunk(batch: (b + workers - 1) / workers, tilesPerImage: ty * tx,
+                                            inChannels: c, outChannels: o)
+        while winogradV.count < workers { winogradV.append(Tensor()); winogradM.append(Tensor()) }
+        while weightGrads.count < workers { weightGrads.append(Tensor()); cols.append(Tensor()); colGrads.append(Tensor()) }
+        for wk in 0..<workers {
+            winogradV[wk].reshape([16 * c * chunk * ty * tx])
+            winogradM[wk].reshape([16 * o * chunk * ty * tx])
+            weightGrads[wk].reshape([16, o, c])
+        }
+        BLASRuntime.singleThreaded {
+            parallelFor(workers, threads: workers) { wk in
+                Winograd.accumulateWeightGradient(x, dOut, inChannels: c, outChannels: o, batch: b, h: h, w: w,
+                                                  images: (b * wk / workers)..<(b * (wk + 1) / workers), chunk: chunk,
+                                                  v: self.winogradV[wk].data, m: self.winogradM[wk].data,
+                                                  du: self.weightGrads[wk].data)
+            }
+        }
+        let du = weightGrads[0].data
+        for wk in 1..<max(1, workers) { VectorKernels.add(du, weightGrads[wk].data, 0..<(16 * o * c)) }
+        Winograd.addWeightGradient(du, outChannels: o, inChannels: c, into: weight.grad.data)
+    }
+
     private func prepareWorkspaces(workers: Int, colElements: Int, backward: Bool, colGradElements: Int = 0) {
         while cols.count < workers { cols.append(Tensor()); colGrads.append(Tensor()); weightGrads.append(Tensor()) }
         for w in 0..<workers {
@@ -73,6 +130,12 @@ public final class Conv2d<T: GemmScalar> {
                     if hi > lo { T.gemm(false, false, o, hi - lo, kk, 1, wt, kk, xs + lo, n, 0, ys + lo, n) }
                 }
             }
+            return output
+        }
+        if usesWinograd {
+            winogradWeights.reshape([16, o, inChannels])
+            Winograd.transformWeights(wt, outChannels: o, inChannels: inChannels, into: winogradWeights.data)
+            winogradConvolve(xs, inChannels: inChannels, outChannels: o, batch: b, h: h, w: w, into: ys, workers: workerCount(b))
             return output
         }
         let spatial = ho * wo
@@ -119,6 +182,17 @@ public final class Conv2d<T: GemmScalar> {
                     if wantInput { T.gemm(true, false, kk, hi - lo, o, 1, wt, kk, dy + lo, n, 0, dx + lo, n) }
                 }
             }
+        } else if usesWinograd && (!wantInput || NNRuntime.transposedConvInputGrad) {
+            // dW and dX both by Winograd F(2×2, 3×3); the partial dW sums are added here, in the ξ domain.
+            workers = workerCount(b)
+            winogradWeightGradient(x: xs, dOut: dy, batch: b, h: h, w: w, workers: workers)
+            if wantInput {
+                flipWeights()
+                winogradWeights.reshape([16, inChannels, o])
+                Winograd.transformWeights(flippedWeight.data, outChannels: inChannels, inChannels: o, into: winogradWeights.data)
+                winogradConvolve(dy, inChannels: o, outChannels: inChannels, batch: b, h: h, w: w, into: dx, workers: workers)
+            }
+            return inputGrad
         } else {
             let spatial = ho * wo
             workers = workerCount(b)
@@ -126,11 +200,13 @@ public final class Conv2d<T: GemmScalar> {
             // Stride 1: dX is the forward convolution of dOut with the flipped, transposed kernel
             // (padding k−1−p), written straight into inputGrad; no col2im scatter, no zero-fill, and the
             // sgemm's inner dimension is O·k·k instead of O (16 on the smallest model: very slow).
-            let transposed = wantInput && stride == 1 && padding <= kernel - 1 && NNRuntime.transposedConvInputGrad
+            let winogradInput = wantInput && usesWinograd && NNRuntime.transposedConvInputGrad
+            let transposed = wantInput && !winogradInput && stride == 1 && padding <= kernel - 1
+                && NNRuntime.transposedConvInputGrad
             let k = kernel, pT = kernel - 1 - padding, inSpatial = h * w
-            if transposed { flipWeights() }
+            if transposed || winogradInput { flipWeights() }
             prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial, backward: true,
-                              colGradElements: transposed ? o * k * k * chunk * inSpatial : kk * chunk * spatial)
+                              colGradElements: transposed ? o * k * k * chunk * inSpatial : winogradInput ? 0 : kk * chunk * spatial)
             let (ci, wf) = (inChannels, flippedWeight.data)
             BLASRuntime.singleThreaded {
                 parallelFor(workers, threads: workers) { wk in
@@ -152,13 +228,19 @@ public final class Conv2d<T: GemmScalar> {
                             let cnt = nb * inSpatial
                             T.gemm(false, false, ci, cnt, o * k * k, 1, wf, o * k * k, colGrad, cnt,
                                    0, dx + b0 * inSpatial, b * inSpatial)
-                        } else if wantInput {
+                        } else if wantInput && !winogradInput {
                             T.gemm(true, false, kk, count, o, 1, wt, kk, dy + b0 * spatial, n, 0, colGrad, count)
                             self.col2im(from: colGrad, b0: b0, nb: nb, h: h, w: w, ho: ho, wo: wo, batch: b)
                         }
                         b0 += nb
                     }
                 }
+            }
+            if winogradInput {
+                // dX: Winograd convolution of dOut [O, B, h, w] with the flipped kernel Wf [I, O, 3, 3]
+                winogradWeights.reshape([16, ci, o])
+                Winograd.transformWeights(wf, outChannels: ci, inChannels: o, into: winogradWeights.data)
+                winogradConvolve(dy, inChannels: o, outChannels: ci, batch: b, h: h, w: w, into: dx, workers: workers)
             }
         }
         // Partial weight gradients, summed in worker order (deterministic for a given thread count).

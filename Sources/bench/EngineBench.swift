@@ -21,6 +21,8 @@ struct EngineBench: ParsableCommand {
     @Option(help: "im2col workspace limit in elements (default: the engine's).") var colLimit: Int?
     @Flag(help: "Stride-1 conv input gradients through sgemm + col2im instead of the transposed convolution (A/B).")
     var col2imInputGrad = false
+    @Flag(help: "3×3 stride-1 convolutions through im2col + sgemm instead of Winograd F(2×2, 3×3) (A/B).")
+    var noWinograd = false
 
     /// PyTorch 2.15 CPU-build figures from issue 3 (same model, batch 256, 2 threads), img/s.
     static let pytorchReference: [String: Double] = ["16:1:28": 567, "32:1:28": 214, "64:3:32": 36]
@@ -30,10 +32,14 @@ struct EngineBench: ParsableCommand {
         NNRuntime.threads = loopThreads ?? threads
         if let colLimit { NNRuntime.maxColElements = colLimit }
         if col2imInputGrad { NNRuntime.transposedConvInputGrad = false }
+        if noWinograd { NNRuntime.winograd = false }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
               + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³; %sgemm uses the rate measured around each row)")
         let torchAvailable = !noTorch && BenchSupport.python("bench_torch.py", ["--check"]) != nil
+        if NNRuntime.winograd {
+            print("(GFLOP/s counts direct-convolution FLOPs; Winograd 3×3 convolutions do fewer, so it is an effective rate)")
+        }
         print("row (width, input)     img/s   GFLOP/s  %sgemm  peakRSS MiB  vs ref PyTorch  vs measured PyTorch")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }

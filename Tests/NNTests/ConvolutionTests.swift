@@ -24,9 +24,12 @@ final class ConvolutionTests: XCTestCase {
         // Worker counts 1, 2 and 3 (an uneven split of 5 images) exercise the per-worker workspaces
         // and the partial weight-gradient sums; Double checks the same paths at tight tolerance.
         // Both input-gradient paths (transposed convolution for stride 1, and sgemm + col2im) are checked.
-        defer { NNRuntime.transposedConvInputGrad = true }
-        for transposed in [true, false] {
+        // Winograd (3×3 stride-1 padding-1) on and off; with transposed off, the input gradient of
+        // even those convolutions takes the col2im path.
+        defer { NNRuntime.transposedConvInputGrad = true; NNRuntime.winograd = true }
+        for (transposed, winograd) in [(true, true), (true, false), (false, true), (false, false)] {
             NNRuntime.transposedConvInputGrad = transposed
+            NNRuntime.winograd = winograd
             for threads in [1, 2, 3] {
                 checkAgainstDirect(Float.self, threads: threads, tolerance: 1e-4)
                 checkAgainstDirect(Double.self, threads: threads, tolerance: 1e-10)
@@ -52,7 +55,7 @@ final class ConvolutionTests: XCTestCase {
             let y = conv.forward(x)
             let expected = directConv(xv, wv, c: c, b: b, h: h, wd: wd, o: o, k: k, s: s, p: p)
             XCTAssertEqual(y.count, expected.count)
-            let label = "transposed \(NNRuntime.transposedConvInputGrad) \(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
+            let label = "winograd \(NNRuntime.winograd) transposed \(NNRuntime.transposedConvInputGrad) \(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
             for i in 0..<expected.count {
                 XCTAssertEqual(Double(y[i]), expected[i], accuracy: tolerance * max(1, abs(expected[i])), label)
             }
