@@ -30,13 +30,13 @@ export NS_BLAS_CORE := $(BLAS_CORE)
 # ---- parameters (defaults: MoCo v2 + annealed Ring, sized for ~15 minutes on 2 cores) -----------
 INGEST_LIMIT  ?= 0
 # Pretrain on the first N training images (0 = all 60 000); embed/probe/kNN always use the full splits.
-PRETRAIN_IMAGES ?= 20000
+PRETRAIN_IMAGES ?= 30000
 KNN_MONITOR_LIMIT ?= 10000
 AUGMENT       ?= $(BIN)/augment
 RECIPE        ?= mocov2
 AUGMENT_EXTRA ?=
 KEEP_VIEWS    ?=
-EPOCHS        ?= 3
+EPOCHS        ?= 4
 OBJECTIVE     ?= moco
 SAMPLER       ?= ring
 WIDTH         ?= 16
