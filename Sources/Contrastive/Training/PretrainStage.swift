@@ -24,6 +24,9 @@ public enum PretrainStage {
         guard stepsPerEpoch >= 1 else {
             throw StageError(o.views[0], "holds \(first.count) images, fewer than one batch of \(o.batch)")
         }
+        if first.shape1[2] < 16 || first.shape1[3] < 16 {
+            throw StageError(o.views[0], "views are \(first.shape1[2])×\(first.shape1[3]); the ResNet needs at least 16×16 (augment --size)")
+        }
         if o.objective == .cmc && (first.shape1[1] != 1 || first.shape2[1] != 2) {
             throw StageError(o.views[0], "cmc needs L (1 channel) and ab (2 channels) views; these have \(first.shape1[1]) and \(first.shape2[1]) (use --recipe cmc)")
         }
