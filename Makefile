@@ -68,8 +68,8 @@ PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_IMAGES)),$(TRAIN),$(DATA)/train-first
 
 .PHONY: all deps build test bench clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results FORCE
 all: $(RUN)/report/index.html
-	@cat $(RUN)/report/summary.md
-	@echo; echo "report: $(RUN)/report/index.html"
+	@awk '/^## Results/{p=1; print; next} /^## /{p=0} p' $(RUN)/report/summary.md
+	@echo "report: $(RUN)/report/index.html"
 
 # ---- set-up -------------------------------------------------------------------------------------
 deps: .deps.stamp
