@@ -12,7 +12,8 @@ public final class NetworkEncoder: FeatureEncoder {
     let height: Int, width: Int
     public let info: [String: String]
 
-    init(encoder: Encoder<Float>, imageShape: [Int], mean: [Double], std: [Double], info: [String: String]) {
+    /// Wraps a live encoder (e.g. the one being trained, for a kNN monitor); `imageShape` is [C, H, W].
+    public init(encoder: Encoder<Float>, imageShape: [Int], mean: [Double], std: [Double], info: [String: String]) {
         self.encoder = encoder
         height = imageShape[1]
         width = imageShape[2]

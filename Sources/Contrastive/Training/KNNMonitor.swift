@@ -56,22 +56,21 @@ final class KNNMonitor {
         return outcome.top1
     }
 
-    /// Eval-mode projections [N, 128] in batches.
+    /// Eval-mode projections [N, 128] in batches, through the same encoder wrapper `embed` uses.
     static func project(_ role: ContrastiveModel.Role, _ images: [UInt8], shape: [Int]) -> [Float] {
-        let n = shape[0], d = ContrastiveModel.embeddingDimension
-        let chunk = 500
-        var out = [Float](repeating: 0, count: n * d)
-        var start = 0
+        let network = NetworkEncoder(encoder: role.encoder, imageShape: Array(shape.dropFirst()), mean: role.mean,
+                                     std: role.std, info: [:])
+        let n = shape[0], size = shape[1] * shape[2] * shape[3], chunk = 500
+        var projection = [Float](repeating: 0, count: n * network.projectionDim)   // [N, 128]
+        var backbone = [Float](repeating: 0, count: chunk * network.backboneDim)    // [chunk, 8w] scratch
         images.withUnsafeBufferPointer { src in
-            while start < n {
-                let count = min(chunk, n - start)
-                InputBatch.normalise(src.baseAddress!, first: start, count: count, channels: shape[1], height: shape[2],
-                                     width: shape[3], mean: role.mean, std: role.std, into: role.input)
-                let e = role.encoder.forward(role.input, training: false).embedding
-                out.withUnsafeMutableBufferPointer { o in (o.baseAddress! + start * d).update(from: e.data, count: count * d) }
-                start += count
+            projection.withUnsafeMutableBufferPointer { out in
+                for start in stride(from: 0, to: n, by: chunk) {
+                    network.encode(images: src.baseAddress! + start * size, count: min(chunk, n - start), backbone: &backbone,
+                                   projection: out.baseAddress! + start * network.projectionDim)
+                }
             }
         }
-        return out
+        return projection
     }
 }
