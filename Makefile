@@ -17,11 +17,16 @@ endif
 # ---- where things are -------------------------------------------------------------------------
 FASHION  ?= /usr/share/datasets/fashion-mnist
 DATA     ?= data/fashion-mnist
-RUN      ?= runs/$(EXP)
+# Runs live under RUNS (e.g. `make experiments RUNS=runs/short EPOCHS=3` keeps a shorter study apart).
+RUNS     ?= runs
+SEED_SUFFIX = $(if $(filter-out 0,$(SEED)),-seed$(SEED))
+RUN      ?= $(RUNS)/$(EXP)$(SEED_SUFFIX)
 BASE     ?= runs/baselines
 BIN      ?= .build/release
 THREADS  ?= $(shell nproc)
 SEED     ?= 0
+# The datasets, baselines and CNCE study (under BASE) use DATA_SEED: runs of several seeds share them.
+DATA_SEED ?= 0
 export NS_THREADS := $(THREADS)
 # OpenBLAS kernel: auto = the best this CPU supports; or a name such as Haswell / SkylakeX.
 BLAS_CORE ?= auto
@@ -90,7 +95,7 @@ endef
 FORCE:
 
 # ---- ingest: IDX → images/labels/index --------------------------------------------------------
-INGEST_ARGS = --seed $(SEED) --limit $(INGEST_LIMIT)
+INGEST_ARGS = --seed $(DATA_SEED) --limit $(INGEST_LIMIT)
 $(DATA)/params/ingest.args: FORCE
 	$(call params,$(INGEST_ARGS))
 ingest: $(TRAIN) $(TEST)
@@ -99,7 +104,7 @@ $(DATA)/train.safetensors.zst $(DATA)/test.safetensors.zst: $(DATA)/%.safetensor
 	  --labels $(FASHION)/$(if $(filter train,$*),train,t10k)-labels-idx1-ubyte.gz $(INGEST_ARGS) --out $@
 $(DATA)/train-first%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | .deps.stamp
 	$(BIN)/ingest idx --images $(FASHION)/train-images-idx3-ubyte.gz --labels $(FASHION)/train-labels-idx1-ubyte.gz \
-	  --seed $(SEED) --limit $* --out $@
+	  --seed $(DATA_SEED) --limit $* --out $@
 
 # ---- augment: two views of every training image, one file per epoch ---------------------------
 # AUGMENT may name any executable that honours the same arguments and file contract (docs/augment.md).
@@ -137,27 +142,27 @@ $(RUN)/features/%.safetensors.zst: $(CKPT) $(DATA)/%.safetensors.zst $(BIN)/embe
 RAW    := $(BASE)/raw
 RANDOM := $(BASE)/random-w$(WIDTH)
 $(RAW)/features/%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
-	$(BIN)/embed --encoder raw --dataset $< --seed $(SEED) --out $@
+	$(BIN)/embed --encoder raw --dataset $< --seed $(DATA_SEED) --out $@
 $(RANDOM)/features/%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
-	$(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(SEED) --out $@
+	$(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(DATA_SEED) --out $@
 
 # ---- probe and kNN on a folder's features (a run or a baseline) ---------------------------------
-PROBE_ARGS = --protocol $(PROBE_PROTOCOL) --seed $(SEED) $(PROBE_EXTRA)
+PROBE_ARGS = --protocol $(PROBE_PROTOCOL) $(PROBE_EXTRA)
 KNN_ARGS   = --k $(KNN_K) --tau $(KNN_TAU)
-# evaluate(folder, checkpoint or empty)
+# evaluate(folder, checkpoint or empty, seed)
 define evaluate_rules
 $(1)/params/probe.args: FORCE
-	$$(call params,$$(PROBE_ARGS))
+	$$(call params,--seed $(3) $$(PROBE_ARGS))
 $(1)/params/knn.args: FORCE
 	$$(call params,$$(KNN_ARGS))
 $(1)/results/probe.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/probe $(1)/params/probe.args
-	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) $$(PROBE_ARGS) --out $$@
+	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) $$(PROBE_ARGS) --out $$@
 $(1)/results/knn.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/knn $(1)/params/knn.args
 	$(BIN)/knn --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $$(KNN_ARGS) --out $$@
 endef
-$(eval $(call evaluate_rules,$(RUN),$(CKPT)))
-$(eval $(call evaluate_rules,$(RAW),))
-$(eval $(call evaluate_rules,$(RANDOM),))
+$(eval $(call evaluate_rules,$(RUN),$(CKPT),$(SEED)))
+$(eval $(call evaluate_rules,$(RAW),,$(DATA_SEED)))
+$(eval $(call evaluate_rules,$(RANDOM),,$(DATA_SEED)))
 probe: $(RUN)/results/probe.json
 knn: $(RUN)/results/knn.json
 evaluate: probe knn
@@ -175,7 +180,7 @@ $(RUN)/hardness/stats.safetensors.zst: $(CKPT) $(RUN)/features/test.safetensors.
 CNCE_REPETITIONS ?= 200
 cnce: $(BASE)/cnce/cnce.json
 $(BASE)/cnce/cnce.json: $(BIN)/hardness
-	$(BIN)/hardness cnce-study --repetitions $(CNCE_REPETITIONS) --seed $(SEED) --out $(BASE)/cnce
+	$(BIN)/hardness cnce-study --repetitions $(CNCE_REPETITIONS) --seed $(DATA_SEED) --out $(BASE)/cnce
 
 # ---- report ---------------------------------------------------------------------------------------
 report: $(RUN)/report/index.html
@@ -187,12 +192,12 @@ $(RUN)/report/index.html: $(RUN)/results/probe.json $(RUN)/results/knn.json $(RU
 # ---- experiments (pipelines/*.mk) --------------------------------------------------------------
 EXPERIMENTS := $(basename $(notdir $(wildcard pipelines/*.mk)))
 experiments:
-	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) runs/$$e/report/index.html || exit 1; done
-FINISHED = $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(wildcard runs/*/results/probe.json)))
+	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) $(RUNS)/$$e$(SEED_SUFFIX)/report/index.html || exit 1; done
+FINISHED = $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(wildcard $(RUNS)/*/results/probe.json)))
 results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
 	$(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
-	  --cnce $(BASE)/cnce/cnce.json --title "All finished runs" --out runs/report
-	@echo "report: runs/report/index.html"
+	  --cnce $(BASE)/cnce/cnce.json --title "All finished runs in $(RUNS)" --out $(RUNS)/report
+	@echo "report: $(RUNS)/report/index.html"
 
 # ---- checks -------------------------------------------------------------------------------------
 # Tests build in their own folder: a test build relinks the executables with testing enabled, which

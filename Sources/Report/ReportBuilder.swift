@@ -36,6 +36,7 @@ public enum ReportBuilder {
         }
 
         sections.append(resultsSection(runs + baselines))
+        if let comparison = ComparisonTable.make(runs) { sections.append(comparison) }
         let trainingRuns = runs.filter { !$0.columns.isEmpty }
         if !trainingRuns.isEmpty {
             var html = "", md = ""

@@ -10,6 +10,7 @@ public struct RunData {
     public var columns: [String: [Double]] = [:]          // column → values per row (NaN where missing)
     public var results: [ResultEntry] = []
     public var hardness: [(String, [String: Any])] = []    // (file name, summary)
+    public var parameters: [String: String] = [:]          // pretrain options from params/pretrain.args ("no-anneal" → "true")
 
     public func column(_ name: String) -> [Double]? { columns[name] }
 
@@ -31,6 +32,7 @@ public struct RunData {
             return run
         }
         if let text = try? String(contentsOfFile: dir + "/log.csv", encoding: .utf8) { run.columns = parseCSV(text) }
+        if let text = try? String(contentsOfFile: dir + "/params/pretrain.args", encoding: .utf8) { run.parameters = parseOptions(text) }
         for sub in ["", "/results", "/analysis", "/hardness"] {
             let folder = dir + sub
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
@@ -48,6 +50,17 @@ public struct RunData {
     static func readJSON(_ path: String) -> [String: Any]? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// `--name value` pairs of a command line; a flag with no value maps to "true".
+    public static func parseOptions(_ text: String) -> [String: String] {
+        let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
+        var out: [String: String] = [:]
+        for (i, w) in words.enumerated() where w.hasPrefix("--") {
+            let next = i + 1 < words.count ? words[i + 1] : nil
+            out[String(w.dropFirst(2))] = next.flatMap { $0.hasPrefix("--") ? nil : $0 } ?? "true"
+        }
+        return out
     }
 
     /// Columns by header name; cells that are empty or not numbers become NaN.

@@ -84,6 +84,41 @@ final class ReportTests: XCTestCase {
         XCTAssertGreaterThan((result["non_white_fraction"] as! NSNumber).doubleValue, 0.01)
     }
 
+    /// `make results`: one row per run with the settings from params/pretrain.args, the results and the
+    /// hardness headline numbers; experiments run under several seeds get a mean ± sd row.
+    func testRunsComparedTable() throws {
+        let dir = try TestSupport.scratchDir("report-compare")
+        func run(_ name: String, args: String, knn: Double, probe: Double, hardness: String? = nil) throws -> String {
+            let r = dir.appendingPathComponent(name)
+            for sub in ["results", "params", "hardness"] { try FileManager.default.createDirectory(at: r.appendingPathComponent(sub), withIntermediateDirectories: true) }
+            try (args + "\n").write(to: r.appendingPathComponent("params/pretrain.args"), atomically: true, encoding: .utf8)
+            try "epoch,step,loss\n1,234,6.1\n2,468,5.9\n".write(to: r.appendingPathComponent("log.csv"), atomically: true, encoding: .utf8)
+            try #"{"stage": "knn", "top1": \#(knn)}"#.write(to: r.appendingPathComponent("results/knn.json"), atomically: true, encoding: .utf8)
+            try #"{"stage": "probe", "top1": \#(probe)}"#.write(to: r.appendingPathComponent("results/probe.json"), atomically: true, encoding: .utf8)
+            if let hardness { try hardness.write(to: r.appendingPathComponent("hardness/summary.json"), atomically: true, encoding: .utf8) }
+            return r.path
+        }
+        let coarse = (0..<100).map { String(format: "%.4f", 0.5 - 0.005 * Double($0)) }.joined(separator: ",")
+        let hardness = #"{"kind": "hardness", "fine_same_class": [0.61, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6], "coarse_same_class": [\#(coarse)], "#
+            + #""coarse_same_class_shuffled": [\#(Array(repeating: "0.1", count: 100).joined(separator: ","))], "#
+            + #""consistency": {"hard": {"dispersion_ratio": 212.4}, "easy": {"dispersion_ratio": 1318}}}"#
+        let common = "--objective moco --width 16 --epochs 2 --ring-outer 0.1 --ring-inner 0.1 --anneal-epochs 1"
+        let runs = [try run("moco-ring", args: "--seed 0 --sampler ring \(common)", knn: 0.70, probe: 0.80, hardness: hardness),
+                    try run("moco-ring-seed1", args: "--seed 1 --sampler ring \(common)", knn: 0.72, probe: 0.81),
+                    try run("band-next5", args: "--seed 0 --sampler band \(common) --band-lo 5 --band-hi 10", knn: 0.65, probe: 0.78),
+                    try run("ring-constant", args: "--seed 0 --sampler ring \(common) --no-anneal", knn: 0.6, probe: 0.7)]
+        let out = dir.appendingPathComponent("report").path
+        let r = try TestSupport.runStage("report", runs.flatMap { ["--run", $0] } + ["--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let md = try String(contentsOfFile: out + "/summary.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("## Runs compared"), md)
+        XCTAssertTrue(md.contains("| moco-ring | moco | ring ranks 1–10 %, annealed over 1 ep | 2 | 468 | 0 | 70.00 | 80.00 | 0.610 | 0.500 | 0.255 | 0.005 | 0.100 | 212 | 1318 |"), md)
+        XCTAssertTrue(md.contains("| band-next5 | moco | band [5, 10) % | 2 | 468 | 0 | 65.00 | 78.00 | — |"), md)
+        XCTAssertTrue(md.contains("| ring-constant | moco | ring ranks 1–10 %, constant |"), md)
+        XCTAssertTrue(md.contains("| moco-ring | 0, 1 | 71.00 ± 1.41 (n = 2) | 80.50 ± 0.71 (n = 2) |"), md)
+        XCTAssertFalse(md.contains("| band-next5 | 0 |"), "a single-seed experiment gets no mean row: \(md)")
+    }
+
     func testMissingRunFolderFails() throws {
         let dir = try TestSupport.scratchDir("report-bad")
         let r = try TestSupport.runStage("report", ["--run", dir.path + "/nope", "--out", dir.path + "/out"])
