@@ -22,7 +22,10 @@ RUNS     ?= runs
 SEED_SUFFIX = $(if $(filter-out 0,$(SEED)),-seed$(SEED))
 RUN      ?= $(RUNS)/$(EXP)$(SEED_SUFFIX)
 BASE     ?= runs/baselines
-BIN      ?= .build/release
+# PREBUILT=DIR runs stage binaries built elsewhere (the test suite's own build): nothing is built or installed.
+PREBUILT ?=
+BIN      ?= $(or $(PREBUILT),.build/release)
+DEPS     := $(if $(PREBUILT),,.deps.stamp)
 THREADS  ?= $(shell nproc)
 SEED     ?= 0
 # The datasets, baselines and CNCE study (under BASE) use DATA_SEED: runs of several seeds share them.
@@ -82,11 +85,13 @@ deps: .deps.stamp
 	bash scripts/deps.sh
 	@touch $@
 
+ifeq ($(PREBUILT),)
 build: $(BIN)/.built
 $(BIN)/.built: $(SOURCES) | .deps.stamp
 	swift build -c release
 	@touch $@
 $(addprefix $(BIN)/,$(STAGES)): $(BIN)/.built
+endif
 
 # params(file, args): rewrite the file only when the arguments differ, so dependants rebuild exactly then.
 define params
@@ -99,10 +104,10 @@ INGEST_ARGS = --seed $(DATA_SEED) --limit $(INGEST_LIMIT)
 $(DATA)/params/ingest.args: FORCE
 	$(call params,$(INGEST_ARGS))
 ingest: $(TRAIN) $(TEST)
-$(DATA)/train.safetensors.zst $(DATA)/test.safetensors.zst: $(DATA)/%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | .deps.stamp
+$(DATA)/train.safetensors.zst $(DATA)/test.safetensors.zst: $(DATA)/%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | $(DEPS)
 	$(BIN)/ingest idx --images $(FASHION)/$(if $(filter train,$*),train,t10k)-images-idx3-ubyte.gz \
 	  --labels $(FASHION)/$(if $(filter train,$*),train,t10k)-labels-idx1-ubyte.gz $(INGEST_ARGS) --out $@
-$(DATA)/train-first%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | .deps.stamp
+$(DATA)/train-first%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | $(DEPS)
 	$(BIN)/ingest idx --images $(FASHION)/train-images-idx3-ubyte.gz --labels $(FASHION)/train-labels-idx1-ubyte.gz \
 	  --seed $(DATA_SEED) --limit $* --out $@
 
@@ -112,9 +117,12 @@ AUGMENT_ARGS = --recipe $(RECIPE) --seed $(SEED) $(AUGMENT_EXTRA)
 $(RUN)/params/augment.args: FORCE
 	$(call params,$(AUGMENT) $(AUGMENT_ARGS))
 VIEWS := $(foreach e,$(EPOCH_IDS),$(RUN)/views/epoch-$(e).safetensors.zst)
-.SECONDARY: $(VIEWS)
+.SECONDARY: $(VIEWS) $(PRETRAIN_SET)
 augment: $(firstword $(VIEWS))
-$(RUN)/views/epoch-%.safetensors.zst: $(PRETRAIN_SET) $(AUGMENT) $(RUN)/params/augment.args
+# Depend on the stage's program: our binary, or whichever words of AUGMENT are files (`python3 x.py` → x.py).
+AUGMENT_PROGRAM = $(if $(filter $(BIN)/augment,$(AUGMENT)),$(BIN)/augment,$(wildcard $(AUGMENT)))
+$(RUN)/views/epoch-%.safetensors.zst: $(PRETRAIN_SET) $(AUGMENT_PROGRAM) $(RUN)/params/augment.args
+	@mkdir -p $(@D)
 	$(AUGMENT) --dataset $(PRETRAIN_SET) --epoch $$((10#$*)) $(AUGMENT_ARGS) --out $@
 
 # ---- pretrain: epoch e continues from epoch e−1's checkpoint -----------------------------------
@@ -178,9 +186,10 @@ $(RUN)/hardness/stats.safetensors.zst: $(CKPT) $(RUN)/features/test.safetensors.
 
 # The CNCE estimator study (first seed paper): bias and variance of NCE vs CNCE on Gaussians.
 CNCE_REPETITIONS ?= 200
+CNCE_EXTRA ?=
 cnce: $(BASE)/cnce/cnce.json
 $(BASE)/cnce/cnce.json: $(BIN)/hardness
-	$(BIN)/hardness cnce-study --repetitions $(CNCE_REPETITIONS) --seed $(DATA_SEED) --out $(BASE)/cnce
+	$(BIN)/hardness cnce-study --repetitions $(CNCE_REPETITIONS) $(CNCE_EXTRA) --seed $(DATA_SEED) --out $(BASE)/cnce
 
 # ---- report ---------------------------------------------------------------------------------------
 report: $(RUN)/report/index.html

@@ -21,7 +21,7 @@ enum ComparisonTable {
         if !repeated.isEmpty {
             let seedHeader = ["experiment", "seeds", "kNN top-1", "probe top-1"]
             let seedRows = repeated.map { name -> [String] in
-                let g = groups[name]!
+                let g = groups[name]!.sorted { (Int($0.parameters["seed"] ?? "") ?? 0) < (Int($1.parameters["seed"] ?? "") ?? 0) }
                 return [name, g.map { $0.parameters["seed"] ?? "?" }.joined(separator: ", "),
                         meanSD(g.map { top1($0, "knn") }), meanSD(g.map { top1($0, "probe") })]
             }

@@ -1,0 +1,139 @@
+import Foundation
+import TensorFiles
+import TestSupport
+import XCTest
+
+/// The Makefile as users drive it, on a tiny slice of Fashion-MNIST with the test build's binaries
+/// (`PREBUILT`): the whole pipeline runs and prints its table; a second `make` has nothing to do; a
+/// changed parameter reruns only what depends on it; a `kill -9` of the running `make` resumes to the
+/// same outputs; the augmentation stage swaps for the NumPy one; `make results` compares the runs.
+final class PipelineMakeTests: XCTestCase {
+    static let fashion = "/usr/share/datasets/fashion-mnist"
+
+    func variables(_ dir: URL, runs: String = "runs") -> [String] {
+        ["PREBUILT=\(TestSupport.binDir.path)", "FASHION=\(Self.fashion)", "DATA=\(dir.path)/data", "RUNS=\(dir.path)/\(runs)",
+         "BASE=\(dir.path)/base", "INGEST_LIMIT=640", "PRETRAIN_IMAGES=512", "EPOCHS=2", "BATCH=64", "QUEUE=128", "WIDTH=4", "THREADS=2",
+         "KNN_MONITOR_LIMIT=256", "CNCE_REPETITIONS=4", "CNCE_EXTRA=--batch 16 --pool 128 --rhos 0.5"]
+    }
+
+    func make(_ dir: URL, _ extra: [String] = [], runs: String = "runs") throws -> TestSupport.Result {
+        try TestSupport.run("/usr/bin/env", ["make", "-C", TestSupport.repoRoot.path, "--no-print-directory"] + variables(dir, runs: runs) + extra)
+    }
+
+    /// The stage binaries a `make` started, in order (make echoes every recipe line it runs).
+    func stagesRun(_ r: TestSupport.Result) -> [String] {
+        let bin = TestSupport.binDir.path + "/"
+        return r.stdout.split(separator: "\n").compactMap { line in
+            let command = line.drop { $0.isWhitespace }
+            guard command.hasPrefix(bin) else { return nil }
+            return String(command.dropFirst(bin.count).prefix { !$0.isWhitespace })
+        }
+    }
+
+    /// Runs make and returns the stages it started, failing the test if make fails.
+    func stagesOfMake(_ dir: URL, _ extra: [String] = []) throws -> [String] {
+        let r = try make(dir, extra)
+        XCTAssertEqual(r.status, 0, String(r.stderr.suffix(2000)))
+        return stagesRun(r)
+    }
+
+    /// A process and all its descendants (from /proc), so that a kill takes make and the stage it runs.
+    static func processTree(_ root: pid_t) -> [pid_t] {
+        var children: [pid_t: [pid_t]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.range(of: ")", options: .backwards) else { continue }
+            let fields = stat[close.upperBound...].split(separator: " ")      // state, ppid, …
+            if fields.count > 1, let parent = pid_t(fields[1]) { children[parent, default: []].append(pid) }
+        }
+        var out: [pid_t] = [], queue = [root]
+        while let pid = queue.popLast() { out.append(pid); queue += children[pid] ?? [] }
+        return out
+    }
+
+    func tensors(_ path: String) throws -> [String: [UInt8]] {
+        let f = try TensorFile.read(path)
+        return Dictionary(uniqueKeysWithValues: f.tensors.map { ($0.name, Array(f.rawBytes($0))) })
+    }
+
+    func testPipelineRunsOnceResumesAndSwapsAugment() throws {
+        guard FileManager.default.fileExists(atPath: Self.fashion + "/train-images-idx3-ubyte.gz") else {
+            throw XCTSkip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+        }
+        let dir = try TestSupport.scratchDir("pipeline-make")
+        let run = dir.path + "/runs/default"
+
+        // 1. the whole pipeline, ending with the results table and the report's path
+        let first = try make(dir)
+        XCTAssertEqual(first.status, 0, String(first.stderr.suffix(2000)))
+        XCTAssertTrue(first.stdout.contains("## Results"), first.stdout)
+        XCTAssertTrue(first.stdout.contains("| raw pixels |"), first.stdout)
+        XCTAssertTrue(first.stdout.hasSuffix("report: \(run)/report/index.html\n"), String(first.stdout.suffix(300)))
+        let checkpoint = run + "/ckpt/epoch-002.safetensors.zst"
+        let finalWeights = try tensors(checkpoint)
+        let probe = try Data(contentsOf: URL(fileURLWithPath: run + "/results/probe.json"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/views/epoch-001.safetensors.zst"), "views are deleted once their epoch is trained")
+
+        XCTAssertEqual(stagesRun(first).filter { $0 == "pretrain" }.count, 2, first.stdout)
+
+        // 2. nothing left to do; a changed pretraining parameter reruns pretraining and what follows (and the
+        // views, which were deleted once trained), but neither ingest nor the baselines; a changed kNN
+        // parameter reruns the three kNN results and the report only
+        XCTAssertEqual(try stagesOfMake(dir), [])
+        let afterLR = try stagesOfMake(dir, ["LR=0.05"])
+        XCTAssertFalse(afterLR.contains("ingest"), "\(afterLR)")
+        XCTAssertEqual(afterLR.filter { $0 == "pretrain" }.count, 2, "\(afterLR)")
+        XCTAssertEqual(afterLR.filter { $0 == "embed" }.count, 2, "only the run's own features: \(afterLR)")
+        XCTAssertEqual(afterLR.filter { $0 == "probe" || $0 == "knn" }.count, 2, "not the baselines: \(afterLR)")
+        XCTAssertEqual(afterLR.last, "report", "\(afterLR)")
+        XCTAssertEqual(try stagesOfMake(dir, ["LR=0.05", "KNN_K=50"]).sorted(), ["knn", "knn", "knn", "report"])
+
+        // 3. kill -9 the running make (and its stage) once the first epoch's checkpoint exists; make resumes
+        try FileManager.default.removeItem(atPath: run)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["make", "-C", TestSupport.repoRoot.path, "--no-print-directory"] + variables(dir)
+        var env = ProcessInfo.processInfo.environment
+        env["NS_QUIET"] = "1"
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(300)
+        while !FileManager.default.fileExists(atPath: run + "/ckpt/epoch-001.safetensors.zst"), p.isRunning, Date() < deadline {
+            usleep(5_000)
+        }
+        XCTAssertTrue(p.isRunning, "make finished before it could be interrupted")
+        let tree = Self.processTree(p.processIdentifier)
+        for pid in tree { kill(pid, SIGKILL) }
+        p.waitUntilExit()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/report/index.html"))
+        let resumed = try make(dir)
+        XCTAssertEqual(resumed.status, 0, String(resumed.stderr.suffix(2000)))
+        XCTAssertEqual(stagesRun(resumed).filter { $0 == "pretrain" }.count, 1, "resumes from epoch 1's checkpoint: \(resumed.stdout)")
+        XCTAssertEqual(try tensors(checkpoint), finalWeights, "the resumed run's checkpoint differs from the uninterrupted one")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: run + "/results/probe.json")), probe)
+
+        // 4. the NumPy augmentation stage in place of ours, through make
+        if TestSupport.pythonHas(["numpy", "safetensors", "zstandard"]) {
+            let swapped = try make(dir, ["AUGMENT=python3 examples/augment_numpy.py", "pretrain"], runs: "runs-numpy")
+            XCTAssertEqual(swapped.status, 0, String(swapped.stderr.suffix(2000)))
+            let ckpt = dir.path + "/runs-numpy/default/ckpt/epoch-002.safetensors.zst"
+            XCTAssertNotEqual(try tensors(ckpt)["encoder_q.conv1.weight"], finalWeights["encoder_q.conv1.weight"], "other views, other weights")
+            let args = try String(contentsOfFile: dir.path + "/runs-numpy/default/params/augment.args", encoding: .utf8)
+            XCTAssertTrue(args.hasPrefix("python3 examples/augment_numpy.py "), args)
+        }
+
+        // 5. a second seed lands in its own folder; make results compares every finished run
+        let seeded = try make(dir, ["SEED=1"])
+        XCTAssertEqual(seeded.status, 0, String(seeded.stderr.suffix(2000)))
+        XCTAssertTrue(seeded.stdout.hasSuffix("report: \(run)-seed1/report/index.html\n"), String(seeded.stdout.suffix(300)))
+        XCTAssertEqual(try stagesOfMake(dir), [], "the seed-0 run is still up to date")
+        let results = try make(dir, ["results"])
+        XCTAssertEqual(results.status, 0, String(results.stderr.suffix(2000)))
+        let md = try String(contentsOfFile: dir.path + "/runs/report/summary.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("| default | moco | ring ranks 1–10 %, annealed over 1 ep | 2 | "), md)
+        XCTAssertTrue(md.contains("| default-seed1 | moco |"), md)
+        XCTAssertTrue(md.contains("| default | 0, 1 | "), md)
+    }
+}
