@@ -117,7 +117,8 @@ AUGMENT_ARGS = --recipe $(RECIPE) --seed $(SEED) $(AUGMENT_EXTRA)
 $(RUN)/params/augment.args: FORCE
 	$(call params,$(AUGMENT) $(AUGMENT_ARGS))
 VIEWS := $(foreach e,$(EPOCH_IDS),$(RUN)/views/epoch-$(e).safetensors.zst)
-.SECONDARY: $(VIEWS) $(PRETRAIN_SET)
+# make neither deletes these nor remakes them only because they are missing (the pretrain rule removes views itself).
+.SECONDARY: $(VIEWS) $(filter-out $(TRAIN),$(PRETRAIN_SET))
 augment: $(firstword $(VIEWS))
 # Depend on the stage's program: our binary, or whichever words of AUGMENT are files (`python3 x.py` → x.py).
 AUGMENT_PROGRAM = $(if $(filter $(BIN)/augment,$(AUGMENT)),$(BIN)/augment,$(wildcard $(AUGMENT)))
