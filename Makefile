@@ -180,9 +180,12 @@ baselines: $(BASELINES)
 
 # ---- hardness: which negatives are hard, and how often they share the query's class --------------
 HIERARCHY ?= resources/hierarchy/fashion-mnist.json
+# Candidates: the final queue (MoCo) or bank (IR) from the checkpoint; SimCLR keeps neither (its
+# negatives are the batch), so its candidates are the training set's projections.
+CANDIDATES = $(if $(filter simclr,$(OBJECTIVE)),$(RUN)/features/train.safetensors.zst,$(CKPT))
 hardness: $(RUN)/hardness/stats.safetensors.zst
-$(RUN)/hardness/stats.safetensors.zst: $(CKPT) $(RUN)/features/test.safetensors.zst $(BIN)/hardness $(HIERARCHY)
-	$(BIN)/hardness analyse --queries $(RUN)/features/test.safetensors.zst --candidates $(CKPT) \
+$(RUN)/hardness/stats.safetensors.zst: $(CANDIDATES) $(RUN)/features/test.safetensors.zst $(BIN)/hardness $(HIERARCHY)
+	$(BIN)/hardness analyse --queries $(RUN)/features/test.safetensors.zst --candidates $(CANDIDATES) \
 	  --hierarchy $(HIERARCHY) --seed $(SEED) --out $@ --summary $(RUN)/hardness/summary.json
 
 # The CNCE estimator study (first seed paper): bias and variance of NCE vs CNCE on Gaussians.
