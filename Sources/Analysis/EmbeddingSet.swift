@@ -34,7 +34,11 @@ public struct EmbeddingSet: Sendable {
         let name: String
         if let tensor { name = tensor }
         else if let found = ["projection", "queue", "bank"].first(where: file.has) { name = found }
-        else { throw StageError(path, "has none of the tensors projection, queue, bank (it has: \(file.names.joined(separator: ", "))); pass --*-tensor NAME") }
+        else {
+            // a checkpoint holds hundreds of tensors: name a few, so the error stays one readable line
+            let shown = file.names.prefix(6).joined(separator: ", ") + (file.names.count > 6 ? ", … \(file.names.count) in all" : "")
+            throw StageError(path, "has none of the tensors projection, queue, bank (it has: \(shown)); pass --*-tensor NAME")
+        }
         let info = try file.info(name)
         guard info.shape.count == 2, info.shape[0] > 0, info.shape[1] > 0 else {
             throw StageError(path, "tensor '\(name)' has shape \(info.shape), expected [n, d] with n, d > 0")

@@ -190,6 +190,17 @@ final class HardnessTests: XCTestCase {
         let mismatch = try TestSupport.runStage("hardness", ["--queries", q, "--candidates", wide, "--out", out])
         XCTAssertNotEqual(mismatch.status, 0)
         XCTAssertTrue(mismatch.stderr.contains("dimension"), mismatch.stderr)
-        XCTAssertEqual(TestSupport.listing(dir), ["q.safetensors.zst", "wide.safetensors.zst"])
+        // a checkpoint without a queue or bank (SimCLR's): one short line naming a few of its tensors
+        let weights = dir.appendingPathComponent("weights.safetensors.zst").path
+        var w = TensorFileWriter(metadata: ["stage": "test"])
+        for i in 0..<40 { w.add("encoder.layer\(i).weight", [Float](repeating: 0, count: 4), shape: [4]) }
+        try w.write(to: weights)
+        let noQueue = try TestSupport.runStage("hardness", ["--queries", q, "--candidates", weights, "--out", out])
+        XCTAssertNotEqual(noQueue.status, 0)
+        XCTAssertTrue(noQueue.stderr.contains("weights.safetensors.zst: has none of the tensors projection, queue, bank"), noQueue.stderr)
+        XCTAssertTrue(noQueue.stderr.contains("… 40 in all"), noQueue.stderr)
+        XCTAssertEqual(noQueue.stderr.split(separator: "\n").count, 1, noQueue.stderr)
+        XCTAssertLessThan(noQueue.stderr.count, 400, noQueue.stderr)
+        XCTAssertEqual(TestSupport.listing(dir), ["q.safetensors.zst", "weights.safetensors.zst", "wide.safetensors.zst"])
     }
 }

@@ -6,7 +6,8 @@ import XCTest
 /// The Makefile as users drive it, on a tiny slice of Fashion-MNIST with the test build's binaries
 /// (`PREBUILT`): the whole pipeline runs and prints its table; a second `make` has nothing to do; a
 /// changed parameter reruns only what depends on it; a `kill -9` of the running `make` resumes to the
-/// same outputs; the augmentation stage swaps for the NumPy one; `make results` compares the runs.
+/// same outputs; the augmentation stage swaps for the NumPy one; `make results` compares the runs; the
+/// SimCLR experiment reaches its hardness analysis.
 final class PipelineMakeTests: XCTestCase {
     static let fashion = "/usr/share/datasets/fashion-mnist"
 
@@ -135,5 +136,10 @@ final class PipelineMakeTests: XCTestCase {
         XCTAssertTrue(md.contains("| default | moco | ring ranks 1–10 %, annealed over 1 ep | 2 | "), md)
         XCTAssertTrue(md.contains("| default-seed1 | moco |"), md)
         XCTAssertTrue(md.contains("| default | 0, 1 | "), md)
+
+        // 6. SimCLR keeps no queue or bank: its hardness analysis uses the training projections
+        let simclr = try make(dir, ["EXP=simclr", "hardness"])
+        XCTAssertEqual(simclr.status, 0, String(simclr.stderr.suffix(2000)))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/runs/simclr/hardness/summary.json"))
     }
 }
