@@ -191,9 +191,12 @@ $(RUN)/hardness/stats.safetensors.zst: $(CANDIDATES) $(RUN)/features/test.safete
 # The CNCE estimator study (first seed paper): bias and variance of NCE vs CNCE on Gaussians.
 CNCE_REPETITIONS ?= 200
 CNCE_EXTRA ?=
+CNCE_ARGS = --repetitions $(CNCE_REPETITIONS) $(CNCE_EXTRA) --seed $(DATA_SEED)
+$(BASE)/params/cnce.args: FORCE
+	$(call params,$(CNCE_ARGS))
 cnce: $(BASE)/cnce/cnce.json
-$(BASE)/cnce/cnce.json: $(BIN)/hardness
-	$(BIN)/hardness cnce-study --repetitions $(CNCE_REPETITIONS) $(CNCE_EXTRA) --seed $(DATA_SEED) --out $(BASE)/cnce
+$(BASE)/cnce/cnce.json: $(BIN)/hardness $(BASE)/params/cnce.args
+	$(BIN)/hardness cnce-study $(CNCE_ARGS) --out $(BASE)/cnce
 
 # ---- report ---------------------------------------------------------------------------------------
 report: $(RUN)/report/index.html

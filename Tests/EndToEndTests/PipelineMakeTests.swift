@@ -88,6 +88,7 @@ final class PipelineMakeTests: XCTestCase {
         XCTAssertEqual(afterLR.filter { $0 == "probe" || $0 == "knn" }.count, 2, "not the baselines: \(afterLR)")
         XCTAssertEqual(afterLR.last, "report", "\(afterLR)")
         XCTAssertEqual(try stagesOfMake(dir, ["LR=0.05", "KNN_K=50"]).sorted(), ["knn", "knn", "knn", "report"])
+        XCTAssertEqual(try stagesOfMake(dir, ["LR=0.05", "KNN_K=50", "CNCE_REPETITIONS=5"]), ["hardness", "report"], "the CNCE study and the report")
 
         // 3. kill -9 the running make (and its stage) once the first epoch's checkpoint exists; make resumes
         try FileManager.default.removeItem(atPath: run)
