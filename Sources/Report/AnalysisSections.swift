@@ -3,6 +3,10 @@ import Foundation
 /// Report sections for a hardness summary (from `hardness`) and for the CNCE study (`hardness cnce-study`).
 enum HardnessSection {
     static func doubles(_ v: Any?) -> [Double] { ((v as? [Any]) ?? []).map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
+    /// A number from a summary's "consistency" block (side: hard, easy, hard_control, easy_control); NaN if absent.
+    static func consistency(_ h: [String: Any], _ side: String, _ key: String) -> Double {
+        (((h["consistency"] as? [String: Any])?[side] as? [String: Any])?[key] as? NSNumber)?.doubleValue ?? .nan
+    }
 
     static func make(label: String, summary h: [String: Any], id: String,
                      chart: (String, String) -> (String, String)) -> ReportBuilder.Section {
@@ -35,8 +39,8 @@ enum HardnessSection {
             let x = (0..<100).map { Double($0) + 0.5 }
             add(chart("\(id)_lca_depth", Charts.line(title: "Mean LCA depth by difficulty bucket", xLabel: "bucket (hardness percentile, 0 = hardest)", yLabel: "LCA depth", series: [LineSeries("LCA depth", Array(zip(x, lca)), color: SVG.color(2))])))
         }
-        if let c = h["consistency"] as? [String: Any] {
-            func v(_ side: String, _ key: String) -> Double { ((c[side] as? [String: Any])?[key] as? NSNumber)?.doubleValue ?? .nan }
+        if h["consistency"] is [String: Any] {
+            func v(_ side: String, _ key: String) -> Double { consistency(h, side, key) }
             let pct = (h["consistency_percent"] as? NSNumber)?.doubleValue ?? .nan
             var observed = [v("hard", "dispersion_ratio"), v("easy", "dispersion_ratio")]
             var control = [v("hard_control", "dispersion_ratio"), v("easy_control", "dispersion_ratio")]

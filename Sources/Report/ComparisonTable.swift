@@ -50,8 +50,7 @@ enum ComparisonTable {
         if let h = r.hardness.first?.1 {
             let fine = HardnessSection.doubles(h["fine_same_class"]), coarse = HardnessSection.doubles(h["coarse_same_class"])
             let shuffled = HardnessSection.doubles(h["coarse_same_class_shuffled"]).filter(\.isFinite)
-            let consistency = h["consistency"] as? [String: Any]
-            func dispersion(_ side: String) -> Double { ((consistency?[side] as? [String: Any])?["dispersion_ratio"] as? NSNumber)?.doubleValue ?? .nan }
+            func dispersion(_ side: String) -> Double { HardnessSection.consistency(h, side, "dispersion_ratio") }
             cells += [frac(fine.first), frac(coarse.first), frac(coarse.count == 100 ? coarse[49] : nil), frac(coarse.last),
                       frac(shuffled.isEmpty ? nil : shuffled.reduce(0, +) / Double(shuffled.count)),
                       cell(dispersion("hard"), 0), cell(dispersion("easy"), 0)]

@@ -1,5 +1,4 @@
 import Foundation
-import TensorFiles
 import TestSupport
 import XCTest
 
@@ -17,8 +16,13 @@ final class PipelineMakeTests: XCTestCase {
          "KNN_MONITOR_LIMIT=256", "CNCE_REPETITIONS=4", "CNCE_EXTRA=--batch 16 --pool 128 --rhos 0.5"]
     }
 
+    /// `make -C <repo>` with the slice's variables, as arguments to /usr/bin/env.
+    func makeArguments(_ dir: URL, _ extra: [String] = [], runs: String = "runs") -> [String] {
+        ["make", "-C", TestSupport.repoRoot.path, "--no-print-directory"] + variables(dir, runs: runs) + extra
+    }
+
     func make(_ dir: URL, _ extra: [String] = [], runs: String = "runs") throws -> TestSupport.Result {
-        try TestSupport.run("/usr/bin/env", ["make", "-C", TestSupport.repoRoot.path, "--no-print-directory"] + variables(dir, runs: runs) + extra)
+        try TestSupport.run("/usr/bin/env", makeArguments(dir, extra, runs: runs))
     }
 
     /// The stage binaries a `make` started, in order (make echoes every recipe line it runs).
@@ -52,11 +56,6 @@ final class PipelineMakeTests: XCTestCase {
         return out
     }
 
-    func tensors(_ path: String) throws -> [String: [UInt8]] {
-        let f = try TensorFile.read(path)
-        return Dictionary(uniqueKeysWithValues: f.tensors.map { ($0.name, Array(f.rawBytes($0))) })
-    }
-
     func testPipelineRunsOnceResumesAndSwapsAugment() throws {
         guard FileManager.default.fileExists(atPath: Self.fashion + "/train-images-idx3-ubyte.gz") else {
             throw XCTSkip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
@@ -71,7 +70,7 @@ final class PipelineMakeTests: XCTestCase {
         XCTAssertTrue(first.stdout.contains("| raw pixels |"), first.stdout)
         XCTAssertTrue(first.stdout.hasSuffix("report: \(run)/report/index.html\n"), String(first.stdout.suffix(300)))
         let checkpoint = run + "/ckpt/epoch-002.safetensors.zst"
-        let finalWeights = try tensors(checkpoint)
+        let finalWeights = try tensorBytes(checkpoint)
         let probe = try Data(contentsOf: URL(fileURLWithPath: run + "/results/probe.json"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/views/epoch-001.safetensors.zst"), "views are deleted once their epoch is trained")
 
@@ -94,7 +93,7 @@ final class PipelineMakeTests: XCTestCase {
         try FileManager.default.removeItem(atPath: run)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["make", "-C", TestSupport.repoRoot.path, "--no-print-directory"] + variables(dir)
+        p.arguments = makeArguments(dir)
         var env = ProcessInfo.processInfo.environment
         env["NS_QUIET"] = "1"
         p.environment = env
@@ -113,7 +112,7 @@ final class PipelineMakeTests: XCTestCase {
         let resumed = try make(dir)
         XCTAssertEqual(resumed.status, 0, String(resumed.stderr.suffix(2000)))
         XCTAssertEqual(stagesRun(resumed).filter { $0 == "pretrain" }.count, 1, "resumes from epoch 1's checkpoint: \(resumed.stdout)")
-        XCTAssertEqual(try tensors(checkpoint), finalWeights, "the resumed run's checkpoint differs from the uninterrupted one")
+        XCTAssertEqual(try tensorBytes(checkpoint), finalWeights, "the resumed run's checkpoint differs from the uninterrupted one")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: run + "/results/probe.json")), probe)
 
         // 4. the NumPy augmentation stage in place of ours, through make
@@ -121,7 +120,7 @@ final class PipelineMakeTests: XCTestCase {
             let swapped = try make(dir, ["AUGMENT=python3 examples/augment_numpy.py", "pretrain"], runs: "runs-numpy")
             XCTAssertEqual(swapped.status, 0, String(swapped.stderr.suffix(2000)))
             let ckpt = dir.path + "/runs-numpy/default/ckpt/epoch-002.safetensors.zst"
-            XCTAssertNotEqual(try tensors(ckpt)["encoder_q.conv1.weight"], finalWeights["encoder_q.conv1.weight"], "other views, other weights")
+            XCTAssertNotEqual(try tensorBytes(ckpt)["encoder_q.conv1.weight"], finalWeights["encoder_q.conv1.weight"], "other views, other weights")
             let args = try String(contentsOfFile: dir.path + "/runs-numpy/default/params/augment.args", encoding: .utf8)
             XCTAssertTrue(args.hasPrefix("python3 examples/augment_numpy.py "), args)
         }

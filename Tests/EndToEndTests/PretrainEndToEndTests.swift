@@ -49,13 +49,7 @@ final class PretrainEndToEndTests: XCTestCase {
         try TestSupport.runStage("pretrain", args + common, env: env)
     }
 
-    /// Every tensor's bytes, by name.
-    func tensors(_ path: String) throws -> [String: [UInt8]] {
-        let f = try TensorFile.read(path)
-        var out: [String: [UInt8]] = [:]
-        for t in f.tensors { out[t.name] = Array(f.rawBytes(t)) }
-        return out
-    }
+    func tensors(_ path: String) throws -> [String: [UInt8]] { try tensorBytes(path) }
 
     func testResumeIsExactAfterKills() throws {
         let dir = try TestSupport.scratchDir("pretrain")
