@@ -62,7 +62,6 @@ SAMPLER_EXTRA ?=
 PRETRAIN_EXTRA ?=
 KNN_K         ?= 200
 KNN_TAU       ?= 0.1
-PROBE_PROTOCOL ?= moco
 PROBE_EXTRA   ?=
 
 SOURCES := Package.swift $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap' 2>/dev/null)
@@ -156,8 +155,12 @@ $(RANDOM)/features/%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
 	$(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(DATA_SEED) --out $@
 
 # ---- probe and kNN on a folder's features (a run or a baseline) ---------------------------------
+# probe.json: the tuned probe (standardised, L2 chosen on a 10 % hold-out); probe-moco.json: MoCo's
+# lr-30 protocol beside it. kNN on both the backbone and the projection (the same k and τ for every row).
+PROBE_PROTOCOL ?= tuned
 PROBE_ARGS = --protocol $(PROBE_PROTOCOL) $(PROBE_EXTRA)
 KNN_ARGS   = --k $(KNN_K) --tau $(KNN_TAU)
+EVALUATIONS := probe probe-moco knn-backbone knn-projection
 # evaluate(folder, checkpoint or empty, seed)
 define evaluate_rules
 $(1)/params/probe.args: FORCE
@@ -166,16 +169,19 @@ $(1)/params/knn.args: FORCE
 	$$(call params,$$(KNN_ARGS))
 $(1)/results/probe.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/probe $(1)/params/probe.args
 	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) $$(PROBE_ARGS) --out $$@
-$(1)/results/knn.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/knn $(1)/params/knn.args
-	$(BIN)/knn --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $$(KNN_ARGS) --out $$@
+$(1)/results/probe-moco.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/probe
+	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) --protocol moco --out $$@
+$(1)/results/knn-%.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/knn $(1)/params/knn.args
+	$(BIN)/knn --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst --feature $$* $$(KNN_ARGS) --out $$@
 endef
 $(eval $(call evaluate_rules,$(RUN),$(CKPT),$(SEED)))
 $(eval $(call evaluate_rules,$(RAW),,$(DATA_SEED)))
 $(eval $(call evaluate_rules,$(RANDOM),,$(DATA_SEED)))
-probe: $(RUN)/results/probe.json
-knn: $(RUN)/results/knn.json
+probe: $(RUN)/results/probe.json $(RUN)/results/probe-moco.json
+knn: $(RUN)/results/knn-backbone.json $(RUN)/results/knn-projection.json
 evaluate: probe knn
-BASELINES := $(foreach b,$(RAW) $(RANDOM),$(b)/results/probe.json $(b)/results/knn.json)
+RESULTS_OF = $(foreach e,$(EVALUATIONS),$(1)/results/$(e).json)
+BASELINES := $(foreach b,$(RAW) $(RANDOM),$(call RESULTS_OF,$(b)))
 baselines: $(BASELINES)
 
 # ---- hardness: which negatives are hard, and how often they share the query's class --------------
@@ -200,7 +206,7 @@ $(BASE)/cnce/cnce.json: $(BIN)/hardness $(BASE)/params/cnce.args
 
 # ---- report ---------------------------------------------------------------------------------------
 report: $(RUN)/report/index.html
-$(RUN)/report/index.html: $(RUN)/results/probe.json $(RUN)/results/knn.json $(RUN)/hardness/stats.safetensors.zst \
+$(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safetensors.zst \
                           $(BASELINES) $(BASE)/cnce/cnce.json $(BIN)/report
 	$(BIN)/report --run $(RUN) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json --title "$(EXP): $(OBJECTIVE) + $(SAMPLER)" --out $(RUN)/report

@@ -7,6 +7,8 @@ IN holds the encoder's tensors (PyTorch names under metadata `prefix`), `images`
 metadata mean/std (comma-separated per channel) and splits (SplitBatchNorm groups in training).
 OUT gets eval.feature/eval.embedding (BN with running statistics), then train.feature/train.embedding
 (BN with per-group batch statistics) and running.<bn>.running_mean/var after that training pass.
+If IN holds `order` i64 [B] (ShuffleBN), OUT also gets shuffled.embedding: the training forward of the
+images in that order (position j holds image order[j]), put back in image order.
 """
 import json
 import struct
@@ -125,6 +127,12 @@ def main():
     out["train.feature"], out["train.embedding"] = f.astype(np.float32), e.astype(np.float32)
     for name, v in model.running.items():
         out["running." + name] = v.astype(np.float32)
+    if "order" in t:
+        order = t["order"].astype(np.int64)
+        _, e = Model(t, meta["prefix"], int(meta["splits"])).forward(x[order], training=True)
+        restored = np.zeros_like(e)
+        restored[order] = e
+        out["shuffled.embedding"] = restored.astype(np.float32)
     write(sys.argv[2], out)
 
 

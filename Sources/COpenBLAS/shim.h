@@ -21,3 +21,7 @@ static inline uint64_t ns_xgetbv0(void) {
     __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
     return ((uint64_t)edx << 32) | eax;
 }
+
+// LAPACK's symmetric eigen-solver, which OpenBLAS carries (Fortran ABI: hidden string lengths last).
+void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
+            double *work, const int *lwork, int *info, size_t jobzLength, size_t uploLength);

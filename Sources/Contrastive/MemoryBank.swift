@@ -21,6 +21,13 @@ public struct MemoryBank: Equatable, Sendable {
         self.count = labels.count; self.dim = dim; self.features = features; self.labels = labels
     }
 
+    /// The stored features of `indices` [B] → [B, d].
+    public func rows(_ indices: [Int]) -> [Float] {
+        var out = [Float](repeating: 0, count: indices.count * dim)   // [B, d]
+        for (r, i) in indices.enumerated() { for c in 0..<dim { out[r * dim + c] = features[i * dim + c] } }
+        return out
+    }
+
     /// bank[i] ← normalise(m·bank[i] + (1−m)·f) for each row of the batch (features [B, d]).
     /// Call once per step, after the gradient; indices must be distinct within a batch.
     public mutating func write(indices: [Int], features batch: [Float], momentum m: Float) throws {

@@ -21,6 +21,8 @@ public struct ContrastiveStats: Equatable, Sendable {
     public var candidates: Int = 0
     public var rankRange: Range<Int>?
     public var outer: Double = 1
+    /// The collapse monitor's measures (alignment, uniformity, effective rank); nil unless requested.
+    public var health: EmbeddingHealth?
 
     public init() {}
 }

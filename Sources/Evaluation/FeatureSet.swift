@@ -29,6 +29,13 @@ public struct LabeledFeatures: Sendable {
         self.dim = dim
     }
 
+    /// The rows at `positions`, in that order.
+    public func subset(_ positions: [Int]) -> LabeledFeatures {
+        var v = [Float](repeating: 0, count: positions.count * dim)   // [m, dim]
+        for (r, i) in positions.enumerated() { for c in 0..<dim { v[r * dim + c] = values[i * dim + c] } }
+        return LabeledFeatures(values: v, labels: positions.map { labels[$0] }, count: positions.count, dim: dim)
+    }
+
     /// Number of classes implied by the labels (largest label + 1).
     public var classCount: Int { Int(labels.max() ?? -1) + 1 }
 

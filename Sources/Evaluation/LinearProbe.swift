@@ -2,8 +2,11 @@ import Foundation
 import NN
 import StageKit
 
-/// Named linear-probe protocols. Adding one touches `hyperparameters` only (the CLI lists the cases).
+/// Named linear-probe protocols. Adding an SGD one touches `hyperparameters` only (the CLI lists the cases).
 public enum ProbeProtocol: String, CaseIterable, Sendable {
+    /// the default: standardised features, L2-regularised logistic regression with λ chosen on a
+    /// held-out 10 % of the training split, refit on all of it (TunedProbe; full-batch L-BFGS)
+    case tuned
     /// MoCo's main_lincls: SGD momentum 0.9, lr 30, wd 0, 100 epochs, lr ×0.1 at 60 % and 80 %, batch 256
     case moco
     /// the Ring authors' code: lr 0.01, wd 1e-5, momentum 0.9, constant lr (100 epochs, batch 256)
@@ -11,6 +14,7 @@ public enum ProbeProtocol: String, CaseIterable, Sendable {
 
     public var hyperparameters: ProbeHyperparameters {
         switch self {
+        case .tuned: ProbeHyperparameters(lr: 1, momentum: 0, weightDecay: 0, epochs: 1, batch: 1, milestones: [])   // unused
         case .moco: ProbeHyperparameters(lr: 30, momentum: 0.9, weightDecay: 0, epochs: 100, batch: 256, milestones: [0.6, 0.8])
         case .ring: ProbeHyperparameters(lr: 0.01, momentum: 0.9, weightDecay: 1e-5, epochs: 100, batch: 256, milestones: [])
         }

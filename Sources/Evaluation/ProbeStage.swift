@@ -16,8 +16,9 @@ public enum ProbeStage {
         public var outPath: String
         public var checkpointPath: String?
         public var feature: FeatureKind = .backbone
-        public var protocolName: ProbeProtocol = .moco
+        public var protocolName: ProbeProtocol = .tuned
         public var hyper: ProbeHyperparameters = ProbeProtocol.moco.hyperparameters
+        public var tuned = TunedProbeSettings()
         public var seed: UInt64 = 0
         public var threads: Int = defaultThreadCount
 
@@ -55,8 +56,18 @@ public enum ProbeStage {
         try provenance.addInput("train", path: o.trainPath)
         try provenance.addInput("test", path: o.testPath)
         let h = o.hyper
+        let tuned = o.protocolName == .tuned
         provenance.set("protocol", o.protocolName.rawValue)
         provenance.set("feature", o.feature.rawValue)
+        provenance.set("threads", o.threads)
+        provenance.extra = BLASRuntime.provenance
+        if tuned {
+            provenance.set("l2_grid", o.tuned.grid.map { "\($0)" }.joined(separator: ","))
+            provenance.set("holdout_fraction", o.tuned.holdoutFraction)
+            provenance.set("max_iterations", o.tuned.maxIterations)
+            provenance.set("tolerance", o.tuned.tolerance)
+            provenance.set("standardize", true)
+        } else {
         provenance.set("lr", h.lr)
         provenance.set("momentum", h.momentum)
         provenance.set("weight_decay", h.weightDecay)
@@ -66,20 +77,29 @@ public enum ProbeStage {
         provenance.set("gamma", h.gamma)
         provenance.set("standardize", h.standardize)
         provenance.set("init", h.initialization.rawValue)
-        provenance.set("threads", o.threads)
-        provenance.extra = BLASRuntime.provenance
+        }
 
-        if h.standardize {
+        if h.standardize || tuned {
             let standardizer = Standardizer(fitting: train)
             standardizer.apply(&train, threads: o.threads)
             standardizer.apply(&test, threads: o.threads)
         }
         let started = Date()
-        let progress = StageKit.Progress("probe", total: h.epochs, unit: "epoch")
         let seed = o.seed, n = train.count
-        let model = LinearProbe.train(train, classes: classes, hyper: h, seed: seed,
+        let model: LinearClassifier
+        var tunedResult: TunedProbeResult?
+        if tuned {
+            let progress = StageKit.Progress("probe (tuned)", total: o.tuned.grid.count + 1, unit: "fit")
+            let r = TunedProbe.run(train, classes: classes, settings: o.tuned, seed: seed, threads: o.threads, progress: progress)
+            progress.finish(status: String(format: "λ %g, loss %.4f", r.chosenL2, r.classifier.finalLoss))
+            model = r.classifier
+            tunedResult = r
+        } else {
+            let progress = StageKit.Progress("probe", total: h.epochs, unit: "epoch")
+            model = LinearProbe.train(train, classes: classes, hyper: h, seed: seed,
                                       order: { LinearProbe.epochOrder(seed: seed, epoch: $0, count: n) }, progress: progress)
-        progress.finish(status: String(format: "loss %.4f", model.finalLoss))
+            progress.finish(status: String(format: "loss %.4f", model.finalLoss))
+        }
         let (top1, top5) = model.accuracy(on: test)
         let trainTop1 = model.accuracy(on: train).top1
         let seconds = Date().timeIntervalSince(started)
@@ -88,6 +108,12 @@ public enum ProbeStage {
             "top1": top1, "top5": top5, "train_top1": trainTop1, "final_train_loss": (model.finalLoss * 1e6).rounded() / 1e6,
             "classes": classes, "train_count": train.count, "test_count": test.count, "dim": train.dim,
         ]
+        if let r = tunedResult {
+            results["l2"] = r.chosenL2
+            results["holdout_top1"] = r.holdoutTop1
+            results["iterations"] = r.iterations
+            results["converged"] = r.converged
+        }
         if let before = checkpointBefore, let ckpt = o.checkpointPath {
             let after = try SHA256.hex(file: ckpt)
             guard after == before else {
@@ -102,8 +128,9 @@ public enum ProbeStage {
         file.results = results
         try file.write(to: o.outPath)
         note(String(format: "probe: %.2f s", seconds))
-        return String(format: "probe: top1 %.2f %%  top5 %.2f %%  (protocol %@, feature %@, lr %g, %d epochs, batch %d%@; %d train × %d test, dim %d)",
-                      top1, top5, o.protocolName.rawValue, o.feature.rawValue, h.lr, h.epochs, h.batch,
-                      h.standardize ? ", standardised" : "", train.count, test.count, train.dim)
+        let how = tunedResult.map { String(format: "λ %g chosen on a %g %% hold-out, standardised", $0.chosenL2, 100 * o.tuned.holdoutFraction) }
+            ?? String(format: "lr %g, %d epochs, batch %d%@", h.lr, h.epochs, h.batch, h.standardize ? ", standardised" : "")
+        return String(format: "probe: top1 %.2f %%  top5 %.2f %%  (protocol %@, feature %@, %@; %d train × %d test, dim %d)",
+                      top1, top5, o.protocolName.rawValue, o.feature.rawValue, how, train.count, test.count, train.dim)
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 /// hardness summary; then, where an experiment ran under several seeds (folders `NAME`, `NAME-seed1`, …),
 /// the mean ± sample standard deviation over its seeds.
 enum ComparisonTable {
-    static let header = ["run", "objective", "negatives", "epochs", "steps", "seed", "kNN top-1", "probe top-1",
+    static let header = ["run", "objective", "negatives", "epochs", "steps", "seed", "kNN backbone", "kNN projection", "probe top-1",
                          "same-class hardest 0.1 %", "hardest 1 %", "49–50 %", "easiest 1 %", "shuffled",
                          "dispersion hardest", "dispersion easiest"]
 
@@ -19,11 +19,12 @@ enum ComparisonTable {
         let groups = Dictionary(grouping: trained, by: { experimentName($0.name) })
         let repeated = groups.keys.sorted().filter { groups[$0]!.count > 1 }
         if !repeated.isEmpty {
-            let seedHeader = ["experiment", "seeds", "kNN top-1", "probe top-1"]
+            let seedHeader = ["experiment", "seeds", "kNN backbone", "kNN projection", "probe top-1"]
             let seedRows = repeated.map { name -> [String] in
                 let g = groups[name]!.sorted { (Int($0.parameters["seed"] ?? "") ?? 0) < (Int($1.parameters["seed"] ?? "") ?? 0) }
                 return [name, g.map { $0.parameters["seed"] ?? "?" }.joined(separator: ", "),
-                        meanSD(g.map { top1($0, "knn") }), meanSD(g.map { top1($0, "probe") })]
+                        meanSD(g.map { top1($0, "knn", "backbone") }), meanSD(g.map { top1($0, "knn", "projection") }),
+                        meanSD(g.map { top1($0, "probe") })]
             }
             let note = "Mean ± sample standard deviation over seeds."
             html += "<p>\(note)</p>\n" + ReportBuilder.htmlTable(seedHeader, seedRows)
@@ -46,7 +47,7 @@ enum ComparisonTable {
         let p = r.parameters
         let steps = r.column("step")?.last(where: { $0.isFinite }).map { fixed($0, 0) } ?? "—"
         var cells = [r.name, p["objective"] ?? "—", negatives(p), p["epochs"] ?? "—", steps, p["seed"] ?? "—",
-                     cell(top1(r, "knn")), cell(top1(r, "probe"))]
+                     cell(top1(r, "knn", "backbone")), cell(top1(r, "knn", "projection")), cell(top1(r, "probe"))]
         if let h = r.hardness.first?.1 {
             let fine = HardnessSection.doubles(h["fine_same_class"]), coarse = HardnessSection.doubles(h["coarse_same_class"])
             let shuffled = HardnessSection.doubles(h["coarse_same_class_shuffled"]).filter(\.isFinite)
@@ -78,7 +79,9 @@ enum ComparisonTable {
         }
     }
 
-    static func top1(_ r: RunData, _ kind: String) -> Double { r.results.first { $0.kind == kind }?.top1 ?? .nan }
+    static func top1(_ r: RunData, _ kind: String, _ feature: String? = nil) -> Double {
+        (kind == "probe" ? r.result(kind, protocolName: "tuned") : r.result(kind, feature: feature))?.top1 ?? .nan
+    }
     static func cell(_ v: Double, _ digits: Int = 2) -> String { v.isFinite ? fixed(v, digits) : "—" }
     static func frac(_ v: Double?) -> String { v.map { cell($0, 3) } ?? "—" }
     static func shortNumber(_ v: Double) -> String {

@@ -83,6 +83,32 @@ public enum ReportBuilder {
                 let c = chart("similarity_percentiles", Charts.line(title: "Query–negative similarity percentiles", xLabel: "epoch", yLabel: "similarity", series: sims))
                 html += c.0; md += c.1
             }
+            var monitor: [LineSeries] = []
+            for (i, r) in trainingRuns.enumerated() {
+                for (j, col) in ["align", "uniform"].enumerated() {
+                    let pts = r.perEpoch(col)
+                    if !pts.isEmpty { monitor.append(LineSeries("\(r.name) \(col == "align" ? "alignment" : "uniformity")", pts, color: SVG.color(i * 2 + j), dashed: j == 1)) }
+                }
+            }
+            if !monitor.isEmpty {
+                let c = chart("collapse_alignment_uniformity", Charts.line(title: "Collapse monitor: alignment (solid, 0 … 4) and uniformity (dashed, −4 spread … 0 collapsed)",
+                                                                            xLabel: "epoch", yLabel: "value", series: monitor, includeZero: true))
+                html += c.0; md += c.1
+            }
+            let erank = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
+                let pts = r.perEpoch("erank"); return pts.isEmpty ? nil : LineSeries(r.name, pts, color: SVG.color(i))
+            }
+            if !erank.isEmpty {
+                let c = chart("collapse_effective_rank", Charts.line(title: "Collapse monitor: effective rank of a batch's embeddings (1 … 128)",
+                                                                      xLabel: "epoch", yLabel: "effective rank", series: erank, includeZero: true))
+                html += c.0; md += c.1
+            }
+            for r in trainingRuns {
+                guard let flags = r.collapseFlags else { continue }
+                let text = flags.isEmpty ? "\(r.name): collapse monitor clean (no log row crosses a threshold)."
+                    : "\(r.name): collapse monitor FLAGGED — " + flags.joined(separator: " · ")
+                html += "<p>\(escapeXML(text))</p>\n"; md += "\n" + text + "\n"
+            }
             sections.append(Section(title: "Training", html: html, markdown: md))
         }
         let allHardness = runs.flatMap { r in r.hardness.map { ("\(r.name) / \($0.0)", $0.1) } } + extraHardness
@@ -109,14 +135,30 @@ public enum ReportBuilder {
     static func resultsSection(_ runs: [RunData]) -> Section {
         let rows = runs.filter { !$0.results.isEmpty }
         guard !rows.isEmpty else { return Section(title: "Results", html: "<p>No result files found.</p>\n", markdown: "No result files found.\n") }
-        func cell(_ r: RunData, _ kind: String, _ top5: Bool) -> String {
-            guard let e = r.results.first(where: { $0.kind == kind }) else { return "—" }
+        func cell(_ e: ResultEntry?, _ top5: Bool = false) -> String {
+            guard let e else { return "—" }
             let v = top5 ? e.top5 : e.top1
             return v.isFinite ? fixed(v, 2) : "—"
         }
-        let header = ["run", "kNN top-1", "kNN top-5", "probe top-1", "probe top-5"]
-        let body = rows.map { r in [r.name, cell(r, "knn", false), cell(r, "knn", true), cell(r, "probe", false), cell(r, "probe", true)] }
-        return Section(title: "Results (top-1 / top-5, %)", html: htmlTable(header, body), markdown: markdownTable(header, body))
+        let withMoCoProbe = rows.contains { $0.results.contains { $0.kind == "probe" && $0.protocolName == "moco" } }
+        var header = ["run", "kNN backbone top-1", "kNN projection top-1", "kNN backbone top-5", "probe top-1", "probe top-5"]
+        if withMoCoProbe { header.append("probe top-1 (MoCo lr 30)") }
+        header.append("collapse monitor")
+        let body = rows.map { r -> [String] in
+            var cells = [r.name, cell(r.result("knn", feature: "backbone")), cell(r.result("knn", feature: "projection")),
+                         cell(r.result("knn", feature: "backbone"), true),
+                         cell(r.result("probe", protocolName: "tuned")), cell(r.result("probe", protocolName: "tuned"), true)]
+            if withMoCoProbe { cells.append(cell(r.results.first { $0.kind == "probe" && $0.protocolName == "moco" })) }
+            cells.append(r.collapseFlags.map { $0.isEmpty ? "clean" : "flagged (\($0.count) rows)" } ?? "—")
+            return cells
+        }
+        var html = htmlTable(header, body), md = markdownTable(header, body)
+        let legend = "probe: the tuned probe (standardised features, L2 chosen on a 10 % hold-out of the training split). "
+            + "collapse monitor: \"flagged\" when a training log row crosses a threshold (median query–negative similarity > "
+            + "\(CollapseThresholds.maxMedianSimilarity), uniformity > \(CollapseThresholds.maxUniformity), effective rank < "
+            + "\(CollapseThresholds.minEffectiveRank)); the flagged rows are listed under Training."
+        html += "<p>\(escapeXML(legend))</p>\n"; md += "\n" + legend + "\n"
+        return Section(title: "Results (top-1 / top-5, %)", html: html, markdown: md)
     }
 
     static func htmlTable(_ header: [String], _ rows: [[String]]) -> String {

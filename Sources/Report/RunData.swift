@@ -14,6 +14,32 @@ public struct RunData {
 
     public func column(_ name: String) -> [Double]? { columns[name] }
 
+    /// The first result of `kind` whose recorded feature / protocol match (nil = any; a result that
+    /// records none matches any).
+    public func result(_ kind: String, feature: String? = nil, protocolName: String? = nil) -> ResultEntry? {
+        results.first { e in
+            e.kind == kind && (feature == nil || e.feature == nil || e.feature == feature)
+                && (protocolName == nil || e.protocolName == nil || e.protocolName == protocolName)
+        }
+    }
+
+    /// The collapse monitor's verdict on the training log (StageKit.CollapseThresholds): nil without
+    /// a log, [] when clean, else "epoch E step S: reasons" for each flagged row.
+    public var collapseFlags: [String]? {
+        guard let steps = columns["step"], !steps.isEmpty else { return nil }
+        var out: [String] = []
+        for i in steps.indices {
+            var row: [String: String] = [:]
+            for (k, v) in columns where i < v.count && v[i].isFinite { row[k] = String(v[i]) }
+            let reasons = CollapseThresholds.reasons(row)
+            if !reasons.isEmpty {
+                out.append("epoch \(row["epoch"].flatMap { Double($0) }.map { fixed($0, 0) } ?? "?") step \(fixed(steps[i], 0)): "
+                           + reasons.joined(separator: "; "))
+            }
+        }
+        return out
+    }
+
     /// (epoch, value) pairs of a column, the last row of each epoch, NaN rows dropped.
     public func perEpoch(_ name: String) -> [(Double, Double)] {
         guard let ys = columns[name] else { return [] }
@@ -85,6 +111,8 @@ public struct ResultEntry {
     public var top1: Double
     public var top5: Double
     public var file: String
+    public var feature: String?          // parameters.feature (knn: backbone / projection)
+    public var protocolName: String?     // parameters.protocol (probe: tuned / moco / ring)
 
     init?(_ obj: [String: Any], file: String) {
         let flat = ResultEntry.flatten(obj)
@@ -98,6 +126,9 @@ public struct ResultEntry {
         let label = ((obj["stage"] as? String) ?? (obj["kind"] as? String) ?? (obj["evaluation"] as? String) ?? file).lowercased()
         kind = label.contains("probe") || label.contains("linear") ? "probe" : label.contains("knn") ? "knn" : label
         self.file = file
+        let parameters = obj["parameters"] as? [String: Any]
+        feature = parameters?["feature"] as? String
+        protocolName = parameters?["protocol"] as? String
     }
 
     /// Numeric leaves by their last key (the first occurrence wins, objects visited in key order).

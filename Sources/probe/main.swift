@@ -7,7 +7,7 @@ extension FeatureKind: ExpressibleByArgument {}
 extension ProbeProtocol: ExpressibleByArgument {}
 extension ProbeInit: ExpressibleByArgument {}
 
-/// `probe --train F --test F --out results.json [--protocol moco|ring] [overrides]`: linear probe on frozen features.
+/// `probe --train F --test F --out results.json [--protocol tuned|moco|ring] [overrides]`: linear probe on frozen features.
 @main
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "probe",
@@ -19,7 +19,9 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "Results file (JSON).") var out: String
     @Option(help: "Encoder checkpoint the features came from; its sha256 is recorded before and after.") var checkpoint: String?
     @Option(help: "Feature tensor: backbone (pooled, pre-head; the standard) or projection.") var feature: FeatureKind = .backbone
-    @Option(name: .customLong("protocol"), help: "Protocol: moco (lr 30, ×0.1 at 60/80 %) or ring (lr 0.01, wd 1e-5).") var protocolName: ProbeProtocol = .moco
+    @Option(name: .customLong("protocol"), help: "Protocol: tuned (standardised; L2 chosen on a 10 % hold-out from --l2-grid, refit on all; L-BFGS), moco (SGD lr 30, ×0.1 at 60/80 %) or ring (SGD lr 0.01, wd 1e-5).") var protocolName: ProbeProtocol = .tuned
+    @Option(help: "tuned: the L2 penalties to choose from (comma-separated).") var l2Grid: String = TunedProbeSettings().grid.map { "\($0)" }.joined(separator: ",")
+    @Option(help: "tuned: L-BFGS iteration limit per fit.") var maxIterations: Int = TunedProbeSettings().maxIterations
     @Option(help: "Override the protocol's learning rate.") var lr: Double?
     @Option(help: "Override the protocol's epoch count.") var epochs: Int?
     @Option(help: "Override the protocol's weight decay.") var wd: Double?
@@ -43,6 +45,13 @@ struct ProbeCommand: ParsableCommand {
         h.standardize = standardize
         h.initialization = initialization
         o.hyper = h
+        let grid = l2Grid.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !grid.isEmpty, grid.allSatisfy({ $0 != nil && $0! > 0 && $0!.isFinite }) else {
+            throw ValidationError("--l2-grid must list positive numbers, e.g. 1e-4,1e-3 (got '\(l2Grid)')")
+        }
+        guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be at least 1") }
+        o.tuned.grid = grid.map { $0! }
+        o.tuned.maxIterations = maxIterations
         o.seed = common.seed
         o.threads = common.resolvedThreads
         Stage.run("probe") {

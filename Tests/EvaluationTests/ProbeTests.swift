@@ -68,7 +68,7 @@ final class ProbeTests: XCTestCase {
         try Data("pretend weights".utf8).write(to: URL(fileURLWithPath: ckpt))
 
         let out1 = dir.appendingPathComponent("p1.json").path, out2 = dir.appendingPathComponent("p2.json").path
-        let args = ["--train", trainPath, "--test", testPath, "--checkpoint", ckpt, "--epochs", "10", "--seed", "3"]
+        let args = ["--train", trainPath, "--test", testPath, "--checkpoint", ckpt, "--protocol", "moco", "--epochs", "10", "--seed", "3"]
         let r1 = try TestSupport.runStage("probe", args + ["--out", out1])
         XCTAssertEqual(r1.status, 0, r1.stderr)
         XCTAssertTrue(r1.stdout.hasPrefix("probe: top1"), r1.stdout)
@@ -99,6 +99,69 @@ final class ProbeTests: XCTestCase {
         XCTAssertEqual(p3["weight_decay"], "1e-05")
         XCTAssertEqual(p3["milestone_epochs"], "")
         XCTAssertEqual(p3["standardize"], "true")
+    }
+
+    /// The tuned probe (the default protocol) against scripts/ref_eval_probe_tuned.py (Newton's method
+    /// in float64): same held-out accuracies per λ, same choice, weights at the same optimum; the stage
+    /// records the grid and the choice and gives identical bytes on a rerun.
+    func testTunedProbeMatchesNumPyNewton() throws {
+        try Fixture.requirePython()
+        let dir = try TestSupport.scratchDir("probe-tuned")
+        // Overlapping clusters, so the penalty matters and the grid's choices differ on the hold-out.
+        let train = Fixture.clusters(labels: (0..<300).map { Int64(($0 * 7) % 3) }, dim: 6, noise: 2.5, seed: 21)
+        let test = Fixture.clusters(labels: (0..<150).map { Int64(($0 * 5) % 3) }, dim: 6, noise: 2.5, seed: 22)
+        let trainPath = dir.appendingPathComponent("train.safetensors.zst").path
+        let testPath = dir.appendingPathComponent("test.safetensors.zst").path
+        try Fixture.writeFeatures(trainPath, train)
+        try Fixture.writeFeatures(testPath, test)
+        var settings = TunedProbeSettings()
+        settings.grid = [1e-3, 3e-2, 1, 3]
+        settings.tolerance = 1e-7
+        settings.maxIterations = 500
+        let held = TunedProbe.holdout(count: train.count, fraction: settings.holdoutFraction, seed: 4)
+        XCTAssertEqual(held.count, 30)
+        XCTAssertEqual(Set(held).count, 30)
+        XCTAssertEqual(held, TunedProbe.holdout(count: train.count, fraction: 0.1, seed: 4))
+        XCTAssertNotEqual(held, TunedProbe.holdout(count: train.count, fraction: 0.1, seed: 5))
+        let holdoutPath = dir.appendingPathComponent("holdout.safetensors.zst").path
+        var w = TensorFileWriter()
+        w.add("holdout", held.map(Int64.init), shape: [held.count])
+        try w.write(to: holdoutPath)
+
+        var standardised = train, standardisedTest = test
+        let standardizer = Standardizer(fitting: train)
+        standardizer.apply(&standardised, threads: 2)
+        standardizer.apply(&standardisedTest, threads: 2)
+        let r = TunedProbe.run(standardised, classes: 3, settings: settings, seed: 4, threads: 2)
+        let ref = try Fixture.python("ref_eval_probe_tuned.py", [trainPath, testPath, holdoutPath, "--grid", "0.001,0.03,1,3"])
+        let refScores = ref["holdout_top1"] as! [Double]
+        for (a, b) in zip(r.holdoutTop1, refScores) { XCTAssertEqual(a, b, accuracy: 1e-3) }   // percent, rounded to 4 places
+        XCTAssertGreaterThan(Set(refScores).count, 1, "the grid should matter on this problem")
+        XCTAssertEqual(r.chosenL2, ref["l2"] as! Double)
+        XCTAssertTrue(r.converged)
+        let refW = ref["weights"] as! [Double], refB = ref["bias"] as! [Double]
+        let scale = max(1, refW.map(abs).max()!)
+        for (a, b) in zip(r.classifier.weights, refW) { XCTAssertEqual(Double(a), b, accuracy: 1e-4 * scale) }
+        for (a, b) in zip(r.classifier.bias, refB) { XCTAssertEqual(Double(a), b, accuracy: 1e-4 * scale) }
+        XCTAssertEqual(r.classifier.accuracy(on: standardisedTest).top1, ref["test_top1"] as! Double, accuracy: 1e-3)
+
+        // The stage: tuned is the default; grid, choice and hold-out recorded; reruns are byte-identical.
+        let out1 = dir.appendingPathComponent("t1.json").path, out2 = dir.appendingPathComponent("t2.json").path
+        let args = ["--train", trainPath, "--test", testPath, "--l2-grid", "0.001,0.03,1,3", "--seed", "4"]
+        let r1 = try TestSupport.runStage("probe", args + ["--out", out1])
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        XCTAssertEqual(try TestSupport.runStage("probe", args + ["--out", out2]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out1)), try Data(contentsOf: URL(fileURLWithPath: out2)))
+        let json = try Fixture.jsonFile(out1)
+        let results = json["results"] as! [String: Any], parameters = json["parameters"] as! [String: String]
+        XCTAssertEqual(parameters["protocol"], "tuned")
+        XCTAssertEqual(parameters["l2_grid"], "0.001,0.03,1.0,3.0")
+        XCTAssertEqual(parameters["standardize"], "true")
+        XCTAssertEqual(results["l2"] as? Double, ref["l2"] as? Double)
+        XCTAssertEqual(results["top1"] as! Double, ref["test_top1"] as! Double, accuracy: 1e-3)
+        let bad = try TestSupport.runStage("probe", ["--train", trainPath, "--test", testPath, "--l2-grid", "0,-1", "--out", out1 + "x"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--l2-grid"), bad.stderr)
     }
 
     /// Features that record the checkpoint they came from are refused with a different checkpoint.

@@ -42,6 +42,8 @@ public struct PretrainOptions: ParsableArguments, Sendable {
     @Option(help: "IR/CMC negatives k drawn per query.") public var negatives: Int = 4096
     @Option(help: "Split batch norm groups (MoCo CIFAR demo: 8); the batch must divide evenly.")
     public var bnSplits: Int = 8
+    @Option(help: "ShuffleBN: keys (MoCo) or second views (SimCLR) enter their split-BN forward in a permuted order, so no positive shares a BN group with its query (MoCo's reference; false = off).")
+    public var shuffleBn: Bool = true
 
     @Option(help: "Ring: final outer fraction.") public var ringOuter: Double = 0.1
     @Option(help: "Ring: inner fraction (of the outer ring).") public var ringInner: Double = 0.1
@@ -126,6 +128,7 @@ public struct PretrainOptions: ParsableArguments, Sendable {
             "warmup_epochs": "\(warmupEpochs)", "epochs": "\(epochs)", "tau": "\(tau)", "bn_splits": "\(bnSplits)",
             "seed": "\(common.seed)",
         ]
+        if objective == .moco || objective == .simclr { m["shuffle_bn"] = "\(shuffleBn)" }
         if schedule == .step { m["step_milestones"] = stepMilestones; m["step_gamma"] = "\(stepGamma)" }
         switch objective {
         case .moco: m["queue"] = "\(queue)"; m["key_momentum"] = "\(keyMomentum)"

@@ -93,8 +93,9 @@ public enum PretrainStage {
                 if logThis && !last {
                     log.append(row(epoch: epoch, step: step + 1, lr: trainer.learningRate(step: step), stats: st, mean: nil,
                                    sampler: sampler, options: o, knn: nil))
+                    warnIfCollapsing(log.rows.last!)
                 }
-                if last { sum.percentiles = st.percentiles }
+                if last { sum.percentiles = st.percentiles; sum.health = st.health }
                 step += 1
                 progress.advance(o.batch, status: String(format: "loss %.4f", st.loss))
             }
@@ -102,6 +103,7 @@ public enum PretrainStage {
             let knn = try monitor?.top1(model: model)
             log.append(row(epoch: epoch, step: step, lr: trainer.learningRate(step: step - 1), stats: sum.mean, mean: sum,
                            sampler: sampler, options: o, knn: knn))
+            warnIfCollapsing(log.rows.last!)
             note("epoch \(epoch): loss \(TrainLog.format(sum.mean.loss)), top-1 \(TrainLog.format(sum.mean.top1))"
                  + (knn.map { ", kNN top-1 \(TrainLog.format($0))%" } ?? ""))
             epochsDone = epoch
@@ -126,6 +128,14 @@ public enum PretrainStage {
         print("pretrain: wrote \(o.out) (epoch \(epochsDone)/\(o.epochs), step \(step))")
     }
 
+    /// The collapse monitor's one-line warning (thresholds: StageKit.CollapseThresholds, docs/pretrain.md).
+    static func warnIfCollapsing(_ row: [String: String]) {
+        let reasons = CollapseThresholds.reasons(row)
+        guard !reasons.isEmpty else { return }
+        note("pretrain: warning: collapse monitor at epoch \(row["epoch"] ?? "?") step \(row["step"] ?? "?"): "
+             + reasons.joined(separator: "; "))
+    }
+
     static func row(epoch: Int, step: Int, lr: Double, stats: ContrastiveStats, mean: EpochSums?, sampler: NegativeSampler,
                     options o: PretrainOptions, knn: Double?) -> [String: String] {
         let f = TrainLog.format
@@ -136,6 +146,9 @@ public enum PretrainStage {
         if let s = stats.sameLabelFraction { r["same_class_frac"] = f(s) }
         let p = mean?.percentiles ?? stats.percentiles
         if p.count == 4 { for (k, v) in zip(["sim_p50", "sim_p90", "sim_p99", "sim_p999"], p) { r[k] = f(v) } }
+        if let h = mean?.health ?? stats.health {
+            r["align"] = f(h.alignment); r["uniform"] = f(h.uniformity); r["erank"] = f(h.effectiveRank)
+        }
         switch sampler.kind {
         case .ring:
             r["ring_outer"] = f(sampler.currentOuter(step: max(step - 1, 0)))
@@ -155,6 +168,7 @@ struct EpochSums {
     var n = 0
     var loss = 0.0, top1 = 0.0, negatives = 0.0, selected = 0.0, same = 0.0, sameCount = 0
     var percentiles: [Double] = []
+    var health: EmbeddingHealth?
 
     mutating func add(_ s: ContrastiveStats) {
         n += 1
@@ -168,6 +182,7 @@ struct EpochSums {
         s.loss = loss / d; s.top1 = top1 / d; s.negativesPerQuery = negatives / d; s.meanSelectedSimilarity = selected / d
         s.sameLabelFraction = sameCount > 0 ? same / Double(sameCount) : nil
         s.percentiles = percentiles
+        s.health = health
         return s
     }
 }

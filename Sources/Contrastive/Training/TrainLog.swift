@@ -6,7 +6,8 @@ import StageKit
 public struct TrainLog: Sendable, Equatable {
     public static let columns = [
         "epoch", "step", "lr", "loss", "top1", "ring_outer", "ring_inner", "band_lo", "band_hi", "negatives",
-        "sim_p50", "sim_p90", "sim_p99", "sim_p999", "sel_sim_mean", "same_class_frac", "knn_top1",
+        "sim_p50", "sim_p90", "sim_p99", "sim_p999", "sel_sim_mean", "same_class_frac",
+        "align", "uniform", "erank", "knn_top1",
     ]
 
     public private(set) var rows: [[String: String]] = []

@@ -68,7 +68,6 @@ final class Trainer {
         let labels = rows.map { v.labels[$0] }
         let indices = rows.map { v.index[$0] }
         Trainer.gather(v.view1, shape: v.shape1, rows: rows, into: &batch1)
-        Trainer.gather(v.view2, shape: v.shape2, rows: rows, into: &batch2)
         for r in model.roles where r.trained { r.encoder.zeroGrad() }
         let tau = Float(o.tau), seed = o.common.seed
         let stats: ContrastiveStats
@@ -78,7 +77,9 @@ final class Trainer {
             let (qRole, kRole) = (model.roles[0], model.roles[1])
             let q = embed(qRole, batch1, count: b, shape: v.shape1)                       // [B, 128]
             kRole.encoder.momentumUpdate(from: qRole.encoder, m: o.keyMomentum)            // θk ← m θk + (1−m) θq
-            let k = embed(kRole, batch2, count: b, shape: v.shape2)                       // [B, 128], no gradient
+            let order = shuffleOrder(count: b, groups: o.bnSplits, step: step)             // ShuffleBN (identity when off)
+            Trainer.gather(v.view2, shape: v.shape2, rows: permuted(rows, order), into: &batch2)
+            let k = ShuffleBN.restore(embed(kRole, batch2, count: b, shape: v.shape2), order: order, dim: dim)  // [B, 128], no gradient
             let r = MoCoObjective.lossAndGradient(queries: q, positiveKeys: k, queue: model.queue!, queryLabels: labels,
                                                   tau: tau, sampler: sampler, step: step, seed: seed, threads: threads,
                                                   percentiles: percentiles)
@@ -86,7 +87,7 @@ final class Trainer {
             backward(qRole, r.gradQueries, rows: b)
             optimise(step: step)
             try model.queue!.enqueue(keys: k, indices: indices, labels: labels)
-            stats = r.stats
+            stats = monitored(r.stats, anchors: q, positives: k, on: percentiles)
 
         case .ir:
             let role = model.roles[0]
@@ -97,24 +98,29 @@ final class Trainer {
             try checkFinite(r.loss, step: step)
             backward(role, r.gradFeatures, rows: b)
             optimise(step: step)
+            let positives = model.banks[0].rows(Array(rows))                               // [B, 128] before the write
             try model.banks[0].write(indices: Array(rows), features: f, momentum: Float(o.bankMomentum))
-            stats = r.stats
+            stats = monitored(r.stats, anchors: f, positives: positives, on: percentiles)
 
         case .simclr:
             let role = model.roles[0]
+            // ShuffleBN: view 2 fills the second half's BN groups so that none mirrors a first-half group.
+            let order = o.bnSplits % 2 == 0 ? shuffleOrder(count: b, groups: o.bnSplits / 2, step: step) : Array(0..<b)
+            Trainer.gather(v.view2, shape: v.shape2, rows: permuted(rows, order), into: &batch2)
             let both = batch1 + batch2                                                     // [2B, C, H, W]
-            let z = embed(role, both, count: 2 * b, shape: v.shape1)                      // [2B, 128]
-            let half = b * ContrastiveModel.embeddingDimension
-            let r = SimCLRObjective.lossAndGradient(z1: Array(z[..<half]), z2: Array(z[half...]), dim: ContrastiveModel.embeddingDimension,
-                                                    labels: labels, tau: tau, sampler: sampler, step: step, threads: threads,
-                                                    percentiles: percentiles)
+            let z = embed(role, both, count: 2 * b, shape: v.shape1)                      // [2B, 128] in forward order
+            let half = b * dim
+            let z1 = Array(z[..<half]), z2 = ShuffleBN.restore(Array(z[half...]), order: order, dim: dim)   // [B, 128] each
+            let r = SimCLRObjective.lossAndGradient(z1: z1, z2: z2, dim: dim, labels: labels, tau: tau, sampler: sampler,
+                                                    step: step, threads: threads, percentiles: percentiles)
             try checkFinite(r.loss, step: step)
-            backward(role, r.gradZ1 + r.gradZ2, rows: 2 * b)
+            backward(role, r.gradZ1 + ShuffleBN.apply(r.gradZ2, order: order, dim: dim), rows: 2 * b)
             optimise(step: step)
-            stats = r.stats
+            stats = monitored(r.stats, anchors: z1, positives: z2, on: percentiles)
 
         case .cmc:
             let (lRole, abRole) = (model.roles[0], model.roles[1])
+            Trainer.gather(v.view2, shape: v.shape2, rows: rows, into: &batch2)
             let fL = embed(lRole, batch1, count: b, shape: v.shape1)                      // [B, 128]
             let fAB = embed(abRole, batch2, count: b, shape: v.shape2)                    // [B, 128]
             let r = CMCObjective.lossAndGradient(featuresL: fL, featuresAB: fAB, indices: Array(rows), bankL: model.banks[0],
@@ -128,9 +134,28 @@ final class Trainer {
             try model.banks[1].write(indices: Array(rows), features: fAB, momentum: Float(o.bankMomentum))
             var s = r.lToAB.stats
             s.loss = r.loss
-            stats = s
+            stats = monitored(s, anchors: fL, positives: fAB, on: percentiles)
         }
         return stats
+    }
+
+    var dim: Int { ContrastiveModel.embeddingDimension }
+
+    /// The forward order of a key batch (ShuffleBN), or the identity when it is off.
+    func shuffleOrder(count: Int, groups: Int, step: Int) -> [Int] {
+        o.shuffleBn ? ShuffleBN.order(count: count, groups: groups, seed: o.common.seed, step: step) : Array(0..<count)
+    }
+
+    func permuted(_ rows: ArraySlice<Int>, _ order: [Int]) -> ArraySlice<Int> {
+        ArraySlice(order.map { rows[rows.startIndex + $0] })
+    }
+
+    /// Adds the collapse monitor's measures on the steps that log a row.
+    func monitored(_ s: ContrastiveStats, anchors: [Float], positives: [Float], on: Bool) -> ContrastiveStats {
+        guard on else { return s }
+        var out = s
+        out.health = EmbeddingHealth.measure(anchors: anchors, positives: positives, dim: dim)
+        return out
     }
 
     func optimise(step: Int) {
