@@ -73,6 +73,8 @@ TRAIN     := $(DATA)/train.safetensors.zst
 TEST      := $(DATA)/test.safetensors.zst
 PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_IMAGES)),$(TRAIN),$(DATA)/train-first$(PRETRAIN_IMAGES).safetensors.zst)
 
+
+.PHONY: calibrate
 .PHONY: all deps build test bench clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results FORCE
 all: $(RUN)/report/index.html
 	@awk '/^## Results/{p=1; print; next} /^## /{p=0} p' $(RUN)/report/summary.md
@@ -220,6 +222,24 @@ results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
 	$(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json --title "All finished runs in $(RUNS)" --out $(RUNS)/report
 	@echo "report: $(RUNS)/report/index.html"
+
+# ---- calibration: the same recipe in PyTorch (needs torch; never a test or CI dependency) ------------
+# `make calibrate` (with a venv's bin first on PATH: python3 -m venv DIR; DIR/bin/pip install torch
+# safetensors zstandard) trains the run's recipe in PyTorch on the very same views (our augment stage,
+# same seed) and scores it with our own knn and probe stages, beside the run: $(RUN)-torch.
+CALIBRATION := $(RUN)-torch
+CALIBRATE_ARGS = --objective $(OBJECTIVE) --recipe $(RECIPE) --epochs $(EPOCHS) --batch $(BATCH) --lr $(LR) --wd $(WD) \
+  --tau $(TAU) --queue $(QUEUE) --key-momentum $(KEY_MOMENTUM) --width $(WIDTH) --seed $(SEED) --threads $(THREADS) $(CALIBRATE_EXTRA)
+CALIBRATE_EXTRA ?=
+$(CALIBRATION)/params/calibrate.args: FORCE
+	$(call params,$(CALIBRATE_ARGS) $(AUGMENT_EXTRA))
+$(CALIBRATION)/features/train.safetensors.zst: $(PRETRAIN_SET) $(TRAIN) $(TEST) $(BIN)/augment scripts/torch_calibrate.py $(CALIBRATION)/params/calibrate.args
+	python3 scripts/torch_calibrate.py --augment $(BIN)/augment --pretrain-set $(PRETRAIN_SET) --train $(TRAIN) --test $(TEST) \
+	  $(CALIBRATE_ARGS) --augment-extra "$(AUGMENT_EXTRA)" --out $(CALIBRATION)
+$(CALIBRATION)/features/test.safetensors.zst: $(CALIBRATION)/features/train.safetensors.zst
+$(eval $(call evaluate_rules,$(CALIBRATION),,$(SEED)))
+calibrate: $(call RESULTS_OF,$(CALIBRATION))
+	@for f in $(call RESULTS_OF,$(RUN)) $(call RESULTS_OF,$(CALIBRATION)); do printf '%-50s top-1 %s\n' $$f "$$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"]["top1"])' $$f)"; done
 
 # ---- checks -------------------------------------------------------------------------------------
 # Tests build in their own folder: a test build relinks the executables with testing enabled, which

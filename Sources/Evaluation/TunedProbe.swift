@@ -142,42 +142,64 @@ public enum TunedProbe {
         let classes: Int, l2: Double, threads: Int
         var parameterCount: Int { data.dim * classes + classes }
 
+        /// Each worker takes a fixed contiguous share of the rows and walks it in chunks small enough to
+        /// stay in cache between the forward product and the gradient product (one pass over X from
+        /// memory instead of two); the shares are summed in worker order, so the result depends on the
+        /// thread count only.
         func evaluate(_ theta: [Double]) -> (Double, [Double]) {
             let n = data.count, d = data.dim, c = classes
             let w = theta[..<(d * c)].map { Float($0) }         // [d, c]
-            var z = [Float](repeating: 0, count: n * c)         // [n, c] logits, then (softmax − onehot)/n
-            var rowLoss = [Double](repeating: 0, count: n)      // [n]
-            data.values.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in z.withUnsafeMutableBufferPointer { zp in
-                gemm(m: n, n: c, k: d, xp.baseAddress!, wp.baseAddress!, zp.baseAddress!)
-            }}}
-            z.withUnsafeMutableBufferPointer { zp in rowLoss.withUnsafeMutableBufferPointer { lp in
-                let invN = 1 / Double(n)
-                parallelRanges(n, threads: threads) { range in
-                    let logits = UnsafeMutablePointer<Double>.allocate(capacity: c)      // [c]
-                    defer { logits.deallocate() }
-                    for r in range {
-                        let row = zp.baseAddress! + r * c
-                        for k in 0..<c { logits[k] = Double(row[k]) + theta[d * c + k] }
-                        var top = logits[0]
-                        for k in 1..<c { top = max(top, logits[k]) }
-                        let label = Int(data.labels[r])
-                        let margin = logits[label] - top
-                        var sum = 0.0
-                        for k in 0..<c { logits[k] = exp(logits[k] - top); sum += logits[k] }
-                        lp[r] = log(sum) - margin
-                        for k in 0..<c { row[k] = Float((logits[k] / sum - (k == label ? 1 : 0)) * invN) }
+            let bias = Array(theta[(d * c)...])                  // [c]
+            let workers = max(1, min(threads, n / 1024))
+            let chunk = max(64, (1 << 19) / max(1, d))           // rows per chunk: ≈ 2 MB of X
+            var partGW = [Float](repeating: 0, count: workers * d * c)   // [workers, d, c] Xᵀ·G per share
+            var partB = [Double](repeating: 0, count: workers * c)       // [workers, c] Σ G per share
+            var partLoss = [Double](repeating: 0, count: workers)        // [workers]
+            let invN = 1 / Double(n)
+            BLASRuntime.singleThreaded {
+                data.values.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
+                partGW.withUnsafeMutableBufferPointer { gwp in partB.withUnsafeMutableBufferPointer { bp in
+                partLoss.withUnsafeMutableBufferPointer { lp in
+                    parallelRanges(workers, threads: workers) { range in
+                        for t in range {
+                            let lo = t * n / workers, hi = (t + 1) * n / workers
+                            let z = UnsafeMutablePointer<Float>.allocate(capacity: chunk * c)     // [chunk, c]
+                            let logits = UnsafeMutablePointer<Double>.allocate(capacity: c)      // [c]
+                            defer { z.deallocate(); logits.deallocate() }
+                            var loss = 0.0
+                            for first in stride(from: lo, to: hi, by: chunk) {
+                                let rows = min(chunk, hi - first), x = xp.baseAddress! + first * d
+                                gemm(m: rows, n: c, k: d, x, wp.baseAddress!, z)                 // Z = X·W
+                                for r in 0..<rows {
+                                    let row = z + r * c, label = Int(data.labels[first + r])
+                                    for k in 0..<c { logits[k] = Double(row[k]) + bias[k] }
+                                    var top = logits[0]
+                                    for k in 1..<c { top = max(top, logits[k]) }
+                                    let margin = logits[label] - top
+                                    var sum = 0.0
+                                    for k in 0..<c { logits[k] = exp(logits[k] - top); sum += logits[k] }
+                                    loss += log(sum) - margin
+                                    for k in 0..<c {
+                                        let g = (logits[k] / sum - (k == label ? 1 : 0)) * invN
+                                        row[k] = Float(g); bp[t * c + k] += g
+                                    }
+                                }
+                                // gW_t += Xᵀ·G for this chunk, while X is still in cache
+                                gemm(transA: true, m: d, n: c, k: rows, x, z, beta: first == lo ? 0 : 1, gwp.baseAddress! + t * d * c)
+                            }
+                            lp[t] = loss
+                        }
                     }
-                }
-            }}
-            var gw = [Float](repeating: 0, count: d * c)        // [d, c] Xᵀ·G
-            data.values.withUnsafeBufferPointer { xp in z.withUnsafeBufferPointer { zp in gw.withUnsafeMutableBufferPointer { gp in
-                gemm(transA: true, m: d, n: c, k: n, xp.baseAddress!, zp.baseAddress!, gp.baseAddress!)
-            }}}
+                }}}}}
+            }
             var grad = [Double](repeating: 0, count: theta.count)
             var penalty = 0.0
-            for i in 0..<(d * c) { grad[i] = Double(gw[i]) + l2 * theta[i]; penalty += theta[i] * theta[i] }
-            for r in 0..<n { for k in 0..<c { grad[d * c + k] += Double(z[r * c + k]) } }
-            return (rowLoss.reduce(0, +) / Double(n) + 0.5 * l2 * penalty, grad)
+            for i in 0..<(d * c) { penalty += theta[i] * theta[i]; grad[i] = l2 * theta[i] }
+            for t in 0..<workers {
+                for i in 0..<(d * c) { grad[i] += Double(partGW[t * d * c + i]) }
+                for k in 0..<c { grad[d * c + k] += partB[t * c + k] }
+            }
+            return (partLoss.reduce(0, +) * invN + 0.5 * l2 * penalty, grad)
         }
     }
 }

@@ -7,6 +7,11 @@ public enum ScheduleKind: String, CaseIterable, ExpressibleByArgument, Codable, 
     case cosine, step, constant
 }
 
+/// How IR / CMC memory banks start.
+public enum BankInit: String, CaseIterable, ExpressibleByArgument, Codable, Sendable {
+    case forward, random
+}
+
 /// Every `pretrain` option. The executable only parses these and calls `PretrainStage.run`.
 public struct PretrainOptions: ParsableArguments, Sendable {
     @Option(help: "Views file(s) from the augment stage, one per epoch, in order.")
@@ -40,6 +45,8 @@ public struct PretrainOptions: ParsableArguments, Sendable {
     @Option(help: "MoCo key-encoder momentum m.") public var keyMomentum: Double = 0.99
     @Option(help: "IR/CMC memory-bank momentum (InstDisc 0.5; the Ring code 0).") public var bankMomentum: Double = 0.5
     @Option(help: "IR/CMC negatives k drawn per query.") public var negatives: Int = 4096
+    @Option(help: "IR/CMC memory bank at the start: forward (the initial encoder's embedding of every item, one pass) or random (unit vectors, as InstDisc).")
+    public var bankInit: BankInit = .forward
     @Option(help: "Split batch norm groups (MoCo CIFAR demo: 8); the batch must divide evenly.")
     public var bnSplits: Int = 8
     @Option(help: "ShuffleBN: keys (MoCo) or second views (SimCLR) enter their split-BN forward in a permuted order, so no positive shares a BN group with its query (MoCo's reference; false = off).")
@@ -132,7 +139,7 @@ public struct PretrainOptions: ParsableArguments, Sendable {
         if schedule == .step { m["step_milestones"] = stepMilestones; m["step_gamma"] = "\(stepGamma)" }
         switch objective {
         case .moco: m["queue"] = "\(queue)"; m["key_momentum"] = "\(keyMomentum)"
-        case .ir, .cmc: m["bank_momentum"] = "\(bankMomentum)"; m["negatives"] = "\(negatives)"
+        case .ir, .cmc: m["bank_momentum"] = "\(bankMomentum)"; m["negatives"] = "\(negatives)"; m["bank_init"] = bankInit.rawValue
         case .simclr: break
         }
         switch sampler {

@@ -68,6 +68,10 @@ public enum PretrainStage {
         }
 
         let trainer = Trainer(options: o, model: model, sampler: sampler, stepsPerEpoch: stepsPerEpoch, threads: threads)
+        if o.resume == nil && !model.banks.isEmpty && o.bankInit == .forward {
+            try trainer.fillBanks(views: first, batch: o.batch)
+            note("pretrain: memory bank filled by one forward pass of the initial encoder (\(first.count) items)")
+        }
         let monitor = try KNNMonitor(options: o, threads: threads)
         for (i, path) in o.views.enumerated() {
             let views = i == 0 ? first : try ViewsData.load(path)

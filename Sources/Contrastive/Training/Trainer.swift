@@ -141,6 +141,23 @@ final class Trainer {
 
     var dim: Int { ContrastiveModel.embeddingDimension }
 
+    /// `--bank-init forward`: before the first step, every bank row becomes the initial encoder's
+    /// embedding of that item (eval mode, so no BN statistics move), instead of a random unit vector;
+    /// so IR / CMC positives mean something from step one. Bank b is filled by role b from its view.
+    func fillBanks(views v: ViewsData, batch: Int) throws {
+        for (b, role) in model.roles.enumerated() where b < model.banks.count {
+            let (pixels, shape) = role.view == 1 ? (v.view1, v.shape1) : (v.view2, v.shape2)
+            var scratch: [UInt8] = []
+            for start in stride(from: 0, to: v.count, by: batch) {
+                let rows = Array(start..<min(start + batch, v.count))
+                Trainer.gather(pixels, shape: shape, rows: rows[...], into: &scratch)
+                normalise(scratch, count: rows.count, shape: shape, role: role)
+                let f = role.encoder.forward(role.input, training: false).embedding.array   // [n, 128]
+                try model.banks[b].write(indices: rows, features: f, momentum: 0)
+            }
+        }
+    }
+
     /// The forward order of a key batch (ShuffleBN), or the identity when it is off.
     func shuffleOrder(count: Int, groups: Int, step: Int) -> [Int] {
         o.shuffleBn ? ShuffleBN.order(count: count, groups: groups, seed: o.common.seed, step: step) : Array(0..<count)

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""The default recipe in PyTorch (CPU), for a calibration against the project at the same budget.
+
+usage: torch_calibrate.py --check            exit 0 when torch is importable, 3 otherwise
+       torch_calibrate.py --augment BIN/augment --pretrain-set DATA/train-first30000.safetensors.zst
+                          --train DATA/train.safetensors.zst --test DATA/test.safetensors.zst --out DIR
+                          [--objective simclr|moco] [--epochs 4] [--batch 256] [--lr 0.06] [--tau 0.2] ...
+
+Same data, same views, same evaluation; only the engine differs. Every epoch's two views come from the
+project's own `augment` stage (same recipe and seed, so the very same pixels); the model is the CIFAR
+ResNet-18 (3×3 stride-1 stem, no max-pool, widths W…8W) with the MoCo v2 head and kaiming-normal
+(fan-out) convolutions, as the project builds it; split batch norm over --bn-splits groups with
+ShuffleBN; SGD with momentum 0.9 and weight decay on every parameter, cosine learning rate per
+iteration; inputs normalised with the first epoch's view-1 channel mean and std. What differs from the
+project: the batch order (torch.randperm, not the project's RNG) and the initial weights' random draws.
+Writes DIR/features/{train,test}.safetensors.zst (backbone, projection, labels, index) in the project's
+features format, so the project's own `knn` and `probe` stages score them (`make calibrate`).
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    torch = None
+
+
+def load(path):
+    import safetensors.numpy
+    import zstandard
+    return safetensors.numpy.load(zstandard.ZstdDecompressor().decompress(open(path, "rb").read(), max_output_size=1 << 32))
+
+
+def save(path, tensors, metadata):
+    import safetensors.numpy
+    import zstandard
+    raw = safetensors.numpy.save({k: np.ascontiguousarray(v) for k, v in tensors.items()}, metadata=metadata)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(zstandard.ZstdCompressor(write_content_size=True, write_checksum=True).compress(raw))
+    os.replace(tmp, path)
+
+
+if torch is not None:
+    class SplitBatchNorm(nn.BatchNorm2d):
+        """MoCo CIFAR demo's split BN: in training, statistics per group of batch/splits images; the
+        groups are consecutive images, as the project cuts them (the demo's view() interleaves them)."""
+        def __init__(self, channels, splits):
+            super().__init__(channels)
+            self.splits = splits
+
+        def forward(self, x):
+            if not self.training or self.splits == 1:
+                return super().forward(x)
+            n, c, h, w = x.shape
+            g = self.splits
+            rm, rv = self.running_mean.repeat(g), self.running_var.repeat(g)
+            grouped = x.view(g, n // g, c, h, w).transpose(0, 1).reshape(n // g, g * c, h, w)
+            y = F.batch_norm(grouped, rm, rv, self.weight.repeat(g), self.bias.repeat(g), True, self.momentum, self.eps)
+            y = y.view(n // g, g, c, h, w).transpose(0, 1).reshape(n, c, h, w)
+            self.running_mean.copy_(rm.view(g, c).mean(0))
+            self.running_var.copy_(rv.view(g, c).mean(0))
+            return y
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride, splits):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = SplitBatchNorm(cout, splits)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = SplitBatchNorm(cout, splits)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), SplitBatchNorm(cout, splits))
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    class Encoder(nn.Module):
+        def __init__(self, channels, width, splits):
+            super().__init__()
+            self.conv1 = nn.Conv2d(channels, width, 3, 1, 1, bias=False)
+            self.bn1 = SplitBatchNorm(width, splits)
+            blocks, cin = [], width
+            for stage in range(4):
+                cout = width << stage
+                for i in range(2):
+                    blocks.append(Block(cin, cout, 2 if stage > 0 and i == 0 else 1, splits))
+                    cin = cout
+            self.blocks = nn.Sequential(*blocks)
+            self.head = nn.Sequential(nn.Linear(cin, cin), nn.ReLU(), nn.Linear(cin, 128))
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+        def forward(self, x):
+            h = self.blocks(F.relu(self.bn1(self.conv1(x))))
+            feature = h.mean(dim=(2, 3))
+            return feature, F.normalize(self.head(feature), dim=1)
+
+
+def shuffle_order(n, groups, gen):
+    """A permutation in which no position holds a row of its own group (cf. ShuffleBN.swift)."""
+    if groups < 2:
+        return torch.arange(n)
+    size = n // groups
+    order = torch.randperm(n, generator=gen).tolist()
+    for j in range(n):
+        if order[j] // size != j // size:
+            continue
+        for k in range(n):
+            if k // size != j // size and order[k] // size != j // size and order[j] // size != k // size:
+                order[j], order[k] = order[k], order[j]
+                break
+    return torch.tensor(order)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--check", action="store_true")
+    p.add_argument("--augment")
+    p.add_argument("--pretrain-set")
+    p.add_argument("--train")
+    p.add_argument("--test")
+    p.add_argument("--out")
+    p.add_argument("--objective", default="simclr", choices=["simclr", "moco"])
+    p.add_argument("--recipe", default="simclr")
+    p.add_argument("--augment-extra", default="", help="further augment options, e.g. '--blur-p 0'")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--lr", type=float, default=0.06)
+    p.add_argument("--wd", type=float, default=5e-4)
+    p.add_argument("--tau", type=float, default=0.2)
+    p.add_argument("--queue", type=int, default=4096)
+    p.add_argument("--key-momentum", type=float, default=0.99)
+    p.add_argument("--width", type=int, default=16)
+    p.add_argument("--bn-splits", type=int, default=8)
+    p.add_argument("--shuffle-bn", default="true", choices=["true", "false"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    a = p.parse_args()
+    if torch is None:
+        if a.check:
+            sys.exit(3)
+        sys.exit("torch_calibrate.py: torch is not importable (python3 -m venv DIR; DIR/bin/pip install torch safetensors zstandard)")
+    if a.check:
+        return
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    gen = torch.Generator().manual_seed(a.seed)
+    shuffle = a.shuffle_bn == "true"
+    views_dir = os.path.join(a.out, "views")
+    os.makedirs(views_dir, exist_ok=True)
+    started = time.perf_counter()
+    model, key_model, opt, queue, mean, std = None, None, None, None, None, None
+    step, total = 0, None
+    log = []
+    for epoch in range(1, a.epochs + 1):
+        path = os.path.join(views_dir, f"epoch-{epoch:03d}.safetensors.zst")
+        subprocess.run([a.augment, "--dataset", a.pretrain_set, "--epoch", str(epoch), "--recipe", a.recipe,
+                        "--seed", str(a.seed), *a.augment_extra.split(), "--out", path], check=True, stdout=subprocess.DEVNULL)
+        v = load(path)
+        os.remove(path)
+        v1, v2 = torch.from_numpy(v["view1"].astype(np.float32) / 255), torch.from_numpy(v["view2"].astype(np.float32) / 255)
+        if model is None:
+            c = v1.shape[1]
+            mean = v1.mean(dim=(0, 2, 3)).view(1, c, 1, 1)
+            std = v1.std(dim=(0, 2, 3), unbiased=False).clamp_min(1e-3).view(1, c, 1, 1)
+            model = Encoder(c, a.width, a.bn_splits)
+            opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd)
+            total = a.epochs * (len(v1) // a.batch)
+            if a.objective == "moco":
+                key_model = Encoder(c, a.width, a.bn_splits)
+                key_model.load_state_dict(model.state_dict())
+                for q in key_model.parameters():
+                    q.requires_grad = False
+                queue = F.normalize(torch.randn(a.queue, 128, generator=gen), dim=1)
+        v1, v2 = (v1 - mean) / std, (v2 - mean) / std
+        order = torch.randperm(len(v1), generator=gen)
+        model.train()
+        losses = []
+        for s in range(len(v1) // a.batch):
+            rows = order[s * a.batch:(s + 1) * a.batch]
+            lr = 0.5 * a.lr * (1 + math.cos(math.pi * step / total))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            b = a.batch
+            if a.objective == "simclr":
+                groups = a.bn_splits // 2 if a.bn_splits % 2 == 0 else 1
+                perm = shuffle_order(b, groups, gen) if shuffle else torch.arange(b)
+                _, z = model(torch.cat([v1[rows], v2[rows[perm]]]))
+                z1 = z[:b]
+                z2 = torch.empty_like(z1)
+                z2[perm] = z[b:]
+                zz = torch.cat([z1, z2])
+                sim = zz @ zz.t() / a.tau
+                sim.fill_diagonal_(float("-inf"))
+                target = torch.cat([torch.arange(b, 2 * b), torch.arange(b)])
+                loss = F.cross_entropy(sim, target)
+            else:
+                _, q = model(v1[rows])
+                with torch.no_grad():
+                    for pk, pq in zip(key_model.parameters(), model.parameters()):
+                        pk.mul_(a.key_momentum).add_(pq.detach(), alpha=1 - a.key_momentum)
+                    perm = shuffle_order(b, a.bn_splits, gen) if shuffle else torch.arange(b)
+                    _, ks = key_model(v2[rows[perm]])
+                    k = torch.empty_like(ks)
+                    k[perm] = ks
+                logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], dim=1) / a.tau
+                loss = F.cross_entropy(logits, torch.zeros(b, dtype=torch.long))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if a.objective == "moco":
+                with torch.no_grad():
+                    ptr = (step * b) % a.queue
+                    queue[ptr:ptr + b] = k
+            losses.append(loss.item())
+            step += 1
+        log.append({"epoch": epoch, "step": step, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - started})
+        print(f"torch: epoch {epoch}/{a.epochs} loss {np.mean(losses):.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
+    train_seconds = time.perf_counter() - started
+
+    model.eval()
+    for split, path in [("train", a.train), ("test", a.test)]:
+        d = load(path)
+        feats, projs = [], []
+        with torch.no_grad():
+            for i in range(0, len(d["images"]), 1000):
+                x = (torch.from_numpy(d["images"][i:i + 1000].astype(np.float32) / 255) - mean) / std
+                f, z = model(x)
+                feats.append(f.numpy())
+                projs.append(z.numpy())
+        save(os.path.join(a.out, "features", f"{split}.safetensors.zst"),
+             {"backbone": np.concatenate(feats).astype(np.float32), "projection": np.concatenate(projs).astype(np.float32),
+              "labels": d["labels"].astype(np.int64), "index": d["index"].astype(np.int64)},
+             {"stage": "torch_calibrate", "parameters": json.dumps(vars(a), sort_keys=True), "torch": torch.__version__})
+    with open(os.path.join(a.out, "torch_log.json"), "w") as f:
+        json.dump({"log": log, "train_seconds": train_seconds, "torch": torch.__version__, "threads": a.threads,
+                   "settings": vars(a)}, f, indent=1, sort_keys=True)
+    print(f"torch: trained {step} steps in {train_seconds:.0f} s; features in {a.out}/features")
+
+
+if __name__ == "__main__":
+    main()
