@@ -35,7 +35,8 @@ export NS_THREADS := $(THREADS)
 BLAS_CORE ?= auto
 export NS_BLAS_CORE := $(BLAS_CORE)
 
-# ---- parameters (defaults: MoCo v2 + annealed Ring, sized for ~15 minutes on 2 cores) -----------
+# ---- parameters: the base every experiment starts from (MoCo v2 + annealed Ring); the default job's
+# own settings (SimCLR, sized for ~15 minutes on 2 cores) are in pipelines/default.mk ---------------
 INGEST_LIMIT  ?= 0
 # Pretrain on the first N training images (0 = all 60 000); embed/probe/kNN always use the full splits.
 PRETRAIN_IMAGES ?= 30000
@@ -214,7 +215,7 @@ $(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safete
 	  --cnce $(BASE)/cnce/cnce.json --title "$(EXP): $(OBJECTIVE) + $(SAMPLER)" --out $(RUN)/report
 
 # ---- experiments (pipelines/*.mk) --------------------------------------------------------------
-EXPERIMENTS := $(basename $(notdir $(wildcard pipelines/*.mk)))
+EXPERIMENTS := $(filter-out default,$(basename $(notdir $(wildcard pipelines/*.mk))))
 experiments:
 	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) $(RUNS)/$$e$(SEED_SUFFIX)/report/index.html || exit 1; done
 FINISHED = $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(wildcard $(RUNS)/*/results/probe.json)))

@@ -149,7 +149,7 @@ public enum ReportBuilder {
                          cell(r.result("knn", feature: "backbone"), true),
                          cell(r.result("probe", protocolName: "tuned")), cell(r.result("probe", protocolName: "tuned"), true)]
             if withMoCoProbe { cells.append(cell(r.results.first { $0.kind == "probe" && $0.protocolName == "moco" })) }
-            cells.append(r.collapseFlags.map { $0.isEmpty ? "clean" : "flagged (\($0.count) rows)" } ?? "—")
+            cells.append(r.collapseFlags.map { $0.isEmpty ? "clean" : "flagged (\($0.count) row\($0.count == 1 ? "" : "s"))" } ?? "—")
             return cells
         }
         var html = htmlTable(header, body), md = markdownTable(header, body)

@@ -5,8 +5,8 @@ import XCTest
 /// The Makefile as users drive it, on a tiny slice of Fashion-MNIST with the test build's binaries
 /// (`PREBUILT`): the whole pipeline runs and prints its table; a second `make` has nothing to do; a
 /// changed parameter reruns only what depends on it; a `kill -9` of the running `make` resumes to the
-/// same outputs; the augmentation stage swaps for the NumPy one; `make results` compares the runs; the
-/// SimCLR experiment reaches its hardness analysis.
+/// same outputs; the augmentation stage swaps for the NumPy one; `make results` compares the runs; a
+/// MoCo experiment reaches its hardness analysis.
 final class PipelineMakeTests: XCTestCase {
     static let fashion = "/usr/share/datasets/fashion-mnist"
 
@@ -78,15 +78,15 @@ final class PipelineMakeTests: XCTestCase {
 
         // 2. nothing left to do; a changed pretraining parameter reruns pretraining and what follows (and the
         // views, which were deleted once trained), but neither ingest nor the baselines; a changed kNN
-        // parameter reruns the three kNN results and the report only
+        // parameter reruns the six kNN results (backbone and projection of the run and the two baselines) and the report only
         XCTAssertEqual(try stagesOfMake(dir), [])
         let afterLR = try stagesOfMake(dir, ["LR=0.05"])
         XCTAssertFalse(afterLR.contains("ingest"), "\(afterLR)")
         XCTAssertEqual(afterLR.filter { $0 == "pretrain" }.count, 2, "\(afterLR)")
         XCTAssertEqual(afterLR.filter { $0 == "embed" }.count, 2, "only the run's own features: \(afterLR)")
-        XCTAssertEqual(afterLR.filter { $0 == "probe" || $0 == "knn" }.count, 2, "not the baselines: \(afterLR)")
+        XCTAssertEqual(afterLR.filter { $0 == "probe" || $0 == "knn" }.count, 4, "tuned + MoCo probe, kNN on both features; not the baselines: \(afterLR)")
         XCTAssertEqual(afterLR.last, "report", "\(afterLR)")
-        XCTAssertEqual(try stagesOfMake(dir, ["LR=0.05", "KNN_K=50"]).sorted(), ["knn", "knn", "knn", "report"])
+        XCTAssertEqual(try stagesOfMake(dir, ["LR=0.05", "KNN_K=50"]).sorted(), ["knn", "knn", "knn", "knn", "knn", "knn", "report"])
         XCTAssertEqual(try stagesOfMake(dir, ["LR=0.05", "KNN_K=50", "CNCE_REPETITIONS=5"]), ["hardness", "report"], "the CNCE study and the report")
 
         // 3. kill -9 the running make (and its stage) once the first epoch's checkpoint exists; make resumes
@@ -120,7 +120,7 @@ final class PipelineMakeTests: XCTestCase {
             let swapped = try make(dir, ["AUGMENT=python3 examples/augment_numpy.py", "pretrain"], runs: "runs-numpy")
             XCTAssertEqual(swapped.status, 0, String(swapped.stderr.suffix(2000)))
             let ckpt = dir.path + "/runs-numpy/default/ckpt/epoch-002.safetensors.zst"
-            XCTAssertNotEqual(try tensorBytes(ckpt)["encoder_q.conv1.weight"], finalWeights["encoder_q.conv1.weight"], "other views, other weights")
+            XCTAssertNotEqual(try tensorBytes(ckpt)["encoder.conv1.weight"], finalWeights["encoder.conv1.weight"], "other views, other weights")
             let args = try String(contentsOfFile: dir.path + "/runs-numpy/default/params/augment.args", encoding: .utf8)
             XCTAssertTrue(args.hasPrefix("python3 examples/augment_numpy.py "), args)
         }
@@ -133,13 +133,15 @@ final class PipelineMakeTests: XCTestCase {
         let results = try make(dir, ["results"])
         XCTAssertEqual(results.status, 0, String(results.stderr.suffix(2000)))
         let md = try String(contentsOfFile: dir.path + "/runs/report/summary.md", encoding: .utf8)
-        XCTAssertTrue(md.contains("| default | moco | ring ranks 1–10 %, annealed over 1 ep | 2 | "), md)
-        XCTAssertTrue(md.contains("| default-seed1 | moco |"), md)
+        XCTAssertTrue(md.contains("| default | simclr | uniform | 2 | "), md)
+        XCTAssertTrue(md.contains("| default-seed1 | simclr |"), md)
         XCTAssertTrue(md.contains("| default | 0, 1 | "), md)
 
-        // 6. SimCLR keeps no queue or bank: its hardness analysis uses the training projections
-        let simclr = try make(dir, ["EXP=simclr", "hardness"])
-        XCTAssertEqual(simclr.status, 0, String(simclr.stderr.suffix(2000)))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/runs/simclr/hardness/summary.json"))
+        // 6. the default (SimCLR) keeps no queue: its hardness analysis used the training projections; a MoCo
+        // experiment analyses its final queue
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/hardness/summary.json"))
+        let moco = try make(dir, ["EXP=moco-ring", "hardness"])
+        XCTAssertEqual(moco.status, 0, String(moco.stderr.suffix(2000)))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/runs/moco-ring/hardness/summary.json"))
     }
 }

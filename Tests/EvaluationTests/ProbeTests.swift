@@ -116,7 +116,7 @@ final class ProbeTests: XCTestCase {
         try Fixture.writeFeatures(testPath, test)
         var settings = TunedProbeSettings()
         settings.grid = [1e-3, 3e-2, 1, 3]
-        settings.tolerance = 1e-7
+        settings.tolerance = 1e-6
         settings.maxIterations = 500
         let held = TunedProbe.holdout(count: train.count, fraction: settings.holdoutFraction, seed: 4)
         XCTAssertEqual(held.count, 30)

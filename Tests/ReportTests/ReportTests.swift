@@ -13,10 +13,12 @@ final class ReportTests: XCTestCase {
         let dir = try TestSupport.scratchDir("report")
         let runA = dir.appendingPathComponent("moco-ring"), runB = dir.appendingPathComponent("moco-uniform")
         for r in [runA, runB] { try FileManager.default.createDirectory(at: r.appendingPathComponent("results"), withIntermediateDirectories: true) }
-        var csv = "epoch,step,lr,loss,top1,ring_outer,ring_inner,negatives,sim_p50,sim_p90,sim_p99,sim_p999,sel_sim_mean,same_class_frac,knn_top1\n"
+        var csv = "epoch,step,lr,loss,top1,ring_outer,ring_inner,negatives,sim_p50,sim_p90,sim_p99,sim_p999,sel_sim_mean,same_class_frac,align,uniform,erank,knn_top1\n"
         for e in 0..<10 {
             let outer = max(0.1, 1 - 0.18 * Double(e))
-            csv += "\(e),\(e * 100),0.06,\(8 - 0.4 * Double(e)),\(0.1 * Double(e)),\(outer),0.1,\(Int(outer * 4096)),0.1,0.3,0.5,0.7,0.4,0.2,\(e % 2 == 0 ? String(60 + 2 * e) : "")\n"
+            // the last epoch collapses: median similarity 0.66 (threshold 0.5), effective rank 4 (threshold 8)
+            let (p50, erank) = e == 9 ? (0.66, 4.0) : (0.1, 30.0)
+            csv += "\(e),\(e * 100),0.06,\(8 - 0.4 * Double(e)),\(0.1 * Double(e)),\(outer),0.1,\(Int(outer * 4096)),\(p50),0.3,0.5,0.7,0.4,0.2,0.5,-2.5,\(erank),\(e % 2 == 0 ? String(60 + 2 * e) : "")\n"
         }
         try csv.write(to: runA.appendingPathComponent("log.csv"), atomically: true, encoding: .utf8)
         try "epoch,loss\n0,7.9\n1,7.5\n2,7.2\n".write(to: runB.appendingPathComponent("log.csv"), atomically: true, encoding: .utf8)
@@ -58,8 +60,12 @@ final class ReportTests: XCTestCase {
             XCTAssertEqual(FileManager.default.contents(atPath: out1 + "/" + f), FileManager.default.contents(atPath: out2 + "/" + f), "\(f) differs between identical runs")
         }
         let md = try String(contentsOfFile: out1 + "/summary.md", encoding: .utf8)
-        XCTAssertTrue(md.contains("| moco-ring | 85.20 | 98.00 | 87.40 | 99.10 |"), md)
-        XCTAssertTrue(md.contains("| raw pixels | — | — | 84.00 | 99.00 |"), md)
+        XCTAssertTrue(md.contains("| moco-ring | 85.20 | 85.20 | 98.00 | 87.40 | 99.10 | flagged (1 row) |"), md)
+        XCTAssertTrue(md.contains("moco-ring: collapse monitor FLAGGED — epoch 9 step 900: median query–negative similarity 0.66 > 0.5; effective rank 4.0 < 8.0"), md)
+        XCTAssertTrue(md.contains("| moco-uniform | 81.00 | 81.00 |"), md)
+        XCTAssertTrue(files.contains("collapse_alignment_uniformity.svg") && files.contains("collapse_effective_rank.svg"), "\(files)")
+        XCTAssertTrue(md.contains("| moco-ring | 85.20 | 85.20 | 98.00 | 87.40 | 99.10 |"), md)
+        XCTAssertTrue(md.contains("| raw pixels | — | — | — | 84.00 | 99.00 | — |"), md)
 
         // every SVG (files and inline) parses as XML
         let svgCheck = try TestSupport.python("ref_analysis_report_check.py", [out1, "-"])
@@ -112,10 +118,10 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let md = try String(contentsOfFile: out + "/summary.md", encoding: .utf8)
         XCTAssertTrue(md.contains("## Runs compared"), md)
-        XCTAssertTrue(md.contains("| moco-ring | moco | ring ranks 1–10 %, annealed over 1 ep | 2 | 468 | 0 | 70.00 | 80.00 | 0.610 | 0.500 | 0.255 | 0.005 | 0.100 | 212 | 1318 |"), md)
-        XCTAssertTrue(md.contains("| band-next5 | moco | band [5, 10) % | 2 | 468 | 0 | 65.00 | 78.00 | — |"), md)
+        XCTAssertTrue(md.contains("| moco-ring | moco | ring ranks 1–10 %, annealed over 1 ep | 2 | 468 | 0 | 70.00 | 70.00 | 80.00 | 0.610 | 0.500 | 0.255 | 0.005 | 0.100 | 212 | 1318 |"), md)
+        XCTAssertTrue(md.contains("| band-next5 | moco | band [5, 10) % | 2 | 468 | 0 | 65.00 | 65.00 | 78.00 | — |"), md)
         XCTAssertTrue(md.contains("| ring-constant | moco | ring ranks 1–10 %, constant |"), md)
-        XCTAssertTrue(md.contains("| moco-ring | 0, 1 | 71.00 ± 1.41 (n = 2) | 80.50 ± 0.71 (n = 2) |"), md)
+        XCTAssertTrue(md.contains("| moco-ring | 0, 1 | 71.00 ± 1.41 (n = 2) | 71.00 ± 1.41 (n = 2) | 80.50 ± 0.71 (n = 2) |"), md)
         XCTAssertFalse(md.contains("| band-next5 | 0 |"), "a single-seed experiment gets no mean row: \(md)")
     }
 
