@@ -239,7 +239,7 @@ $(CALIBRATION)/features/train.safetensors.zst: $(PRETRAIN_SET) $(TRAIN) $(TEST) 
 	  $(CALIBRATE_ARGS) --augment-extra "$(AUGMENT_EXTRA)" --out $(CALIBRATION)
 $(CALIBRATION)/features/test.safetensors.zst: $(CALIBRATION)/features/train.safetensors.zst
 $(eval $(call evaluate_rules,$(CALIBRATION),,$(SEED)))
-calibrate: $(call RESULTS_OF,$(CALIBRATION))
+calibrate: $(call RESULTS_OF,$(RUN)) $(call RESULTS_OF,$(CALIBRATION))
 	@for f in $(call RESULTS_OF,$(RUN)) $(call RESULTS_OF,$(CALIBRATION)); do printf '%-50s top-1 %s\n' $$f "$$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"]["top1"])' $$f)"; done
 
 # ---- checks -------------------------------------------------------------------------------------
