@@ -74,9 +74,7 @@ TRAIN     := $(DATA)/train.safetensors.zst
 TEST      := $(DATA)/test.safetensors.zst
 PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_IMAGES)),$(TRAIN),$(DATA)/train-first$(PRETRAIN_IMAGES).safetensors.zst)
 
-
-.PHONY: calibrate
-.PHONY: all deps build test bench clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results FORCE
+.PHONY: all deps build test bench calibrate clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results FORCE
 all: $(RUN)/report/index.html
 	@awk '/^## Results/{p=1; print; next} /^## /{p=0} p' $(RUN)/report/summary.md
 	@echo "report: $(RUN)/report/index.html"

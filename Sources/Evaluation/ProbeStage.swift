@@ -68,15 +68,15 @@ public enum ProbeStage {
             provenance.set("tolerance", o.tuned.tolerance)
             provenance.set("standardize", true)
         } else {
-        provenance.set("lr", h.lr)
-        provenance.set("momentum", h.momentum)
-        provenance.set("weight_decay", h.weightDecay)
-        provenance.set("epochs", h.epochs)
-        provenance.set("batch", h.batch)
-        provenance.set("milestone_epochs", h.milestoneEpochs.map(String.init).joined(separator: ","))
-        provenance.set("gamma", h.gamma)
-        provenance.set("standardize", h.standardize)
-        provenance.set("init", h.initialization.rawValue)
+            provenance.set("lr", h.lr)
+            provenance.set("momentum", h.momentum)
+            provenance.set("weight_decay", h.weightDecay)
+            provenance.set("epochs", h.epochs)
+            provenance.set("batch", h.batch)
+            provenance.set("milestone_epochs", h.milestoneEpochs.map(String.init).joined(separator: ","))
+            provenance.set("gamma", h.gamma)
+            provenance.set("standardize", h.standardize)
+            provenance.set("init", h.initialization.rawValue)
         }
 
         if h.standardize || tuned {

@@ -62,7 +62,7 @@ public enum TunedProbe {
         var best = 0
         for i in scores.indices where scores[i] > scores[best] { best = i }     // ties → stronger penalty
         let final = fit(train, classes: classes, l2: grid[best], settings: s, threads: threads, from: starts[best])
-        progress?.advance(1, status: String(format: "refit with λ %g", s.grid[best]))
+        progress?.advance(1, status: String(format: "refit with λ %g", grid[best]))
         let inGridOrder = s.grid.map { l in scores[grid.firstIndex(of: l)!] }
         return TunedProbeResult(classifier: final.classifier, chosenL2: grid[best], holdoutTop1: inGridOrder,
                                 iterations: final.iterations, converged: final.converged)

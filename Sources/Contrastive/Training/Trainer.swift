@@ -98,7 +98,7 @@ final class Trainer {
             try checkFinite(r.loss, step: step)
             backward(role, r.gradFeatures, rows: b)
             optimise(step: step)
-            let positives = model.banks[0].rows(Array(rows))                               // [B, 128] before the write
+            let positives = percentiles ? model.banks[0].rows(Array(rows)) : []            // [B, 128] before the write, monitored steps only
             try model.banks[0].write(indices: Array(rows), features: f, momentum: Float(o.bankMomentum))
             stats = monitored(r.stats, anchors: f, positives: positives, on: percentiles)
 
