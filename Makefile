@@ -74,7 +74,7 @@ TRAIN     := $(DATA)/train.safetensors.zst
 TEST      := $(DATA)/test.safetensors.zst
 PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_IMAGES)),$(TRAIN),$(DATA)/train-first$(PRETRAIN_IMAGES).safetensors.zst)
 
-.PHONY: all deps build test bench calibrate clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results FORCE
+.PHONY: all deps build test bench calibrate clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results study FORCE
 all: $(RUN)/report/index.html
 	@awk '/^## Results/{p=1; print; next} /^## /{p=0} p' $(RUN)/report/summary.md
 	@echo "report: $(RUN)/report/index.html"
@@ -216,11 +216,28 @@ $(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safete
 EXPERIMENTS := $(filter-out default,$(basename $(notdir $(wildcard pipelines/*.mk))))
 experiments:
 	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) $(RUNS)/$$e$(SEED_SUFFIX)/report/index.html || exit 1; done
+ifeq ($(STUDY),)
 FINISHED = $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(wildcard $(RUNS)/*/results/probe.json)))
 results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
 	$(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json --title "All finished runs in $(RUNS)" --out $(RUNS)/report
 	@echo "report: $(RUNS)/report/index.html"
+else
+# ---- studies (studies/*.rows): rows run in shifts, each committed to results/STUDY/ROW-seedK/ ---------
+# `make study STUDY=ten-epoch` runs the next unfinished rows (scripts/study.sh: --rows N, --list);
+# `make results STUDY=ten-epoch` rebuilds results/STUDY/report and RESULTS.md's block for the study
+# from the committed small files alone (no checkpoint, no feature file).
+STUDY_DIR  = results/$(STUDY)
+STUDY_ROWS = $(sort $(patsubst %/run.json,%,$(wildcard $(STUDY_DIR)/*-seed*/run.json)))
+study:
+	bash scripts/study.sh $(STUDY) $(STUDY_FLAGS)
+results: $(BIN)/report
+	@test -f studies/$(STUDY).rows || { echo "make: no study studies/$(STUDY).rows" >&2; exit 64; }
+	$(BIN)/report $(foreach r,$(STUDY_ROWS),--run $(r)) --baseline "raw pixels=$(STUDY_DIR)/baselines/raw" \
+	  --baseline "random encoder (width $(WIDTH))=$(STUDY_DIR)/baselines/random-w$(WIDTH)" \
+	  --title "Study $(STUDY): $(words $(STUDY_ROWS)) finished rows" --out $(STUDY_DIR)/report
+	bash scripts/splice_results.sh RESULTS.md $(STUDY) $(STUDY_DIR)/report/summary.md
+endif
 
 # ---- calibration: the same recipe in PyTorch (needs torch; never a test or CI dependency) ------------
 # `make calibrate` (with a venv's bin first on PATH: python3 -m venv DIR; DIR/bin/pip install torch

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Runs a study in shifts: the rows of studies/STUDY.rows one after another, each through the whole
+# pipeline (pretrain → embed → probe / kNN → hardness → report) under runs/STUDY/ROW-seedK, and commits
+# that row's small result files to results/STUDY/ROW-seedK/ the moment it finishes — so an interruption
+# loses at most the row in progress (and exact resume continues it when runs/ survives).
+#
+#   bash scripts/study.sh STUDY [--rows N] [--list] [--bin DIR] [--no-commit]
+#
+#   --rows N     stop after N finished rows (default: all unfinished ones)
+#   --list       print each row's state (done / partial / todo) and exit
+#   --bin DIR    stage binaries to run (default .build-study/bin: a frozen copy of this checkout's
+#                release build, made on first use, so rebuilding the work tree mid-row changes nothing)
+#   --no-commit  collect the files but leave committing to you
+# THREADS (default: all cores) and BLAS_CORE pass through to make.
+set -euo pipefail
+usage() { echo "usage: bash scripts/study.sh STUDY [--rows N] [--list] [--bin DIR] [--no-commit]" >&2; exit 64; }
+[[ $# -ge 1 && $1 != -* ]] || usage
+study=$1; shift
+rows_file=studies/$study.rows
+[[ -f $rows_file ]] || { echo "study: no such study '$rows_file' (have: $(ls studies/*.rows 2>/dev/null | xargs -n1 basename 2>/dev/null | sed 's/\.rows$//' | tr '\n' ' '))" >&2; exit 64; }
+max_rows=0 list=0 bin=.build-study/bin commit=1
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --rows) [[ ${2:-} =~ ^[0-9]+$ ]] || { echo "study: --rows needs a count, got '${2:-}'" >&2; exit 64; }; max_rows=$2; shift 2 ;;
+    --list) list=1; shift ;;
+    --bin) [[ -n ${2:-} ]] || { echo "study: --bin needs a folder" >&2; exit 64; }; bin=$2; shift 2 ;;
+    --no-commit) commit=0; shift ;;
+    *) echo "study: unknown flag '$1'" >&2; usage ;;
+  esac
+done
+threads=${THREADS:-$(nproc)}
+out=results/$study
+work=runs/$study
+stages="ingest augment pretrain embed probe knn hardness report"
+
+# Rows: "name pipeline seed [VAR=value ...]"; one "settings: VAR=value ..." line for every row.
+settings=$(sed -n 's/^settings:[[:space:]]*//p' "$rows_file")
+mapfile -t rows < <(grep -vE '^[[:space:]]*(#|$|settings:)' "$rows_file")
+for r in "${rows[@]}"; do
+  read -r name pipeline seed _ <<<"$r"
+  [[ -f pipelines/$pipeline.mk && $seed =~ ^[0-9]+$ ]] || { echo "study: $rows_file: bad row '$r' (pipeline pipelines/$pipeline.mk, integer seed)" >&2; exit 65; }
+done
+
+if [[ $list == 1 ]]; then
+  for r in "${rows[@]}"; do
+    read -r name pipeline seed _ <<<"$r"; row=$name-seed$seed
+    state=todo; [[ -d $work/$row/ckpt ]] && state="partial ($(ls $work/$row/ckpt | wc -l) epochs)"; [[ -f $out/$row/run.json ]] && state=done
+    printf '%-32s %s\n' "$row" "$state"
+  done
+  exit 0
+fi
+
+# A frozen copy of the stage binaries, with the commit they were built from.
+if [[ ! -x $bin/pretrain ]]; then
+  echo "study: freezing this checkout's release build into $bin"
+  swift build -c release >&2
+  mkdir -p "$bin"
+  for s in $stages inspect bench; do cp -p .build/release/$s "$bin/"; done   # -p: the data made by this build stays up to date
+  { git rev-parse HEAD; git diff --quiet HEAD -- Sources Package.swift || echo "(with uncommitted changes to Sources)"; } > "$bin/COMMIT"
+fi
+binaries_commit=$(head -1 "$bin/COMMIT" 2>/dev/null || echo unknown)
+cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1)
+
+commit_folder() {  # commit_folder DIR MESSAGE: only that folder, retried while another git command holds the index
+  [[ $commit == 1 ]] || return 0
+  git add -- "$1"
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    if git commit -q -m "$2" -- "$1"; then return 0; fi
+    sleep 3
+  done
+  echo "study: could not commit $1 (left staged)" >&2
+}
+
+# The baselines every table carries (raw pixels, random encoder), once per study.
+base=runs/baselines
+if [[ ! -f $out/baselines/raw/results/probe.json ]]; then
+  make --no-print-directory PREBUILT="$bin" THREADS="$threads" $settings baselines
+  for b in raw random-w16; do
+    mkdir -p "$out/baselines/$b/results"
+    cp $base/$b/results/*.json "$out/baselines/$b/results/"
+  done
+  commit_folder "$out/baselines" "study $study: baselines (raw pixels, random encoder)"
+fi
+
+done_rows=0
+for r in "${rows[@]}"; do
+  read -r name pipeline seed overrides <<<"$r"
+  row=$name-seed$seed
+  [[ -f $out/$row/run.json ]] && continue
+  run=$work/$row
+  echo "study: $row — make EXP=$pipeline SEED=$seed $settings $overrides (threads $threads, binaries $binaries_commit)"
+  start=$(date +%s)
+  make --no-print-directory PREBUILT="$bin" THREADS="$threads" EXP="$pipeline" SEED="$seed" RUN="$run" $settings $overrides "$run/report/index.html"
+  wall=$(( $(date +%s) - start ))
+  rm -rf "$out/$row"; mkdir -p "$out/$row/results" "$out/$row/hardness" "$out/$row/params"
+  cp "$run/log.csv" "$out/$row/"
+  cp "$run"/results/*.json "$out/$row/results/"
+  cp "$run/hardness/summary.json" "$out/$row/hardness/"
+  cp "$run"/params/*.args "$out/$row/params/"
+  python3 - "$out/$row/run.json" <<EOF
+import json, sys
+probe = json.load(open("$out/$row/results/probe.json"))
+json.dump({"study": "$study", "row": "$row", "pipeline": "$pipeline", "seed": $seed,
+           "make_variables": "$settings $overrides".split(), "threads": $threads,
+           "blas_core": probe.get("extra", {}).get("blas_core"), "cpu": "$cpu",
+           "binaries_commit": "$binaries_commit", "wall_seconds_this_shift": $wall},
+          open(sys.argv[1], "w"), indent=1, sort_keys=True)
+open(sys.argv[1], "a").write("\n")
+EOF
+  commit_folder "$out/$row" "study $study: $row"
+  echo "study: $row finished in ${wall} s this shift"
+  done_rows=$((done_rows + 1))
+  [[ $max_rows -gt 0 && $done_rows -ge $max_rows ]] && break
+done
+echo "study: $done_rows row(s) finished; state: bash scripts/study.sh $study --list"
