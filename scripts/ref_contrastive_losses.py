@@ -3,9 +3,11 @@
 
 Usage: ref_contrastive_losses.py CASE.safetensors.zst ...
 Each case file holds the inputs of one objective × sampler pairing; its metadata names the
-objective, sampler, temperature, step and sampler parameters (JSON). Random draws made by the Swift
-side (IR negatives, MoCHi pairs/α/β) are passed in explicitly; this script checks that they are
-legal (drawn from the ranks SPEC §2 defines, computed here with a full sort) and replays them.
+objective, sampler, temperature, step and the sampler's parameters (JSON: its checkpoint identity,
+values as strings). Random draws made by the Swift side (IR negatives, MoCHi pairs/α/β, the subset
+sampler's chosen candidates) are passed in explicitly; this script checks that they are legal (drawn
+from the ranks SPEC §2 defines, computed here with a full sort; a subset as large as its ring or band,
+distinct, never an excluded candidate) and replays them.
 
 Loss: computed in float64 straight from the SPEC formulas. Gradients: central finite differences
 of that loss w.r.t. every input embedding entry (the rank selection is computed once from the
@@ -28,19 +30,32 @@ def floor_rank(x):
 
 
 def kept_ranks(sampler, cfg, n, step, steps_per_epoch):
-    """The half-open rank range [lo, hi) kept among n candidates, or None for all."""
+    """The half-open rank range [lo, hi) kept among n candidates, or None for all (a subset: the
+    range of the ring or band it mirrors, whose size is all that matters)."""
+    if sampler == "subset":
+        sampler = cfg["subset_of"]
     if sampler == "ring":
-        if cfg["ringAnneal"]:
-            span = cfg["ringAnnealEpochs"] * max(1, steps_per_epoch)
-            outer = 1 + (cfg["ringOuter"] - 1) * min(1.0, max(0, step) / span)
+        if cfg["anneal"] == "true":
+            span = float(cfg["anneal_epochs"]) * max(1, steps_per_epoch)
+            outer = 1 + (float(cfg["ring_outer"]) - 1) * min(1.0, max(0, step) / span)
         else:
-            outer = cfg["ringOuter"]
+            outer = float(cfg["ring_outer"])
         hi = min(n, floor_rank(outer * n))
-        return min(hi, floor_rank(cfg["ringInner"] * hi)), hi
+        return min(hi, floor_rank(float(cfg["ring_inner"]) * hi)), hi
     if sampler == "band":
-        hi = min(n, floor_rank(cfg["bandHiPercent"] / 100 * n))
-        return min(hi, floor_rank(cfg["bandLoPercent"] / 100 * n)), hi
+        hi = min(n, floor_rank(float(cfg["band_hi"]) / 100 * n))
+        return min(hi, floor_rank(float(cfg["band_lo"]) / 100 * n)), hi
     return None
+
+
+def check_subset(chosen, r, pool, who):
+    """A subset sampler's draw: as many as the mirrored range keeps, distinct, all from the pool."""
+    chosen = [int(c) for c in chosen]
+    if len(chosen) != r[1] - r[0]:
+        fail(f"{who}: subset of {len(chosen)}, its ring/band keeps {r[1] - r[0]}")
+    if len(set(chosen)) != len(chosen) or not set(chosen) <= set(int(p) for p in pool):
+        fail(f"{who}: subset {chosen[:5]}… repeats a candidate or takes an excluded one")
+    return np.asarray(chosen)
 
 
 def ranked(scores, candidates):
@@ -56,8 +71,8 @@ def row_loss(form, pos, negs, tau, cfg):
         allv = np.concatenate([[pos], negs])
         m = allv.max()
         return m + math.log(np.exp(allv - m).sum()) - pos
-    beta = 0.0 if form == "dcl" else cfg["hclBeta"]
-    tp = cfg["tauPlus"]
+    beta = 0.0 if form == "dcl" else float(cfg["hcl_beta"])
+    tp = float(cfg["tau_plus"])
     n = len(negs)
     p = math.exp(pos)
     e = np.exp(negs)
@@ -97,13 +112,16 @@ def moco_plan(t, meta, cfg):
     for i in range(q.shape[0]):
         s = queue @ q[i]
         order = ranked(s, np.arange(K))
-        chosen.append(order if r is None else order[r[0]:r[1]])
+        if meta["sampler"] == "subset":
+            chosen.append(check_subset(t["chosen"][i], r, range(K), f"moco query {i}"))
+        else:
+            chosen.append(order if r is None else order[r[0]:r[1]])
         hs = []
         if "mochi_pairs" in t:
-            hard = set(order[: cfg["mochiN"]].tolist())
+            hard = set(order[: int(cfg["mochi_n"])].tolist())
             for (a, b), al in zip(t["mochi_pairs"][i], t["mochi_alpha"][i]):
                 if a not in hard or b not in hard or a == b:
-                    fail(f"mochi pair ({a}, {b}) of query {i} is not two distinct entries of its {cfg['mochiN']} hardest")
+                    fail(f"mochi pair ({a}, {b}) of query {i} is not two distinct entries of its {cfg['mochi_n']} hardest")
                 hs.append(normalise(al * queue[a] + (1 - al) * queue[b]))
             for j, be in zip(t["mochi_mix"][i], t["mochi_beta"][i]):
                 if j not in hard or not (0 <= be < 0.5):
@@ -121,6 +139,9 @@ def simclr_plan(t, meta, cfg):
     for a in range(V):
         s = z @ z[a]
         pool = [b for b in range(V) if b != a and b != (a + B) % V]
+        if meta["sampler"] == "subset":
+            chosen.append(check_subset(t["chosen"][a], r, pool, f"simclr anchor {a}"))
+            continue
         order = ranked(s, pool)
         chosen.append(order if r is None else order[r[0]:r[1]])
     return {"chosen": chosen}
@@ -147,7 +168,10 @@ def ir_check(f, bank, idx, drawn, meta, cfg, k):
     for i in range(f.shape[0]):
         if idx[i] in drawn[i]:
             fail(f"IR query {i} drew its own bank entry {idx[i]}")
-        if r is not None:
+        if r is not None and meta["sampler"] == "subset":
+            if len(set(drawn[i].tolist())) > r[1] - r[0]:
+                fail(f"IR query {i} drew from more than the subset's {r[1] - r[0]} candidates")
+        elif r is not None:
             s = bank @ f[i]
             order = ranked(s, [j for j in range(N) if j != idx[i]])
             kept = set(order[r[0]:r[1]].tolist())

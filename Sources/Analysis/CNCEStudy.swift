@@ -1,5 +1,6 @@
 import Foundation
 import StageKit
+import Ranking
 
 /// The CNCE estimator study (Wu et al., "Conditional Negative Sampling…", §3): on correlated Gaussian
 /// pairs with known mutual information, compare NCE (negatives uniform from a pool drawn from p(y)) with
@@ -127,17 +128,17 @@ public enum CNCEStudy {
                 poolY.withUnsafeBufferPointer { py in
                     for p in 0..<m {
                         scores[p] = critic(x.baseAddress!, py.baseAddress! + p * d, dim: d, rho: rho)
-                        keys[p] = hardnessKey(Float(scores[p]), p)
+                        keys[p] = RankOrder.key(Float(scores[p]), p)
                     }
                 }
             }
             keys.withUnsafeMutableBufferPointer { kb in
-                ranks.withUnsafeBufferPointer { multiSelect(kb.baseAddress!, 0, m, $0.baseAddress!, 0, $0.count) }
+                ranks.withUnsafeBufferPointer { RankOrder.multiSelect(kb.baseAddress!, 0, m, $0.baseAddress!, 0, $0.count) }
             }
             for (j, (lo, hi)) in bounds.enumerated() {
                 // logsumexp over the positive and k negatives drawn uniformly (with replacement) from ranks [lo, hi)
                 var terms = [positive]
-                for _ in 0..<k { terms.append(scores[keyPosition(keys[lo + rng.below(hi - lo)])]) }
+                for _ in 0..<k { terms.append(scores[RankOrder.candidate(keys[lo + rng.below(hi - lo)])]) }
                 let top = terms.max()!
                 let lse = top + log(terms.reduce(0) { $0 + exp($1 - top) })
                 sums[j] += positive - (lse - log(Double(k + 1)))

@@ -1,4 +1,5 @@
 import StageKit
+import Ranking
 
 /// One worker's scratch and accumulators for the hardness analysis: keys to select on, a permutation
 /// for the shuffled control, the fine similarity histogram and per-candidate consistency counts.
@@ -56,7 +57,7 @@ final class WorkerScratch: @unchecked Sendable {
                 hist[bin] += 1
                 lowest = min(lowest, s)
                 highest = max(highest, s)
-                keys[n] = hardnessKey(s, c)
+                keys[n] = RankOrder.key(s, c)
                 n += 1
             }
         }
@@ -74,10 +75,10 @@ final class WorkerScratch: @unchecked Sendable {
         }
         // 3. cut-off similarities
         let edge = slots.edge + local * Hardness.edgesPerQuery
-        for b in 0..<BucketLayout.coarseCount { edge[b] = Double(keySimilarity(keys[min(layout.coarseStart[b], n - 1)])) }
-        edge[BucketLayout.coarseCount] = Double(keySimilarity(keys[n - 1]))
+        for b in 0..<BucketLayout.coarseCount { edge[b] = Double(RankOrder.similarity(keys[min(layout.coarseStart[b], n - 1)])) }
+        edge[BucketLayout.coarseCount] = Double(RankOrder.similarity(keys[n - 1]))
         for f in 0...BucketLayout.fineCount {
-            edge[BucketLayout.coarseCount + 1 + f] = Double(keySimilarity(keys[min(layout.fineStart[f], n - 1)]))
+            edge[BucketLayout.coarseCount + 1 + f] = Double(RankOrder.similarity(keys[min(layout.fineStart[f], n - 1)]))
         }
         // 4. same-class fraction and LCA depth per bucket
         let same = slots.same + local * Hardness.slotsPerQuery
@@ -91,7 +92,7 @@ final class WorkerScratch: @unchecked Sendable {
             var nl = 0, ns = 0, nsh = 0
             var depth = 0.0
             for r in lo..<hi {
-                let pos = keyPosition(keys[r])
+                let pos = RankOrder.candidate(keys[r])
                 let l = candLabel[pos]
                 if l < 0 { continue }
                 nl += 1
@@ -110,8 +111,8 @@ final class WorkerScratch: @unchecked Sendable {
         let m = layout.consistencyCount
         slots.probability[local] = Double(m) / Double(n)
         guard m > 0 else { return }
-        for r in 0..<m { hard[keyPosition(keys[r])] += 1 }
-        for r in (n - m)..<n { easy[keyPosition(keys[r])] += 1 }
+        for r in 0..<m { hard[RankOrder.candidate(keys[r])] += 1 }
+        for r in (n - m)..<n { easy[RankOrder.candidate(keys[r])] += 1 }
         shuffledControl(n: n, m: m, queryNumber: queryNumber, seed: options.seed)
     }
 

@@ -88,6 +88,11 @@ public enum Embeddings {
         }
     }
 
+    /// Row-wise dot products [rows] of a [rows, d] and b [rows, d].
+    static func rowDots(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, dim d: Int) -> [Float] {
+        (0..<rows).map { dot(a + $0 * d, b + $0 * d, d) }
+    }
+
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
         var s: Float = 0

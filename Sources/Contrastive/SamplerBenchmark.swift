@@ -6,25 +6,21 @@ import StageKit
 public enum SamplerBenchmark {
     public struct Timing: Sendable {
         public var label: String              // e.g. "ring" or "ring@start"
-        public var sampler: SamplerKind
+        public var sampler: String            // the sampler's name
         public var medianSeconds: Double
         public var minimumSeconds: Double
         public var ratioToUniform: Double     // of the medians
     }
 
-    /// The measured variants: every sampler at its reference setting (ring at its final 1 %–10 %,
-    /// band = hardest 5 %), plus the ring at the start of its anneal (ranks 10 %–100 %) and the
-    /// widest band [5, 100), the most expensive settings of the two selection samplers.
-    public static func variants(queue K: Int) -> [(String, NegativeSampler)] {
-        var c = SamplerConfig()
-        c.ringAnneal = false
-        c.bandLoPercent = 0; c.bandHiPercent = 5
-        c.mochiN = min(1024, K); c.mochiS = 16; c.mochiSPrime = 16
-        var out = SamplerKind.allCases.map { ($0.rawValue, NegativeSampler(kind: $0, config: c)) }
-        var start = c; start.ringAnneal = true
-        out.append(("ring@start", NegativeSampler(kind: .ring, config: start, stepsPerEpoch: 1_000_000)))  // step ≈ 0 → outer 1
-        var wide = c; wide.bandLoPercent = 5; wide.bandHiPercent = 100
-        out.append(("band[5,100)", NegativeSampler(kind: .band, config: wide)))
+    /// The measured variants: every registered sampler at its reference setting (ring at its final
+    /// 1 %–10 %, band = hardest 5 %, subset as large as that ring), plus the ring at the start of its
+    /// anneal (ranks 10 %–100 %) and the widest band [5, 100), the most expensive settings of the two
+    /// selection samplers.
+    public static func variants(queue K: Int) -> [(String, any NegativeSampler)] {
+        let reference = try! SamplerOptions.parse(["--no-anneal", "--band-lo", "0", "--band-hi", "5", "--mochi-n", "\(min(1024, K))"])
+        var out = SamplerOptions.names.map { ($0, try! reference.sampler(named: $0, epochs: 1, stepsPerEpoch: 1)) }
+        out.append(("ring@start", try! RingSampler(stepsPerEpoch: 1_000_000)))         // step ≈ 0 → outer 1
+        out.append(("band[5,100)", try! BandSampler(loPercent: 5, hiPercent: 100)))
         return out
     }
 
@@ -50,7 +46,7 @@ public enum SamplerBenchmark {
         let sorted = times.map { $0.sorted() }
         let base = sorted[0][sorted[0].count / 2]
         return zip(list, sorted).map { v, t in
-            Timing(label: v.0, sampler: v.1.kind, medianSeconds: t[t.count / 2], minimumSeconds: t[0], ratioToUniform: t[t.count / 2] / base)
+            Timing(label: v.0, sampler: v.1.name, medianSeconds: t[t.count / 2], minimumSeconds: t[0], ratioToUniform: t[t.count / 2] / base)
         }
     }
 

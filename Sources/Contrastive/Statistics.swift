@@ -1,4 +1,5 @@
 import Foundation
+import Ranking
 
 // Per-step statistics for the log: accumulated per query into index-addressed slots, then reduced
 // in query order so the numbers do not depend on the thread count.
@@ -97,11 +98,11 @@ public enum Percentiles {
         var keys = [UInt64](repeating: 0, count: n)
         return keys.withUnsafeMutableBufferPointer { kb -> [Double] in
             let k = kb.baseAddress!
-            for i in 0..<n { k[i] = RankSelection.key(values[i], i) }
+            for i in 0..<n { k[i] = RankOrder.key(values[i], i) }
             // keys ascend with descending value: ascending order statistic r is descending rank n−1−r.
             func ascending(_ r: Int) -> Double {
-                RankSelection.nthElement(k, 0, n, n - 1 - r)
-                return Double(values[RankSelection.candidate(k[n - 1 - r])])
+                RankOrder.nthElement(k, 0, n, n - 1 - r)
+                return Double(values[RankOrder.candidate(k[n - 1 - r])])
             }
             return percents.map { p in
                 let x = p / 100 * Double(n - 1)

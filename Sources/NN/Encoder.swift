@@ -24,6 +24,12 @@ public final class Encoder<T: GemmScalar> {
     }
 
     public var featureDimension: Int { backbone.featureDimension }
+
+    /// The algorithms every convolution of the backbone may use (default: the fastest).
+    public var convolutionPolicy: ConvolutionPolicy {
+        get { backbone.convs.first?.policy ?? .fastest }
+        set { for conv in backbone.convs { conv.policy = newValue } }
+    }
     public var embeddingDimension: Int { head.fc2.outFeatures }
 
     /// images: [C, B, H, W] (see `InputBatch`). Returns the pooled feature [B, 8w] and the

@@ -24,8 +24,11 @@
 ///   this beat one multi-threaded sgemm per chunk by ~1.3–1.8× on the w16 bench row (no OpenBLAS thread
 ///   hand-offs; im2col runs in parallel). Weight gradients are summed per worker, in worker order, so
 ///   results are reproducible for a given thread count (not across thread counts).
-/// - Convolution algorithms (Conv2d.swift): 3×3 stride-1 padding-1 forward, input and weight gradients
-///   by Winograd F(2×2, 3×3) (Winograd.swift; `NNRuntime.winograd`); other stride-1 input gradients as
-///   a convolution of dOut with the flipped kernel (`NNRuntime.transposedConvInputGrad`); everything
-///   else by im2col + sgemm. Tests check each path against a direct convolution.
+/// - Convolution algorithms (ConvolutionAlgorithm.swift, one file each; chosen per layer from its shape
+///   and `Conv2d.policy` by `ConvolutionPlan.choose`): 1×1 by one sgemm (PointwiseConvolution); 3×3
+///   stride-1 padding-1 forward, input and weight gradients by Winograd F(2×2, 3×3) (WinogradConvolution,
+///   Winograd); other stride-1 input gradients as a convolution of dOut with the flipped kernel
+///   (TransposedInputGradient); everything else by im2col + sgemm and col2im (Im2colConvolution).
+///   DirectConvolution is the reference: tests check every algorithm against it, and policy `.direct`
+///   (`bench engine --reference`, `pretrain --reference-convolutions`) runs it in a real model.
 public enum NNOverview {}

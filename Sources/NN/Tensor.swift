@@ -16,12 +16,6 @@ public enum NNRuntime {
     /// Tests lower both to exercise chunking.
     nonisolated(unsafe) public static var maxColElements: Int = 1 << 18
     nonisolated(unsafe) public static var minColumns: Int = 512
-    /// Stride-1 convolutions compute the input gradient as a convolution of dOut with the flipped
-    /// kernel (faster); false selects the general sgemm + col2im path (tests check both; bench A/B).
-    nonisolated(unsafe) public static var transposedConvInputGrad: Bool = true
-    /// 3×3 stride-1 padding-1 convolutions (forward, and input gradient when `transposedConvInputGrad`)
-    /// use Winograd F(2×2, 3×3); false selects im2col + sgemm (tests check both; bench A/B).
-    nonisolated(unsafe) public static var winograd: Bool = true
 }
 
 /// A contiguous buffer with a shape. Workspaces reshape in place and reallocate only when they must

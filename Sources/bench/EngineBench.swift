@@ -23,6 +23,12 @@ struct EngineBench: ParsableCommand {
     var col2imInputGrad = false
     @Flag(help: "3×3 stride-1 convolutions through im2col + sgemm instead of Winograd F(2×2, 3×3) (A/B).")
     var noWinograd = false
+    @Flag(help: "Every convolution by the direct reference loops (debugging a fast path; very slow: try --rows 16:1:28 --steps 1 --batch 16).")
+    var reference = false
+
+    var policy: ConvolutionPolicy {
+        ConvolutionPolicy(winograd: !noWinograd, transposedInputGradient: !col2imInputGrad, reference: reference)
+    }
 
     /// PyTorch 2.15 CPU-build figures from issue 3 (same model, batch 256, 2 threads), img/s.
     static let pytorchReference: [String: Double] = ["16:1:28": 567, "32:1:28": 214, "64:3:32": 36]
@@ -31,13 +37,11 @@ struct EngineBench: ParsableCommand {
         try BLASRuntime.configure(core: blasCore, threads: threads)
         NNRuntime.threads = loopThreads ?? threads
         if let colLimit { NNRuntime.maxColElements = colLimit }
-        if col2imInputGrad { NNRuntime.transposedConvInputGrad = false }
-        if noWinograd { NNRuntime.winograd = false }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
               + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³; %sgemm uses the rate measured around each row)")
         let torchAvailable = !noTorch && BenchSupport.python("bench_torch.py", ["--check"]) != nil
-        if NNRuntime.winograd {
+        if policy.winograd && !policy.reference {
             print("(GFLOP/s counts direct-convolution FLOPs; Winograd 3×3 convolutions do fewer, so it is an effective rate)")
         }
         print("row (width, input)     img/s   GFLOP/s  %sgemm  peakRSS MiB  vs ref PyTorch  vs measured PyTorch")
@@ -45,7 +49,7 @@ struct EngineBench: ParsableCommand {
             let parts = row.split(separator: ":").compactMap { Int($0) }
             guard parts.count == 3 else { throw ValidationError("bad row '\(row)': expected width:channels:size") }
             let (width, channels, size) = (parts[0], parts[1], parts[2])
-            let step = MoCoStep(width: width, channels: channels, size: size, batch: batch)
+            let step = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: policy)
             step.run()                                          // warm-up: allocates every workspace
             let sgemmBefore = BenchSupport.sgemmGFLOPs()
             let faults0 = BenchSupport.minorFaults
@@ -98,10 +102,11 @@ final class MoCoStep {
     let channels: Int, size: Int
     let flops: Double
 
-    init(width: Int, channels: Int, size: Int, batch: Int) {
+    init(width: Int, channels: Int, size: Int, batch: Int, policy: ConvolutionPolicy = .fastest) {
         self.batch = batch; self.channels = channels; self.size = size
         query = Encoder(inChannels: channels, width: width, prefix: "encoder_q.", seed: 1)
         key = Encoder(inChannels: channels, width: width, prefix: "encoder_k.", seed: 1)
+        query.convolutionPolicy = policy; key.convolutionPolicy = policy
         key.copyWeights(from: query)
         optimiser = SGD(parameters: query.parameters, learningRate: 0.06, momentum: 0.9, weightDecay: 5e-4)
         var rng = RNG(seed: 7)

@@ -4,6 +4,7 @@ import StageKit
 import TensorFiles
 import TestSupport
 import XCTest
+import Ranking
 
 final class HardnessTests: XCTestCase {
     /// Bucket statistics, cut-offs, consistency counts and the histogram equal an independent NumPy
@@ -111,7 +112,7 @@ final class HardnessTests: XCTestCase {
         for n in [5, 1000, 20_000] {
             // half on a coarse grid (ties), half continuous (several values per radix bin)
             let sims = (0..<n).map { _ in rng.below(2) == 0 ? Float(rng.below(50)) / 64 - 0.3 : Float(rng.uniform(-0.3, 0.5)) }
-            var keys = sims.enumerated().map { hardnessKey($0.element, $0.offset) }
+            var keys = sims.enumerated().map { RankOrder.key($0.element, $0.offset) }
             let sorted = keys.sorted()
             let ranks = Array(Set((0..<40).map { _ in rng.below(n) } + [0, n - 1])).sorted()
             var scratch = [UInt64](repeating: 0, count: n)
@@ -122,7 +123,7 @@ final class HardnessTests: XCTestCase {
             } } } }
             for r in ranks {
                 XCTAssertEqual(keys[r], sorted[r], "n \(n) rank \(r)")
-                XCTAssertEqual(keySimilarity(keys[r]), sims[keyPosition(keys[r])])
+                XCTAssertEqual(RankOrder.similarity(keys[r]), sims[RankOrder.candidate(keys[r])])
             }
             XCTAssertEqual(keys.sorted(), sorted, "a permutation of the keys")
             // everything before a requested rank is smaller (so buckets are exact segments)

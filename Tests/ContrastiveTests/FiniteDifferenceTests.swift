@@ -26,16 +26,16 @@ final class FiniteDifferenceTests: XCTestCase {
     func testMoCoAndIRAndCMC() {
         let q = Embeddings.randomUnit(count: B, dim: d, seed: 1, stream: 1), k = Embeddings.randomUnit(count: B, dim: d, seed: 1, stream: 2)
         let queue = Queue(size: 24, dim: d, seed: 1)
-        for kind in [SamplerKind.uniform, .hcl, .dcl] {
-            let s = NegativeSampler(kind: kind)
+        for kind in ["uniform", "hcl", "dcl", "subset"] {
+            let s = sampler(kind, ["--subset-of", "band", "--band-hi", "50"])
             let f: ([Float]) -> MoCoResult = { MoCoObjective.lossAndGradient(queries: $0, positiveKeys: k, queue: queue, tau: self.tau, sampler: s,
                                                                           step: 0, seed: 0, threads: 1) }
             check("moco-\(kind)", q, f(q).gradQueries) { f($0).loss }
         }
         let bankL = MemoryBank(count: 20, dim: d, seed: 2), bankAB = MemoryBank(count: 20, dim: d, seed: 3)
         let idx = [1, 7, 19, 4]
-        for kind in [SamplerKind.uniform, .hcl] {
-            let s = NegativeSampler(kind: kind)
+        for kind in ["uniform", "hcl", "subset"] {
+            let s = sampler(kind, ["--subset-of", "band", "--band-hi", "50"])
             let ir: ([Float]) -> IRResult = { IRObjective.lossAndGradient(features: $0, indices: idx, bank: bankL, negatives: 8, tau: self.tau,
                                                                          sampler: s, step: 2, seed: 5, threads: 1) }
             check("ir-\(kind)", q, ir(q).gradFeatures) { ir($0).loss }
@@ -51,8 +51,8 @@ final class FiniteDifferenceTests: XCTestCase {
 
     func testSimCLR() {
         let z1 = Embeddings.randomUnit(count: B, dim: d, seed: 4, stream: 1), z2 = Embeddings.randomUnit(count: B, dim: d, seed: 4, stream: 2)
-        for kind in [SamplerKind.uniform, .hcl, .dcl] {
-            let s = NegativeSampler(kind: kind)
+        for kind in ["uniform", "hcl", "dcl", "subset"] {
+            let s = sampler(kind, ["--subset-of", "band", "--band-hi", "50"])
             let f: ([Float], [Float]) -> SimCLRResult = { SimCLRObjective.lossAndGradient(z1: $0, z2: $1, dim: self.d, tau: self.tau, sampler: s,
                                                                                          step: 0, threads: 1) }
             let base = f(z1, z2)

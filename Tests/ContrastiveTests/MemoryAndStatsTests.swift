@@ -73,13 +73,13 @@ final class MemoryAndStatsTests: XCTestCase {
         let k = Embeddings.randomUnit(count: B, dim: d, seed: 1, stream: 2)
         let queue = Queue(size: 1024, dim: d, seed: 3)
         // HCL/DCL: with pos ≈ 1 and every weight ≈ 1, Ng ≈ (−τ⁺N + N)/(1−τ⁺) = N, so the same value.
-        for kind in [SamplerKind.uniform, .hcl, .dcl] {
-            let moco = MoCoObjective.lossAndGradient(queries: q, positiveKeys: k, queue: queue, tau: tau, sampler: NegativeSampler(kind: kind),
+        for kind in ["uniform", "hcl", "dcl"] {
+            let moco = MoCoObjective.lossAndGradient(queries: q, positiveKeys: k, queue: queue, tau: tau, sampler: sampler(kind),
                                                      step: 0, seed: 0, threads: 2)
             XCTAssertEqual(moco.loss, log(1025), accuracy: tolerance, "moco \(kind)")
             XCTAssertEqual(moco.stats.negativesPerQuery, 1024)
         }
-        let uni = NegativeSampler(kind: .uniform)
+        let uni = UniformSampler()
         let sim = SimCLRObjective.lossAndGradient(z1: q, z2: k, dim: d, tau: tau, sampler: uni, step: 0, threads: 2)
         XCTAssertEqual(sim.loss, log(Double(2 * B - 1)), accuracy: tolerance)
         let bank = MemoryBank(count: 500, dim: d, seed: 4)
@@ -96,10 +96,10 @@ final class MemoryAndStatsTests: XCTestCase {
         let q = Embeddings.randomUnit(count: B, dim: d, seed: 9, stream: 1)
         let kp = Embeddings.randomUnit(count: B, dim: d, seed: 9, stream: 2)
         let labels: [Int64] = [0, 1, 2, 0, 1, -1]
-        var c = SamplerConfig(); c.bandLoPercent = 10; c.bandHiPercent = 50
+        let band = try BandSampler(loPercent: 10, hiPercent: 50)
         let r = MoCoObjective.lossAndGradient(queries: q, positiveKeys: kp, queue: queue, queryLabels: labels, tau: 0.1,
-                                              sampler: NegativeSampler(kind: .band, config: c), step: 0, seed: 0, threads: 2, percentiles: true)
-        let kept = BandSampler.ranks(candidates: K, loPercent: 10, hiPercent: 50)
+                                              sampler: band, step: 0, seed: 0, threads: 2, percentiles: true)
+        let kept = band.ranks(candidates: K)
         var top = 0, same = 0, labeled = 0, all: [Float] = []
         for i in 0..<B {
             let s = (0..<K).map { j in (0..<d).reduce(Float(0)) { $0 + q[i * d + $1] * queue.keys[j * d + $1] } }
@@ -127,18 +127,19 @@ final class MemoryAndStatsTests: XCTestCase {
         let q = Embeddings.randomUnit(count: B, dim: d, seed: 2, stream: 1)
         let k = Embeddings.randomUnit(count: B, dim: d, seed: 2, stream: 2)
         let queue = Queue(size: 256, dim: d, seed: 2)
-        var c = SamplerConfig(); c.mochiN = 64; c.mochiS = 4; c.mochiSPrime = 4
-        for kind in SamplerKind.allCases {
-            let s = NegativeSampler(kind: kind, config: c, stepsPerEpoch: 10)
+        let flags = ["--mochi-n", "64", "--mochi-s", "4", "--mochi-s-prime", "4"]
+        for kind in SamplerOptions.names {
+            let s = sampler(kind, flags, epochs: 2, stepsPerEpoch: 10)
             let one = MoCoObjective.lossAndGradient(queries: q, positiveKeys: k, queue: queue, tau: 0.2, sampler: s, step: 5, seed: 3, threads: 1)
             let two = MoCoObjective.lossAndGradient(queries: q, positiveKeys: k, queue: queue, tau: 0.2, sampler: s, step: 5, seed: 3, threads: 3)
             XCTAssertEqual(one.loss, two.loss, "\(kind)")
             XCTAssertEqual(one.gradQueries, two.gradQueries, "\(kind)")
             XCTAssertEqual(one.mochi, two.mochi, "\(kind)")
+            XCTAssertEqual(one.chosen, two.chosen, "\(kind)")
         }
         let bank = MemoryBank(count: 300, dim: d, seed: 2)
-        for kind in [SamplerKind.uniform, .ring] {
-            let s = NegativeSampler(kind: kind, config: c)
+        for kind in ["uniform", "ring", "subset"] {
+            let s = sampler(kind, flags)
             let one = IRObjective.lossAndGradient(features: q, indices: Array(0..<B), bank: bank, negatives: 40, tau: 0.2, sampler: s,
                                                   step: 1, seed: 3, threads: 1)
             let two = IRObjective.lossAndGradient(features: q, indices: Array(0..<B), bank: bank, negatives: 40, tau: 0.2, sampler: s,

@@ -16,35 +16,38 @@ final class ReferenceLossTests: XCTestCase {
         var grads: [String: [Float]]
     }
 
-    static func sampler(_ kind: SamplerKind, objective: ObjectiveKind, clampedHCL: Bool = false) -> NegativeSampler {
-        var c = SamplerConfig()
+    /// The sampler `name` at settings that exercise each objective's paths (flags on top of the defaults).
+    static func sampler(_ name: String, objective: ObjectiveKind, clampedHCL: Bool = false) -> any NegativeSampler {
+        var flags: [String]
         switch objective {
-        case .moco:   // K = 40: ring at step 3 of an anneal over 2×5 steps → outer 0.85 → ranks [6, 34)
-            c.ringOuter = 0.5; c.ringInner = 0.2; c.ringAnneal = true; c.ringAnnealEpochs = 2
-            c.bandLoPercent = 10; c.bandHiPercent = 30           // [4, 12): the gather path (ring above: the masked path)
+        case .moco:   // K = 40: ring at step 3 of an anneal over 2×5 steps → outer 0.85 → ranks [6, 34) (the masked path)
+            flags = ["--ring-outer", "0.5", "--ring-inner", "0.2", "--anneal-epochs", "2",
+                     "--band-lo", "10", "--band-hi", "30"]                          // [4, 12): the gather path
         case .simclr: // pool 8: ring [2, 6), band [1, 5)
-            c.ringOuter = 0.75; c.ringInner = 0.34; c.ringAnneal = false
-            c.bandLoPercent = 12.5; c.bandHiPercent = 62.5
+            flags = ["--ring-outer", "0.75", "--ring-inner", "0.34", "--no-anneal", "--band-lo", "12.5", "--band-hi", "62.5"]
         case .ir, .cmc: // pool 29: ring [2, 14), band [2, 17)
-            c.ringOuter = 0.5; c.ringInner = 0.2; c.ringAnneal = false
-            c.bandLoPercent = 10; c.bandHiPercent = 60
+            flags = ["--ring-outer", "0.5", "--ring-inner", "0.2", "--no-anneal", "--band-lo", "10", "--band-hi", "60"]
         }
-        c.hclBeta = 1; c.tauPlus = clampedHCL ? 0.5 : 0.1
-        c.mochiN = 10; c.mochiS = 3; c.mochiSPrime = 2; c.mochiStartStep = 0
-        return NegativeSampler(kind: kind, config: c, stepsPerEpoch: 5)
+        flags += ["--hcl-beta", "1", "--tau-plus", clampedHCL ? "0.5" : "0.1", "--mochi-n", "10", "--mochi-s", "3", "--mochi-s-prime", "2"]
+        return try! SamplerOptions.parse(flags).sampler(named: name, epochs: 4, stepsPerEpoch: 5)
     }
 
-    static func metadata(_ o: ObjectiveKind, _ s: NegativeSampler, tau: Float, step: Int, k: Int = 0) -> [String: String] {
-        let config = String(decoding: try! JSONEncoder().encode(s.config), as: UTF8.self)
-        let json = "{\"objective\":\"\(o.rawValue)\",\"sampler\":\"\(s.kind.rawValue)\",\"tau\":\(tau),\"step\":\(step),"
-            + "\"stepsPerEpoch\":\(s.stepsPerEpoch),\"k\":\(k),\"config\":\(config)}"
+    static func metadata(_ o: ObjectiveKind, _ s: any NegativeSampler, tau: Float, step: Int, k: Int = 0) -> [String: String] {
+        let json = "{\"objective\":\"\(o.rawValue)\",\"sampler\":\"\(s.name)\",\"tau\":\(tau),\"step\":\(step),"
+            + "\"stepsPerEpoch\":5,\"k\":\(k),\"config\":\(Provenance.json(s.identity))}"
         return ["case": json]
     }
 
-    static func makeCase(_ o: ObjectiveKind, _ kind: SamplerKind, clampedHCL: Bool = false) -> Case {
+    /// A random choice's draws [rows, n] as a tensor the reference replays.
+    static func add(_ chosen: [[Int32]]?, to w: inout TensorFileWriter) {
+        guard let chosen, let n = chosen.first?.count else { return }
+        w.add("chosen", chosen.flatMap { $0.map(Int64.init) }, shape: [chosen.count, n])
+    }
+
+    static func makeCase(_ o: ObjectiveKind, _ kind: String, clampedHCL: Bool = false) -> Case {
         let s = sampler(kind, objective: o, clampedHCL: clampedHCL)
         let tau: Float = 0.2, step = 3, d = 8, seed: UInt64 = 11
-        let name = "\(o.rawValue)-\(kind.rawValue)\(clampedHCL ? "-clamped" : "")"
+        let name = "\(o.rawValue)-\(kind)\(clampedHCL ? "-clamped" : "")"
         switch o {
         case .moco:
             let B = 4, K = 40
@@ -60,14 +63,16 @@ final class ReferenceLossTests: XCTestCase {
                 w.add("mochi_pairs", m.pairs.map(Int64.init), shape: [B, m.s, 2]); w.add("mochi_alpha", m.alpha, shape: [B, m.s])
                 w.add("mochi_mix", m.queryMix.map(Int64.init), shape: [B, m.sPrime]); w.add("mochi_beta", m.beta, shape: [B, m.sPrime])
             }
+            add(r.chosen, to: &w)
             return Case(name: name, writer: w, loss: r.loss, grads: ["q": r.gradQueries])
         case .simclr:
             let B = 5
             let z1 = Embeddings.randomUnit(count: B, dim: d, seed: seed, stream: 3)
             let z2 = Embeddings.randomUnit(count: B, dim: d, seed: seed, stream: 4)
-            let r = SimCLRObjective.lossAndGradient(z1: z1, z2: z2, dim: d, tau: tau, sampler: s, step: step, threads: 2)
+            let r = SimCLRObjective.lossAndGradient(z1: z1, z2: z2, dim: d, tau: tau, sampler: s, step: step, seed: seed, threads: 2)
             var w = TensorFileWriter(metadata: metadata(o, s, tau: tau, step: step))
             w.add("z1", z1, shape: [B, d]); w.add("z2", z2, shape: [B, d])
+            add(r.chosen, to: &w)
             return Case(name: name, writer: w, loss: r.loss, grads: ["z1": r.gradZ1, "z2": r.gradZ2])
         case .ir, .cmc:
             let B = 4, N = 30, k = 10
@@ -97,9 +102,10 @@ final class ReferenceLossTests: XCTestCase {
 
     func testEveryPairingMatchesNumPy() throws {
         try XCTSkipUnless(TestSupport.pythonHas(["numpy", "safetensors", "zstandard"]), "python3 with numpy/safetensors/zstandard needed")
-        var cases = allowedPairings.map { Self.makeCase($0.0, $0.1) }
-        cases.append(Self.makeCase(.moco, .hcl, clampedHCL: true))
-        XCTAssertEqual(cases.count, 22)   // 4 objectives × 5 samplers + moco-mochi + clamped HCL
+        var cases = allowedPairings.map { Self.makeCase($0.0, $0.1.name) }
+        cases.append(Self.makeCase(.moco, "hcl", clampedHCL: true))
+        XCTAssertEqual(cases.count, allowedPairings.count + 1)
+        XCTAssertTrue(cases.contains { $0.name == "moco-subset" } && cases.contains { $0.name == "ir-subset" })
         let dir = try TestSupport.scratchDir("contrastive-ref")
         defer { try? FileManager.default.removeItem(at: dir) }
         var paths: [String] = []

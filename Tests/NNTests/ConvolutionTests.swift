@@ -3,21 +3,26 @@ import XCTest
 
 /// The im2col + sgemm convolution (Float, chunked and unchunked) against a naive direct convolution.
 final class ConvolutionTests: XCTestCase {
-    /// y[o, b, oy, ox] = Σ_{c,ky,kx} W[o, c, ky, kx] · x[c, b, oy·s−p+ky, ox·s−p+kx]
+    /// The reference: NN.DirectConvolution (plain loops in Double).
     func directConv(_ x: [Double], _ w: [Double], c: Int, b: Int, h: Int, wd: Int, o: Int, k: Int, s: Int, p: Int) -> [Double] {
-        let ho = (h + 2 * p - k) / s + 1, wo = (wd + 2 * p - k) / s + 1
-        var y = [Double](repeating: 0, count: o * b * ho * wo)
-        for oc in 0..<o { for n in 0..<b { for oy in 0..<ho { for ox in 0..<wo {
-            var sum = 0.0
-            for ic in 0..<c { for ky in 0..<k { for kx in 0..<k {
-                let iy = oy * s - p + ky, ix = ox * s - p + kx
-                if iy >= 0 && iy < h && ix >= 0 && ix < wd {
-                    sum += w[((oc * c + ic) * k + ky) * k + kx] * x[((ic * b + n) * h + iy) * wd + ix]
-                }
-            } } }
-            y[((oc * b + n) * ho + oy) * wo + ox] = sum
-        } } } }
-        return y
+        DirectConvolution(inChannels: c, outChannels: o, kernel: k, stride: s, padding: p, batch: b, height: h, width: wd).forward(x, w)
+    }
+
+    /// Every policy picks the algorithms its switches allow, by shape, in one place.
+    func testPlanChoosesByShapeAndPolicy() {
+        func plan(_ k: Int, _ s: Int, _ p: Int, input: Bool = true, _ policy: ConvolutionPolicy = .fastest) -> ConvolutionPlan {
+            .choose(kernel: k, stride: s, padding: p, needsInputGrad: input, policy: policy)
+        }
+        XCTAssertEqual(plan(1, 1, 0), ConvolutionPlan(forward: .pointwise, weightGradient: .pointwise, inputGradient: .pointwise))
+        XCTAssertEqual(plan(3, 1, 1), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
+        XCTAssertEqual(plan(3, 1, 1, input: false), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: nil))
+        XCTAssertEqual(plan(3, 2, 1), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .col2im))
+        XCTAssertEqual(plan(3, 1, 0), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .transposed))
+        XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(winograd: false)),
+                       ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .transposed))
+        XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(transposedInputGradient: false)),
+                       ConvolutionPlan(forward: .winograd, weightGradient: .im2col, inputGradient: .col2im))
+        XCTAssertEqual(plan(1, 2, 0, .direct), ConvolutionPlan(forward: .direct, weightGradient: .direct, inputGradient: .direct))
     }
 
     func testFastConvolutionMatchesDirect() {
@@ -26,18 +31,18 @@ final class ConvolutionTests: XCTestCase {
         // Both input-gradient paths (transposed convolution for stride 1, and sgemm + col2im) are checked.
         // Winograd (3×3 stride-1 padding-1) on and off; with transposed off, the input gradient of
         // even those convolutions takes the col2im path.
-        defer { NNRuntime.transposedConvInputGrad = true; NNRuntime.winograd = true }
+        // The direct policy runs the reference itself through the layer (the --reference debug path).
         for (transposed, winograd) in [(true, true), (true, false), (false, true), (false, false)] {
-            NNRuntime.transposedConvInputGrad = transposed
-            NNRuntime.winograd = winograd
             for threads in [1, 2, 3] {
-                checkAgainstDirect(Float.self, threads: threads, tolerance: 1e-4)
-                checkAgainstDirect(Double.self, threads: threads, tolerance: 1e-10)
+                let policy = ConvolutionPolicy(winograd: winograd, transposedInputGradient: transposed)
+                checkAgainstDirect(Float.self, policy: policy, threads: threads, tolerance: 1e-4)
+                checkAgainstDirect(Double.self, policy: policy, threads: threads, tolerance: 1e-10)
             }
         }
+        checkAgainstDirect(Double.self, policy: .direct, threads: 2, tolerance: 1e-12)
     }
 
-    func checkAgainstDirect<T: GemmScalar>(_: T.Type, threads: Int, tolerance: Double) {
+    func checkAgainstDirect<T: GemmScalar>(_: T.Type, policy: ConvolutionPolicy, threads: Int, tolerance: Double) {
         let saved = NNRuntime.maxColElements, savedColumns = NNRuntime.minColumns, savedThreads = NNRuntime.threads
         defer { NNRuntime.maxColElements = saved; NNRuntime.minColumns = savedColumns; NNRuntime.threads = savedThreads }
         NNRuntime.minColumns = 1
@@ -45,7 +50,7 @@ final class ConvolutionTests: XCTestCase {
         let (c, b, h, wd, o) = (3, 5, 9, 8, 4)
         for k in [1, 3] { for s in [1, 2] { for p in [0, 1] { for colLimit in [saved, 200] {
             NNRuntime.maxColElements = colLimit            // 200 forces one image per chunk
-            let conv = Conv2d<T>(name: "c", inChannels: c, outChannels: o, kernel: k, stride: s, padding: p)
+            let conv = Conv2d<T>(name: "c", inChannels: c, outChannels: o, kernel: k, stride: s, padding: p, policy: policy)
             let wv = randomArray(o * c * k * k, seed: 40)
             let xv = randomArray(c * b * h * wd, seed: 41)
             conv.weight.value.set(wv.map { T($0) })
@@ -55,7 +60,7 @@ final class ConvolutionTests: XCTestCase {
             let y = conv.forward(x)
             let expected = directConv(xv, wv, c: c, b: b, h: h, wd: wd, o: o, k: k, s: s, p: p)
             XCTAssertEqual(y.count, expected.count)
-            let label = "winograd \(NNRuntime.winograd) transposed \(NNRuntime.transposedConvInputGrad) \(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
+            let label = "\(conv.plan) \(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
             for i in 0..<expected.count {
                 XCTAssertEqual(Double(y[i]), expected[i], accuracy: tolerance * max(1, abs(expected[i])), label)
             }

@@ -36,8 +36,10 @@ final class ContrastiveModel {
         let stats2 = c2 == c1 ? stats1 : ViewsData.channelStatistics(views.view2, shape: views.shape2)
         func make(_ name: String, channels: Int, stream: UInt64) -> Encoder<Float> {
             var rng = RNG(seed: seed, stream: [0x454E_4344, stream])
-            return Encoder<Float>(inChannels: channels, width: o.width, embeddingDimension: ContrastiveModel.embeddingDimension,
-                                  bnSplits: o.bnSplits, prefix: name + ".", seed: rng.next())
+            let encoder = Encoder<Float>(inChannels: channels, width: o.width, embeddingDimension: ContrastiveModel.embeddingDimension,
+                                         bnSplits: o.bnSplits, prefix: name + ".", seed: rng.next())
+            if o.referenceConvolutions { encoder.convolutionPolicy = .direct }
+            return encoder
         }
         switch o.objective {
         case .moco:

@@ -7,12 +7,12 @@ import StageKit
 /// the "step time" the samplers' overhead is judged against. Called by the `bench` executable.
 public enum PretrainBenchmark {
     public struct Timing: Sendable {
-        public var sampler: SamplerKind
+        public var sampler: String            // the sampler's name
         public var secondsPerStep: Double
         public var imagesPerSecond: Double
     }
 
-    public static func measure(objective: ObjectiveKind = .moco, samplers: [SamplerKind] = SamplerKind.allCases,
+    public static func measure(objective: ObjectiveKind = .moco, samplers: [String] = SamplerOptions.names,
                                width: Int = 16, side: Int = 28, channels: Int = 1, batch: Int = 256, queue: Int = 4096,
                                steps: Int = 3, threads: Int) -> [Timing] {
         let n = batch * (steps + 1)
@@ -25,19 +25,18 @@ public enum PretrainBenchmark {
                               index: (0..<n).map { Int64($0) }, epoch: nil)
         let rows = Array(0..<n)
         let stepsPerEpoch = n / batch
-        let trainers: [(SamplerKind, Trainer)] = samplers.compactMap { kind in
-            guard (try? validate(objective: objective, sampler: kind)) != nil,
-                  let o = try? PretrainOptions.parse([
+        let trainers: [(String, Trainer)] = samplers.compactMap { name in
+            guard let o = try? PretrainOptions.parse([
                       "--views", "synthetic", "--out", "unused", "--epochs", "1", "--anneal-epochs", "1",
-                      "--objective", objective.rawValue, "--sampler", kind.rawValue, "--width", "\(width)", "--batch", "\(batch)",
+                      "--objective", objective.rawValue, "--sampler", name, "--width", "\(width)", "--batch", "\(batch)",
                       "--queue", "\(queue)", "--mochi-n", "\(min(1024, queue))", "--threads", "\(threads)",
-                  ]) else { return nil }
+                  ]), let sampler = try? o.negativeSampler(stepsPerEpoch: stepsPerEpoch) else { return nil }
             let model = ContrastiveModel(options: o, views: views)
-            let trainer = Trainer(options: o, model: model, sampler: o.negativeSampler(stepsPerEpoch: stepsPerEpoch),
+            let trainer = Trainer(options: o, model: model, sampler: sampler,
                                   stepsPerEpoch: stepsPerEpoch, threads: threads)
             // Warm-up step: allocates every workspace.
             _ = try? trainer.step(views: views, rows: rows[0..<batch], step: 0, percentiles: false)
-            return (kind, trainer)
+            return (name, trainer)
         }
         // Round-robin over the samplers so that drifting machine load affects them alike; median per sampler.
         var seconds = [[Double]](repeating: [], count: trainers.count)
@@ -57,10 +56,10 @@ public enum PretrainBenchmark {
     /// Printable lines: each sampler's full step time and its ratio to uniform.
     public static func run(threads: Int, width: Int = 16, steps: Int = 3) -> [String] {
         let timings = measure(width: width, steps: steps, threads: threads)
-        guard let uniform = timings.first(where: { $0.sampler == .uniform }) else { return [] }
+        guard let uniform = timings.first(where: { $0.sampler == UniformSampler.name }) else { return [] }
         var lines = [String(format: "pretrain step (moco, width %d, 1×28×28, batch 256, K 4096, %d threads):", width, threads)]
         for t in timings {
-            lines.append(String(format: "  %@ %7.3f s/step  %6.1f img/s  %5.2f× uniform", t.sampler.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) as NSString,
+            lines.append(String(format: "  %@ %7.3f s/step  %6.1f img/s  %5.2f× uniform", t.sampler.padding(toLength: 8, withPad: " ", startingAt: 0) as NSString,
                                 t.secondsPerStep, t.imagesPerSecond, t.secondsPerStep / uniform.secondsPerStep))
         }
         return lines

@@ -25,8 +25,9 @@ public struct PretrainOptions: ParsableArguments, Sendable {
 
     @Option(help: "Objective: \(ObjectiveKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     public var objective: ObjectiveKind = .moco
-    @Option(help: "Negative sampler: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    public var sampler: SamplerKind = .ring
+    @Option(help: ArgumentHelp("Negative sampler: \(SamplerOptions.names.joined(separator: ", ")).",
+                               discussion: SamplerOptions.registered.map { "\($0.name): \($0.summary)" }.joined(separator: "\n")))
+    public var sampler: String = RingSampler.name
 
     @Option(help: "ResNet-18 base width (64 = standard).") public var width: Int = 16
     @Option(help: "Batch size.") public var batch: Int = 256
@@ -52,18 +53,8 @@ public struct PretrainOptions: ParsableArguments, Sendable {
     @Option(help: "ShuffleBN: keys (MoCo) or second views (SimCLR) enter their split-BN forward in a permuted order, so no positive shares a BN group with its query (MoCo's reference; false = off).")
     public var shuffleBn: Bool = true
 
-    @Option(help: "Ring: final outer fraction.") public var ringOuter: Double = 0.1
-    @Option(help: "Ring: inner fraction (of the outer ring).") public var ringInner: Double = 0.1
-    @Option(help: "Ring: epochs over which outer anneals from 1.0 to --ring-outer.") public var annealEpochs: Double?
-    @Flag(help: "Ring: use the final ring from the first step.") public var noAnneal = false
-    @Option(help: "Band: lower bound in hardness percent (0 = hardest).") public var bandLo: Double = 0
-    @Option(help: "Band: upper bound in hardness percent.") public var bandHi: Double = 5
-    @Option(help: "HCL: concentration β.") public var hclBeta: Double = 1
-    @Option(help: "HCL/DCL: class prior τ⁺.") public var tauPlus: Double = 0.1
-    @Option(help: "MoCHi: hardest N queue entries to mix.") public var mochiN: Int = 1024
-    @Option(help: "MoCHi: negative–negative mixes s.") public var mochiS: Int = 16
-    @Option(help: "MoCHi: query–negative mixes s′.") public var mochiSPrime: Int = 16
-    @Option(help: "MoCHi: first step with synthetic negatives.") public var mochiStart: Int = 0
+    /// Every sampler's own flags (Samplers/SamplerOptions.swift lists them).
+    @OptionGroup public var samplerOptions: SamplerOptions
 
     @Option(help: "Dataset to use as the kNN monitor's memory (train split).") public var knnTrain: String?
     @Option(help: "Held-out dataset for the kNN monitor.") public var knnTest: String?
@@ -71,6 +62,9 @@ public struct PretrainOptions: ParsableArguments, Sendable {
     @Option(help: "kNN monitor: temperature.") public var knnTau: Double = 0.1
     @Option(help: "kNN monitor: use at most this many train images (0 = all).") public var knnLimit: Int = 0
     @Option(help: "Also log a row every N steps (0 = once per epoch).") public var logEvery: Int = 0
+
+    @Flag(help: "Debug: every convolution by the direct reference loops (to check the fast algorithms on a real run; very slow).")
+    public var referenceConvolutions = false
 
     @OptionGroup public var common: CommonOptions
 
@@ -91,6 +85,10 @@ public struct PretrainOptions: ParsableArguments, Sendable {
         }
         if negatives < 1 { throw ValidationError("--negatives must be at least 1") }
         _ = try milestones()
+        do {
+            try SamplerOptions.type(named: sampler).check(objective: objective)
+            _ = try negativeSampler(stepsPerEpoch: 1)
+        } catch let e as StageError { throw ValidationError(e.message) }
     }
 
     func milestones() throws -> [Double] {
@@ -101,22 +99,9 @@ public struct PretrainOptions: ParsableArguments, Sendable {
         return parts.map { $0! }
     }
 
-    /// The sampler with its parameters (anneal over half the run unless told otherwise).
-    public func negativeSampler(stepsPerEpoch: Int) -> NegativeSampler {
-        var c = SamplerConfig()
-        c.ringOuter = ringOuter
-        c.ringInner = ringInner
-        c.ringAnneal = !noAnneal
-        c.ringAnnealEpochs = annealEpochs ?? Double(epochs) / 2
-        c.bandLoPercent = bandLo
-        c.bandHiPercent = bandHi
-        c.hclBeta = hclBeta
-        c.tauPlus = tauPlus
-        c.mochiN = mochiN
-        c.mochiS = mochiS
-        c.mochiSPrime = mochiSPrime
-        c.mochiStartStep = mochiStart
-        return NegativeSampler(kind: sampler, config: c, stepsPerEpoch: stepsPerEpoch)
+    /// The run's sampler, built from its flags for `stepsPerEpoch` iterations per epoch.
+    public func negativeSampler(stepsPerEpoch: Int) throws -> any NegativeSampler {
+        try samplerOptions.sampler(named: sampler, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
     }
 
     public var lrSchedule: LRSchedule {
@@ -130,28 +115,21 @@ public struct PretrainOptions: ParsableArguments, Sendable {
     /// The options that define the training run: a resumed run must use the same values.
     public var identity: [String: String] {
         var m: [String: String] = [
-            "objective": objective.rawValue, "sampler": sampler.rawValue, "width": "\(width)", "batch": "\(batch)",
+            "objective": objective.rawValue, "sampler": sampler, "width": "\(width)", "batch": "\(batch)",
             "lr": "\(lr)", "momentum": "\(momentum)", "wd": "\(wd)", "schedule": schedule.rawValue,
             "warmup_epochs": "\(warmupEpochs)", "epochs": "\(epochs)", "tau": "\(tau)", "bn_splits": "\(bnSplits)",
             "seed": "\(common.seed)",
         ]
         if objective == .moco || objective == .simclr { m["shuffle_bn"] = "\(shuffleBn)" }
+        if referenceConvolutions { m["reference_convolutions"] = "true" }   // numerics differ: never resumed across
         if schedule == .step { m["step_milestones"] = stepMilestones; m["step_gamma"] = "\(stepGamma)" }
         switch objective {
         case .moco: m["queue"] = "\(queue)"; m["key_momentum"] = "\(keyMomentum)"
         case .ir, .cmc: m["bank_momentum"] = "\(bankMomentum)"; m["negatives"] = "\(negatives)"; m["bank_init"] = bankInit.rawValue
         case .simclr: break
         }
-        switch sampler {
-        case .ring:
-            m["ring_outer"] = "\(ringOuter)"; m["ring_inner"] = "\(ringInner)"; m["anneal"] = "\(!noAnneal)"
-            m["anneal_epochs"] = "\(annealEpochs ?? Double(epochs) / 2)"
-        case .band: m["band_lo"] = "\(bandLo)"; m["band_hi"] = "\(bandHi)"
-        case .hcl: m["hcl_beta"] = "\(hclBeta)"; m["tau_plus"] = "\(tauPlus)"
-        case .dcl: m["tau_plus"] = "\(tauPlus)"
-        case .mochi: m["mochi_n"] = "\(mochiN)"; m["mochi_s"] = "\(mochiS)"; m["mochi_s_prime"] = "\(mochiSPrime)"; m["mochi_start"] = "\(mochiStart)"
-        case .uniform: break
-        }
+        // the sampler's own parameters (validate() has checked that it builds)
+        if let own = try? negativeSampler(stepsPerEpoch: 1).identity { m.merge(own) { a, _ in a } }
         return m
     }
 }

@@ -16,7 +16,6 @@ public enum PretrainStage {
         let threads = o.common.resolvedThreads
         try BLASRuntime.configure(core: o.common.blasCore, threads: threads)
         NNRuntime.threads = threads
-        try validate(objective: o.objective, sampler: o.sampler)
         try ensureParentDirectory(of: o.out)
 
         let first = try ViewsData.load(o.views[0])
@@ -33,7 +32,7 @@ public enum PretrainStage {
         if o.objective != .cmc && first.shape1[1] != first.shape2[1] {
             throw StageError(o.views[0], "view1 and view2 differ in channels (\(first.shape1[1]) vs \(first.shape2[1])); only cmc uses such views")
         }
-        let sampler = o.negativeSampler(stepsPerEpoch: stepsPerEpoch)
+        let sampler = try o.negativeSampler(stepsPerEpoch: stepsPerEpoch)
         let candidates: Int
         switch o.objective {
         case .moco: candidates = o.queue
@@ -120,7 +119,7 @@ public enum PretrainStage {
         meta["step"] = "\(step)"
         meta["steps_per_epoch"] = "\(stepsPerEpoch)"
         meta["log_csv"] = log.csv
-        meta["sampler"] = String(decoding: try JSONEncoder.sorted.encode(sampler), as: UTF8.self)
+        meta["sampler"] = Provenance.json(sampler.identity.merging(["name": sampler.name, "steps_per_epoch": "\(stepsPerEpoch)"]) { a, _ in a })
         model.describe(into: &meta)
         var writer = TensorFileWriter(metadata: meta)
         model.save(into: &writer)
@@ -140,7 +139,7 @@ public enum PretrainStage {
              + reasons.joined(separator: "; "))
     }
 
-    static func row(epoch: Int, step: Int, lr: Double, stats: ContrastiveStats, mean: EpochSums?, sampler: NegativeSampler,
+    static func row(epoch: Int, step: Int, lr: Double, stats: ContrastiveStats, mean: EpochSums?, sampler: any NegativeSampler,
                     options o: PretrainOptions, knn: Double?) -> [String: String] {
         let f = TrainLog.format
         var r: [String: String] = [
@@ -153,15 +152,7 @@ public enum PretrainStage {
         if let h = mean?.health ?? stats.health {
             r["align"] = f(h.alignment); r["uniform"] = f(h.uniformity); r["erank"] = f(h.effectiveRank)
         }
-        switch sampler.kind {
-        case .ring:
-            r["ring_outer"] = f(sampler.currentOuter(step: max(step - 1, 0)))
-            r["ring_inner"] = f(sampler.config.ringInner)
-        case .band:
-            r["band_lo"] = f(sampler.config.bandLoPercent)
-            r["band_hi"] = f(sampler.config.bandHiPercent)
-        default: break
-        }
+        for (column, value) in sampler.logColumns(step: max(step - 1, 0)) { r[column] = f(value) }
         if let knn { r["knn_top1"] = f(knn) }
         return r
     }
@@ -188,13 +179,5 @@ struct EpochSums {
         s.percentiles = percentiles
         s.health = health
         return s
-    }
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
     }
 }

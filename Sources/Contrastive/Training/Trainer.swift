@@ -8,7 +8,7 @@ import StageKit
 final class Trainer {
     let o: PretrainOptions
     let model: ContrastiveModel
-    var sampler: NegativeSampler
+    let sampler: any NegativeSampler
     let threads: Int
     let totalSteps: Int
     let warmupSteps: Int
@@ -17,7 +17,7 @@ final class Trainer {
     var batch1: [UInt8] = []     // [B, C1, H, W]
     var batch2: [UInt8] = []     // [B, C2, H, W]
 
-    init(options: PretrainOptions, model: ContrastiveModel, sampler: NegativeSampler, stepsPerEpoch: Int, threads: Int) {
+    init(options: PretrainOptions, model: ContrastiveModel, sampler: any NegativeSampler, stepsPerEpoch: Int, threads: Int) {
         o = options
         self.model = model
         self.sampler = sampler
@@ -112,7 +112,7 @@ final class Trainer {
             let half = b * dim
             let z1 = Array(z[..<half]), z2 = ShuffleBN.restore(Array(z[half...]), order: order, dim: dim)   // [B, 128] each
             let r = SimCLRObjective.lossAndGradient(z1: z1, z2: z2, dim: dim, labels: labels, tau: tau, sampler: sampler,
-                                                    step: step, threads: threads, percentiles: percentiles)
+                                                    step: step, seed: seed, threads: threads, percentiles: percentiles)
             try checkFinite(r.loss, step: step)
             backward(role, r.gradZ1 + ShuffleBN.apply(r.gradZ2, order: order, dim: dim), rows: 2 * b)
             optimise(step: step)

@@ -1,12 +1,38 @@
+import ArgumentParser
 import Foundation
+import StageKit
 
 // HCL (Robinson et al. 2021): importance weights w_j = exp(β·l_j) over the negatives and debiasing
 // with the class prior τ⁺:  Ng = (−τ⁺·N·pos + N·Σ w_j n_j / Σ w_j) / (1 − τ⁺), clamped below at
 // N·e^{−1/τ};  loss = −log(pos / (pos + Ng)), pos = e^{l⁺}, n_j = e^{l_j}, N = number of negatives.
 // The weights are not detached (as in the authors' code), so the gradient flows through them.
-// DCL is β = 0. Adding a sampler touches SamplerKind.swift (see the list there), not this file.
+// HCL is DCL plus the reweighting: it shares DCL's `--tau-plus` (DCLSampler.swift); DCL is β = 0.
 
-public enum HCLSampler {
+public struct HCLSampler: NegativeSampler {
+    public static let name = "hcl"
+    public static let summary = "every candidate, reweighted by exp(β·s) and debiased with τ⁺"
+    public struct Options: SamplerOptionGroup {
+        public typealias Sampler = HCLSampler
+        @Option(help: "HCL: concentration β.") public var hclBeta: Double = 1
+        public init() {}
+    }
+
+    public var beta: Double, tauPlus: Double
+
+    public init(beta: Double = 1, tauPlus: Double = 0.1) throws {
+        guard beta >= 0 else { throw StageError("--hcl-beta must be >= 0 (got \(beta))") }
+        self.beta = beta
+        self.tauPlus = try DCLSampler(tauPlus: tauPlus).tauPlus
+    }
+
+    public init(_ options: SamplerOptions, epochs: Int, stepsPerEpoch: Int) throws {
+        try self.init(beta: options.hcl.hclBeta, tauPlus: options.dcl.tauPlus)
+    }
+
+    public func choice(candidates: Int, step: Int) -> NegativeChoice { .all }
+    public var lossForm: LossForm { .debiased(beta: beta, tauPlus: tauPlus) }
+    public var identity: [String: String] { ["hcl_beta": "\(beta)", "tau_plus": "\(tauPlus)"] }
+
     /// Loss and d loss / d logits for a row [positive, n negatives]; see RowLoss for the layout.
     public static func debiased(logits: UnsafePointer<Float>, count n: Int, beta: Double, tauPlus: Double, tau: Double,
                                 grad: UnsafeMutablePointer<Float>) -> Double {

@@ -17,7 +17,7 @@ public struct CMCResult: Sendable {
 public enum CMCObjective {
     public static func lossAndGradient(featuresL fL: [Float], featuresAB fAB: [Float], indices: [Int],
                                        bankL: MemoryBank, bankAB: MemoryBank, queryLabels: [Int64]? = nil,
-                                       negatives k: Int, tau: Float, sampler: NegativeSampler, step: Int, seed: UInt64,
+                                       negatives k: Int, tau: Float, sampler: any NegativeSampler, step: Int, seed: UInt64,
                                        threads: Int, percentiles: Bool = false) -> CMCResult {
         let a = IRObjective.lossAndGradient(features: fL, indices: indices, bank: bankAB, queryLabels: queryLabels, negatives: k,
                                             tau: tau, sampler: sampler, step: step, seed: seed, stream: 0, threads: threads,

@@ -1,63 +1,18 @@
-// Rank selection without sorting: each candidate becomes one UInt64 key whose ascending order is
-// descending similarity, ties broken by ascending candidate index; quickselect (nth_element) then
-// puts a rank range in place in O(K) expected time.
+import Ranking
+
+// Rank selection without sorting, for the samplers' rank ranges: each candidate becomes its RankOrder
+// key (descending similarity, ties by candidate index); quickselect (RankOrder.nthElement) then puts a
+// rank range in place in O(K) expected time, after a bucketing pass that usually confines it to a
+// small part of the keys.
 
 public enum RankSelection {
-    /// The sortable key of (similarity, candidate): ascending key = descending similarity, then
-    /// ascending candidate index. −0 is folded into +0 so equal values tie.
-    @inline(__always)
-    public static func key(_ similarity: Float, _ candidate: Int) -> UInt64 {
-        let s: Float = similarity == 0 ? 0 : similarity
-        let bits = s.bitPattern
-        let ascending: UInt32 = (bits & 0x8000_0000) != 0 ? ~bits : bits | 0x8000_0000
-        return (UInt64(~ascending) << 32) | UInt64(UInt32(truncatingIfNeeded: candidate))
-    }
-
-    @inline(__always)
-    public static func candidate(_ key: UInt64) -> Int { Int(UInt32(truncatingIfNeeded: key)) }
-
-    /// nth_element on keys[lo..<hi]: afterwards keys[nth] holds the key of that rank within the whole
-    /// range, every key before it is smaller and every key after it is larger (keys are distinct).
-    public static func nthElement(_ keys: UnsafeMutablePointer<UInt64>, _ lo: Int, _ hi: Int, _ nth: Int) {
-        var lo = lo, hi = hi - 1                       // inclusive bounds
-        guard nth >= lo, nth <= hi else { return }
-        while hi > lo {
-            if hi - lo < 16 {                          // insertion sort finishes small ranges
-                var i = lo + 1
-                while i <= hi {
-                    let v = keys[i]; var j = i - 1
-                    while j >= lo && keys[j] > v { keys[j + 1] = keys[j]; j -= 1 }
-                    keys[j + 1] = v; i += 1
-                }
-                return
-            }
-            // median of three as the pivot, deterministic
-            let mid = lo + (hi - lo) / 2
-            if keys[mid] < keys[lo] { swap(keys, mid, lo) }
-            if keys[hi] < keys[lo] { swap(keys, hi, lo) }
-            if keys[hi] < keys[mid] { swap(keys, hi, mid) }
-            let pivot = keys[mid]
-            var i = lo, j = hi
-            while i <= j {                              // Hoare partition
-                while keys[i] < pivot { i += 1 }
-                while keys[j] > pivot { j -= 1 }
-                if i <= j { swap(keys, i, j); i += 1; j -= 1 }
-            }
-            if nth <= j { hi = j } else if nth >= i { lo = i } else { return }
-        }
-    }
-
-    @inline(__always) static func swap(_ p: UnsafeMutablePointer<UInt64>, _ a: Int, _ b: Int) {
-        let t = p[a]; p[a] = p[b]; p[b] = t
-    }
-
     /// Rearranges keys[0..<count] so that keys[ranks] hold exactly the keys of those ranks (as a set).
     public static func select(_ keys: UnsafeMutablePointer<UInt64>, count: Int, ranks: Range<Int>) {
         guard !ranks.isEmpty else { return }
         // Upper bound first over everything, then the lower bound only among the hi hardest (hi ≪ K for
         // ring and hard bands), so the second pass is cheap.
-        if ranks.upperBound < count { nthElement(keys, 0, count, ranks.upperBound) }
-        if ranks.lowerBound > 0 { nthElement(keys, 0, ranks.upperBound, ranks.lowerBound) }
+        if ranks.upperBound < count { RankOrder.nthElement(keys, 0, count, ranks.upperBound) }
+        if ranks.lowerBound > 0 { RankOrder.nthElement(keys, 0, ranks.upperBound, ranks.lowerBound) }
     }
 
     /// Fills keys with the candidates 0..<count of `scores` except `excludeA` / `excludeB` (−1 = none);
@@ -67,7 +22,7 @@ public enum RankSelection {
                                 excludeA: Int = -1, excludeB: Int = -1) -> Int {
         var n = 0
         for j in 0..<count where j != excludeA && j != excludeB {
-            keys[n] = key(scores[j], j); n += 1
+            keys[n] = RankOrder.key(scores[j], j); n += 1
         }
         return n
     }
@@ -103,14 +58,14 @@ public enum RankSelection {
         var front = 0, back = n - 1
         for j in 0..<count where j != excludeA && j != excludeB {
             let v = scores[j]
-            let k = key(v, j), takeFront = v >= t1 ? 1 : 0
+            let k = RankOrder.key(v, j), takeFront = v >= t1 ? 1 : 0
             keys[front] = k; keys[back] = k                 // write both ends, advance one
             front += takeFront; back -= 1 - takeFront
         }
         // Pass 2 over the back part (branch-free Lomuto): scores ≥ t2 (middle) before scores < t2 (bottom).
         var mid = front
         if bottomRank < n {
-            let limit = key(t2, Int(UInt32.max)) >> 32              // score ≥ t2 ⇔ key's high word ≤ limit
+            let limit = RankOrder.key(t2, Int(UInt32.max)) >> 32              // score ≥ t2 ⇔ key's high word ≤ limit
             for j in front..<n {
                 let x = keys[j], isMiddle = (x >> 32) <= limit ? 1 : 0
                 keys[j] = keys[mid]; keys[mid] = x
@@ -124,10 +79,10 @@ public enum RankSelection {
             select(keys, count: n, ranks: lo..<hi)
             return n
         }
-        if hiTop { nthElement(keys, 0, front, hi); if lo > 0 { nthElement(keys, 0, hi, lo) } }
-        else if loTop { nthElement(keys, 0, front, lo) }
-        if loBottom { nthElement(keys, bottomStart, n, lo); if hi < n { nthElement(keys, lo, n, hi) } }
-        else if hiBottom { nthElement(keys, bottomStart, n, hi) }
+        if hiTop { RankOrder.nthElement(keys, 0, front, hi); if lo > 0 { RankOrder.nthElement(keys, 0, hi, lo) } }
+        else if loTop { RankOrder.nthElement(keys, 0, front, lo) }
+        if loBottom { RankOrder.nthElement(keys, bottomStart, n, lo); if hi < n { RankOrder.nthElement(keys, lo, n, hi) } }
+        else if hiBottom { RankOrder.nthElement(keys, bottomStart, n, hi) }
         return n
     }
 
@@ -151,9 +106,9 @@ public enum RankSelection {
                                       bottomFraction: Double(bottomRank) / Double(n))
             var front = 0, back = n - 1
             // Compare in key space (integers, so the compiler emits no branches): score ≥ t ⇔ high word ≤ limit.
-            let limit1 = Int(key(t1, Int(UInt32.max)) >> 32), limit2 = Int(key(t2, Int(UInt32.max)) >> 32)
+            let limit1 = Int(RankOrder.key(t1, Int(UInt32.max)) >> 32), limit2 = Int(RankOrder.key(t2, Int(UInt32.max)) >> 32)
             for j in 0..<count {
-                let k = key(scores[j], j), high = Int(k >> 32)
+                let k = RankOrder.key(scores[j], j), high = Int(k >> 32)
                 keys[front] = k; keys[back] = k                              // branch-free: advance front, back or neither
                 let top = limit1 &- high >= 0 ? 1 : 0
                 front &+= top
@@ -162,7 +117,7 @@ public enum RankSelection {
             let bottomStart = back + 1
             if front >= topRank && bottomStart <= bottomRank {
                 func rankKey(_ r: Int) -> UInt64 {
-                    if r < front { nthElement(keys, 0, front, r) } else { nthElement(keys, bottomStart, n, r) }
+                    if r < front { RankOrder.nthElement(keys, 0, front, r) } else { RankOrder.nthElement(keys, bottomStart, n, r) }
                     return keys[r]
                 }
                 let low: UInt64 = needLo ? rankKey(lo) : 0
@@ -211,6 +166,6 @@ public enum RankSelection {
             }
         }
         let clipped = min(ranks.lowerBound, n)..<min(ranks.upperBound, n)
-        return keys[clipped].map(candidate).sorted()
+        return keys[clipped].map(RankOrder.candidate).sorted()
     }
 }

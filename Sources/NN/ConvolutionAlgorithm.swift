@@ -1,0 +1,61 @@
+/// The algorithms a convolution pass can run, one file each.
+public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
+    /// 1×1, stride 1, no padding: the input already is im2col's matrix; one sgemm per pass.
+    case pointwise
+    /// im2col + sgemm (forward and weight gradient).
+    case im2col
+    /// Winograd F(2×2, 3×3) for 3×3, stride 1, padding 1 (all three passes).
+    case winograd
+    /// Stride-1 input gradient as the convolution of dOut with the flipped, transposed kernel.
+    case transposed
+    /// Input gradient as Wᵀ·dOut, then col2im (any stride).
+    case col2im
+    /// Direct loops over every output and tap: the reference (tests, `--reference`), slow.
+    case direct
+}
+
+/// Which algorithms a layer may use. The fastest mix is the default; the switches are per layer
+/// (Conv2d.policy), for tests and `bench engine`'s A/B flags.
+public struct ConvolutionPolicy: Equatable, Sendable {
+    /// 3×3 stride-1 padding-1 convolutions by Winograd F(2×2, 3×3).
+    public var winograd = true
+    /// Stride-1 input gradients as a convolution of dOut with the flipped kernel (else Wᵀ·dOut + col2im).
+    public var transposedInputGradient = true
+    /// Every pass by the direct reference loops.
+    public var reference = false
+
+    public init(winograd: Bool = true, transposedInputGradient: Bool = true, reference: Bool = false) {
+        (self.winograd, self.transposedInputGradient, self.reference) = (winograd, transposedInputGradient, reference)
+    }
+
+    public static let fastest = ConvolutionPolicy()
+    public static let direct = ConvolutionPolicy(reference: true)
+}
+
+/// A layer's algorithm for each pass (nil input gradient: not needed, e.g. the stem).
+public struct ConvolutionPlan: Equatable, Sendable {
+    public var forward: ConvolutionAlgorithm
+    public var weightGradient: ConvolutionAlgorithm
+    public var inputGradient: ConvolutionAlgorithm?
+
+    public init(forward: ConvolutionAlgorithm, weightGradient: ConvolutionAlgorithm, inputGradient: ConvolutionAlgorithm?) {
+        (self.forward, self.weightGradient, self.inputGradient) = (forward, weightGradient, inputGradient)
+    }
+
+    /// The one place a layer's algorithms are chosen, from its shape and policy.
+    public static func choose(kernel k: Int, stride s: Int, padding p: Int, needsInputGrad: Bool,
+                              policy: ConvolutionPolicy) -> ConvolutionPlan {
+        func plan(_ f: ConvolutionAlgorithm, _ w: ConvolutionAlgorithm, _ i: ConvolutionAlgorithm) -> ConvolutionPlan {
+            ConvolutionPlan(forward: f, weightGradient: w, inputGradient: needsInputGrad ? i : nil)
+        }
+        if policy.reference { return plan(.direct, .direct, .direct) }
+        if k == 1 && s == 1 && p == 0 { return plan(.pointwise, .pointwise, .pointwise) }
+        let transposedFits = s == 1 && p <= k - 1 && policy.transposedInputGradient
+        if k == 3 && s == 1 && p == 1 && policy.winograd {
+            // Winograd's weight gradient goes with its input gradient; without the transposed input
+            // gradient both fall back to the im2col family.
+            return !needsInputGrad || transposedFits ? plan(.winograd, .winograd, .winograd) : plan(.winograd, .im2col, .col2im)
+        }
+        return plan(.im2col, .im2col, transposedFits ? .transposed : .col2im)
+    }
+}
