@@ -58,7 +58,8 @@ QUEUE         ?= 4096
 KEY_MOMENTUM  ?= 0.99
 RING_OUTER    ?= 0.1
 RING_INNER    ?= 0.1
-ANNEAL_EPOCHS ?= $(shell echo $$(( ($(EPOCHS) + 1) / 2 )))
+# Ring anneal epochs: empty = pretrain's own default, half of EPOCHS (the one place that default lives).
+ANNEAL_EPOCHS ?=
 SAMPLER_EXTRA ?=
 PRETRAIN_EXTRA ?=
 KNN_K         ?= 200
@@ -129,7 +130,7 @@ $(RUN)/views/epoch-%.safetensors.zst: $(PRETRAIN_SET) $(AUGMENT_PROGRAM) $(RUN)/
 # ---- pretrain: epoch e continues from epoch e−1's checkpoint -----------------------------------
 PRETRAIN_ARGS = --seed $(SEED) --objective $(OBJECTIVE) --sampler $(SAMPLER) --width $(WIDTH) --batch $(BATCH) \
   --lr $(LR) --wd $(WD) --schedule $(SCHEDULE) --tau $(TAU) --queue $(QUEUE) --key-momentum $(KEY_MOMENTUM) \
-  --ring-outer $(RING_OUTER) --ring-inner $(RING_INNER) --anneal-epochs $(ANNEAL_EPOCHS) --epochs $(EPOCHS) \
+  --ring-outer $(RING_OUTER) --ring-inner $(RING_INNER) $(if $(strip $(ANNEAL_EPOCHS)),--anneal-epochs $(ANNEAL_EPOCHS)) --epochs $(EPOCHS) \
   $(SAMPLER_EXTRA) $(PRETRAIN_EXTRA)
 $(RUN)/params/pretrain.args: FORCE
 	$(call params,$(PRETRAIN_ARGS))

@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // NegativeSampling: contrastive self-supervised learning with negative sampling as a first-class choice.
-// Layout: ../shared/LAYOUT.md and README.md "Architecture". Each C library is reached from one module:
+// Layout: README.md "Architecture". Each C library is reached from one module:
 // zstd → TensorFiles, libjpeg-turbo → Images, OpenBLAS → NN.
 import PackageDescription
 

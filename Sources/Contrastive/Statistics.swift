@@ -63,6 +63,16 @@ struct RowStats {
     var selectedSimilaritySum = 0.0
     var labeled = 0
     var sameLabel = 0
+
+    /// The row's statistics over its `count` chosen real negatives (loss comes later, from the row loss).
+    mutating func record(positive: Float, hardest: Float, count: Int, similaritySum: Double, labeled: Int, sameLabel: Int) {
+        top1 = positive > hardest
+        negatives = count
+        selectedCount = count
+        selectedSimilaritySum = similaritySum
+        self.labeled = labeled
+        self.sameLabel = sameLabel
+    }
 }
 
 extension ContrastiveStats {

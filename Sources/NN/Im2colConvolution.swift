@@ -30,19 +30,28 @@ extension Conv2d {
         }
     }
 
-    func im2colForward(_ x: Tensor<T>) {
-        let (b, ho, wo) = (output.shape[1], output.shape[2], output.shape[3])
-        let spatial = ho * wo, n = b * spatial
-        let (o, kk, wt, ys) = (outChannels, K, weight.value.data, output.data)
-        let (workers, chunk) = im2colSplit(batch: b, spatial: spatial)
-        prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial)
+    /// For each worker's chunks of x's images: col = im2col(chunk) in the worker's workspace, then
+    /// body(worker, col, first image, images, whether it is the worker's first chunk).
+    func forEachIm2colChunk(_ x: Tensor<T>, ho: Int, wo: Int, weightGradShape: [Int]? = nil,
+                            _ body: (Int, UnsafeMutablePointer<T>, Int, Int, Bool) -> Void) {
+        let b = x.shape[1]
+        let (workers, chunk) = im2colSplit(batch: b, spatial: ho * wo)
+        prepareWorkspaces(workers: workers, colElements: K * chunk * ho * wo, weightGradShape: weightGradShape)
         forEachWorker(workers, items: b) { wk, images in
             let col = self.cols[wk].data
             self.forEachChunk(images, chunk: chunk) { b0, nb in
                 self.im2col(x, b0: b0, nb: nb, ho: ho, wo: wo, into: col)
-                let count = nb * spatial
-                T.gemm(false, false, o, count, kk, 1, wt, kk, col, count, 0, ys + b0 * spatial, n)
+                body(wk, col, b0, nb, b0 == images.lowerBound)
             }
+        }
+    }
+
+    func im2colForward(_ x: Tensor<T>) {
+        let (b, ho, wo) = (output.shape[1], output.shape[2], output.shape[3])
+        let spatial = ho * wo, n = b * spatial
+        let (o, kk, wt, ys) = (outChannels, K, weight.value.data, output.data)
+        forEachIm2colChunk(x, ho: ho, wo: wo) { _, col, b0, nb, _ in
+            T.gemm(false, false, o, nb * spatial, kk, 1, wt, kk, col, nb * spatial, 0, ys + b0 * spatial, n)
         }
     }
 
@@ -50,20 +59,12 @@ extension Conv2d {
         let (b, ho, wo) = (dOut.shape[1], dOut.shape[2], dOut.shape[3])
         let spatial = ho * wo, n = b * spatial
         let (o, kk, dy) = (outChannels, K, dOut.data)
-        let (workers, chunk) = im2colSplit(batch: b, spatial: spatial)
-        prepareWorkspaces(workers: workers, colElements: kk * chunk * spatial, weightGradShape: [o, kk])
-        forEachWorker(workers, items: b) { wk, images in
-            let col = self.cols[wk].data
+        forEachIm2colChunk(x, ho: ho, wo: wo, weightGradShape: [o, kk]) { wk, col, b0, nb, first in
             let dw = wk == 0 ? self.weight.grad.data : self.weightGrads[wk].data
-            var beta: T = wk == 0 ? 1 : 0                              // worker 0 accumulates onto weight.grad
-            self.forEachChunk(images, chunk: chunk) { b0, nb in
-                let count = nb * spatial
-                self.im2col(x, b0: b0, nb: nb, ho: ho, wo: wo, into: col)
-                T.gemm(false, true, o, kk, count, 1, dy + b0 * spatial, n, col, count, beta, dw, kk)
-                beta = 1
-            }
+            let beta: T = wk == 0 || !first ? 1 : 0                         // worker 0 accumulates onto weight.grad
+            T.gemm(false, true, o, kk, nb * spatial, 1, dy + b0 * spatial, n, col, nb * spatial, beta, dw, kk)
         }
-        addPartialWeightGradients(workers: workers)
+        addPartialWeightGradients(workers: workerCount(b))
     }
 
     func col2imInputGradient(_ dOut: Tensor<T>) {

@@ -64,14 +64,20 @@ enum ComparisonTable {
     /// Which negatives enter the loss, in the words of SPEC §2.
     static func negatives(_ p: [String: String]) -> String {
         func v(_ k: String) -> String { p[k].flatMap { Double($0) }.map { shortNumber($0) } ?? "?" }
-        switch p["sampler"] ?? "" {
-        case "uniform": return "uniform"
-        case "ring":
-            let outer = Double(p["ring-outer"] ?? "") ?? .nan, inner = Double(p["ring-inner"] ?? "") ?? .nan
+        // pretrain's defaults where a flag is absent: anneal over half the run, band [0, 5).
+        func ring() -> String {
+            let outer = Double(p["ring-outer"] ?? "0.1") ?? .nan, inner = Double(p["ring-inner"] ?? "0.1") ?? .nan
             let ranks = "ranks \(shortNumber(100 * inner * outer))–\(shortNumber(100 * outer)) %"
             if p["no-anneal"] != nil { return "ring \(ranks), constant" }
-            return "ring \(ranks), annealed over \(p["anneal-epochs"] ?? "?") ep"
-        case "band": return "band [\(v("band-lo")), \(v("band-hi"))) %"
+            let epochs = p["anneal-epochs"] ?? p["epochs"].flatMap { Double($0) }.map { shortNumber($0 / 2) } ?? "?"
+            return "ring \(ranks), annealed over \(epochs) ep"
+        }
+        func band() -> String { "band [\(p["band-lo"].map { _ in v("band-lo") } ?? "0"), \(p["band-hi"].map { _ in v("band-hi") } ?? "5")) %" }
+        switch p["sampler"] ?? "" {
+        case "uniform": return "uniform"
+        case "ring": return ring()
+        case "band": return band()
+        case "subset": return "random subset as large as the \(p["subset-of"] == "band" ? band() : ring())"
         case "hcl": return "HCL β \(v("hcl-beta")), τ⁺ \(v("tau-plus"))"
         case "dcl": return "DCL τ⁺ \(v("tau-plus"))"
         case "mochi": return "MoCHi N \(p["mochi-n"] ?? "?"), s \(p["mochi-s"] ?? "?"), s′ \(p["mochi-s-prime"] ?? "?")"

@@ -30,7 +30,7 @@ struct EngineBench: ParsableCommand {
         ConvolutionPolicy(winograd: !noWinograd, transposedInputGradient: !col2imInputGrad, reference: reference)
     }
 
-    /// PyTorch 2.15 CPU-build figures from issue 3 (same model, batch 256, 2 threads), img/s.
+    /// PyTorch 2.15 CPU-build figures measured when the engine was first benchmarked (same model, batch 256, 2 threads), img/s.
     static let pytorchReference: [String: Double] = ["16:1:28": 567, "32:1:28": 214, "64:3:32": 36]
 
     func run() throws {

@@ -73,12 +73,7 @@ enum RowWork {
                 if l >= 0 { labeled += 1; if l == queryLabel { same += 1 } }
             }
         }
-        stats.top1 = positive > hardest
-        stats.negatives = m
-        stats.selectedCount = m
-        stats.selectedSimilaritySum = sum
-        stats.labeled = labeled
-        stats.sameLabel = same
+        stats.record(positive: positive, hardest: hardest, count: m, similaritySum: sum, labeled: labeled, sameLabel: same)
     }
 
     /// Dense variant for wide kept sets (ring early in its anneal, wide bands): after selection the kept
@@ -114,12 +109,7 @@ enum RowWork {
                 }
             }
         }
-        stats.top1 = positive > hardest
-        stats.negatives = m
-        stats.selectedCount = m
-        stats.selectedSimilaritySum = sum
-        stats.labeled = labeled
-        stats.sameLabel = same
+        stats.record(positive: positive, hardest: hardest, count: m, similaritySum: sum, labeled: labeled, sameLabel: same)
         return m
     }
 }

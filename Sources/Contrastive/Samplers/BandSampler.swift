@@ -7,11 +7,10 @@ import StageKit
 public struct BandSampler: NegativeSampler {
     public static let name = "band"
     public static let summary = "ranks [--band-lo, --band-hi) percent of the candidates (0 = hardest)"
-    public struct Options: SamplerOptionGroup {
-        public typealias Sampler = BandSampler
-        @Option(help: "Band: lower bound in hardness percent (0 = hardest).") public var bandLo: Double = 0
-        @Option(help: "Band: upper bound in hardness percent.") public var bandHi: Double = 5
-        public init() {}
+    struct Options: SamplerOptionGroup {
+        typealias Sampler = BandSampler
+        @Option(help: "Band: lower bound in hardness percent (0 = hardest).") var bandLo: Double = 0
+        @Option(help: "Band: upper bound in hardness percent.") var bandHi: Double = 5
     }
 
     public var loPercent: Double, hiPercent: Double

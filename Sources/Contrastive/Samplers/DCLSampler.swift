@@ -7,10 +7,9 @@ import StageKit
 public struct DCLSampler: NegativeSampler {
     public static let name = "dcl"
     public static let summary = "every candidate, debiased with τ⁺ (HCL with β = 0)"
-    public struct Options: SamplerOptionGroup {
-        public typealias Sampler = DCLSampler
-        @Option(help: "HCL/DCL: class prior τ⁺.") public var tauPlus: Double = 0.1
-        public init() {}
+    struct Options: SamplerOptionGroup {
+        typealias Sampler = DCLSampler
+        @Option(help: "HCL/DCL: class prior τ⁺.") var tauPlus: Double = 0.1
     }
 
     public var tauPlus: Double

@@ -11,10 +11,9 @@ import StageKit
 public struct HCLSampler: NegativeSampler {
     public static let name = "hcl"
     public static let summary = "every candidate, reweighted by exp(β·s) and debiased with τ⁺"
-    public struct Options: SamplerOptionGroup {
-        public typealias Sampler = HCLSampler
-        @Option(help: "HCL: concentration β.") public var hclBeta: Double = 1
-        public init() {}
+    struct Options: SamplerOptionGroup {
+        typealias Sampler = HCLSampler
+        @Option(help: "HCL: concentration β.") var hclBeta: Double = 1
     }
 
     public var beta: Double, tauPlus: Double

@@ -12,13 +12,12 @@ import StageKit
 public struct MochiSampler: NegativeSampler {
     public static let name = "mochi"
     public static let summary = "every queue entry plus s + s′ mixes of the N hardest (MoCo only)"
-    public struct Options: SamplerOptionGroup {
-        public typealias Sampler = MochiSampler
-        @Option(help: "MoCHi: hardest N queue entries to mix.") public var mochiN: Int = 1024
-        @Option(help: "MoCHi: negative–negative mixes s.") public var mochiS: Int = 16
-        @Option(help: "MoCHi: query–negative mixes s′.") public var mochiSPrime: Int = 16
-        @Option(help: "MoCHi: first step with synthetic negatives.") public var mochiStart: Int = 0
-        public init() {}
+    struct Options: SamplerOptionGroup {
+        typealias Sampler = MochiSampler
+        @Option(help: "MoCHi: hardest N queue entries to mix.") var mochiN: Int = 1024
+        @Option(help: "MoCHi: negative–negative mixes s.") var mochiS: Int = 16
+        @Option(help: "MoCHi: query–negative mixes s′.") var mochiSPrime: Int = 16
+        @Option(help: "MoCHi: first step with synthetic negatives.") var mochiStart: Int = 0
     }
 
     public var hardest: Int, s: Int, sPrime: Int, startStep: Int

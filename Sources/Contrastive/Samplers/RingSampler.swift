@@ -10,14 +10,13 @@ import StageKit
 public struct RingSampler: NegativeSampler {
     public static let name = "ring"
     public static let summary = "ranks [inner·outer·K, outer·K), outer annealed 1 → --ring-outer"
-    public struct Options: SamplerOptionGroup {
-        public typealias Sampler = RingSampler
-        @Option(help: "Ring: final outer fraction.") public var ringOuter: Double = 0.1
-        @Option(help: "Ring: inner fraction (of the outer ring).") public var ringInner: Double = 0.1
+    struct Options: SamplerOptionGroup {
+        typealias Sampler = RingSampler
+        @Option(help: "Ring: final outer fraction.") var ringOuter: Double = 0.1
+        @Option(help: "Ring: inner fraction (of the outer ring).") var ringInner: Double = 0.1
         @Option(help: "Ring: epochs over which outer anneals from 1.0 to --ring-outer (default: half the run).")
-        public var annealEpochs: Double?
-        @Flag(help: "Ring: use the final ring from the first step.") public var noAnneal = false
-        public init() {}
+        var annealEpochs: Double?
+        @Flag(help: "Ring: use the final ring from the first step.") var noAnneal = false
     }
 
     public var outerFinal: Double, inner: Double

@@ -9,13 +9,13 @@ public protocol SamplerOptionGroup: ParsableArguments, Sendable {
 /// The registry: one line per sampler. Each group's flags join `pretrain`'s command line, and its
 /// sampler joins `--sampler`'s choices in this order.
 public struct SamplerOptions: ParsableArguments, Sendable {
-    @OptionGroup(title: "Uniform sampler") public var uniform: UniformSampler.Options
-    @OptionGroup(title: "Ring sampler") public var ring: RingSampler.Options
-    @OptionGroup(title: "Band sampler") public var band: BandSampler.Options
-    @OptionGroup(title: "HCL sampler") public var hcl: HCLSampler.Options
-    @OptionGroup(title: "DCL sampler") public var dcl: DCLSampler.Options
-    @OptionGroup(title: "MoCHi sampler") public var mochi: MochiSampler.Options
-    @OptionGroup(title: "Subset sampler") public var subset: SubsetSampler.Options
+    @OptionGroup(title: "Uniform sampler") var uniform: UniformSampler.Options
+    @OptionGroup(title: "Ring sampler") var ring: RingSampler.Options
+    @OptionGroup(title: "Band sampler") var band: BandSampler.Options
+    @OptionGroup(title: "HCL sampler") var hcl: HCLSampler.Options
+    @OptionGroup(title: "DCL sampler") var dcl: DCLSampler.Options
+    @OptionGroup(title: "MoCHi sampler") var mochi: MochiSampler.Options
+    @OptionGroup(title: "Subset sampler") var subset: SubsetSampler.Options
 
     public init() {}
 

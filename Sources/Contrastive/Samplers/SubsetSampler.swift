@@ -10,11 +10,10 @@ public struct SubsetSampler: NegativeSampler {
     public static let name = "subset"
     public static let summary = "a uniform random subset as large as --subset-of's ring or band"
     public enum Reference: String, CaseIterable, ExpressibleByArgument, Sendable { case ring, band }
-    public struct Options: SamplerOptionGroup {
-        public typealias Sampler = SubsetSampler
+    struct Options: SamplerOptionGroup {
+        typealias Sampler = SubsetSampler
         @Option(help: "Subset: keep as many random candidates as this sampler (ring or band, with its own flags) keeps.")
-        public var subsetOf: Reference = .ring
-        public init() {}
+        var subsetOf: Reference = .ring
     }
 
     public var reference: any NegativeSampler

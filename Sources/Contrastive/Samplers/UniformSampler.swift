@@ -7,9 +7,8 @@ import StageKit
 public struct UniformSampler: NegativeSampler {
     public static let name = "uniform"
     public static let summary = "every candidate (IR: k uniform draws)"
-    public struct Options: SamplerOptionGroup {
-        public typealias Sampler = UniformSampler
-        public init() {}
+    struct Options: SamplerOptionGroup {
+        typealias Sampler = UniformSampler
     }
 
     public init(_ options: SamplerOptions = .defaults, epochs: Int = 1, stepsPerEpoch: Int = 1) {}
