@@ -149,9 +149,13 @@ public enum CNCEStudy {
 
     /// Runs the study and writes `cnce.json` (rows + provenance) and `cnce.md` (the table and verdict).
     public static func run(_ c: CNCEStudyConfig, outDir: String) throws {
-        guard c.repetitions >= 2, c.batch >= 1, c.negatives >= 1, c.pool >= 2, c.dim >= 1, !c.rhos.isEmpty else {
-            throw StageError("cnce-study: need repetitions ≥ 2, batch ≥ 1, negatives ≥ 1, pool ≥ 2, dim ≥ 1 and at least one ρ")
+        // upper bounds keep every table the study allocates (pool × dim, batch × rings) small
+        for (flag, value, least, most) in [("--repetitions", c.repetitions, 2, 1_000_000), ("--batch", c.batch, 1, 65_536),
+                                           ("--negatives", c.negatives, 1, 65_536), ("--pool", c.pool, 2, 1 << 20), ("--dim", c.dim, 1, 1024)]
+        where value < least || value > most {
+            throw StageError.usage("\(flag) must be in \(least)…\(most) (got \(value))")
         }
+        guard !c.rhos.isEmpty else { throw StageError.usage("--rhos must list at least one correlation") }
         do { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) }
         catch { throw StageError(outDir, "cannot create folder") }
         let rows = study(c)

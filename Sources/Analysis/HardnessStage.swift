@@ -28,11 +28,14 @@ public enum HardnessStage {
     public static func run(_ a: HardnessStageArguments, seed: UInt64) throws -> HardnessResult {
         let o = a.options
         guard o.consistencyPercent > 0, o.consistencyPercent <= 50 else {
-            throw StageError("--consistency-percent must be in (0, 50] (got \(o.consistencyPercent))")
+            throw StageError.usage("--consistency-percent must be in (0, 50] (got \(o.consistencyPercent))")
         }
-        guard o.histogramBins >= 2, o.histogramBins <= 10_000 else { throw StageError("--histogram-bins must be in 2…10000") }
-        guard o.chunk >= 1 else { throw StageError("--chunk must be at least 1") }
+        guard o.histogramBins >= 2, o.histogramBins <= 10_000 else { throw StageError.usage("--histogram-bins must be in 2…10000") }
+        guard o.chunk >= 1 else { throw StageError.usage("--chunk must be at least 1") }
         guard a.out.hasSuffix(".safetensors.zst") else { throw StageError(a.out, "output must end in .safetensors.zst") }
+        let inputs = [("--queries", a.queries), ("--candidates", a.candidates), ("--hierarchy", a.hierarchy)]
+        try requireDistinctOutput(a.out, flag: "--out", from: inputs)
+        try requireDistinctOutput(a.summary ?? summaryPath(for: a.out), flag: "--summary", from: inputs + [("--out", a.out)])
         let queries = try EmbeddingSet.load(a.queries, tensor: a.queryTensor)
         let candidates = try EmbeddingSet.load(a.candidates, tensor: a.candidateTensor)
         guard queries.dim == candidates.dim else {

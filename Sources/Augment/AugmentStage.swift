@@ -22,10 +22,17 @@ public enum AugmentStage {
     }
 
     /// Reads, augments every image (two views, or one Lab-split view), writes atomically.
+    /// Largest output side, and the most bytes the two views of one epoch may take in memory.
+    public static let sizeLimit = 1024
+    public static let viewsByteLimit = 8 << 30
+
     public static func run(_ o: Options) throws {
         var parameters = o.overrides.resolve(o.recipe)
         try parameters.validate()
-        if let s = o.size, s < 1 { throw StageError("--size must be at least 1 (got \(s))") }
+        if let s = o.size, s < 1 || s > AugmentStage.sizeLimit {
+            throw StageError.usage("--size must be in 1…\(AugmentStage.sizeLimit) (got \(s))")
+        }
+        try requireDistinctOutput(o.out, flag: "--out", from: [("--dataset", o.dataset)])
         try requireReadableFile(o.dataset)
         let file = try TensorFile.read(o.dataset)
         let info = try file.info("images")
@@ -36,6 +43,7 @@ public enum AugmentStage {
             throw StageError(o.dataset, "tensor 'images' has shape \(info.shape), expected [N, C, H, W]")
         }
         let (n, c, h, w) = (info.shape[0], info.shape[1], info.shape[2], info.shape[3])
+        guard n >= 1 else { throw StageError(o.dataset, "holds no images") }
         guard c == 1 || c == 3 else { throw StageError(o.dataset, "images have \(c) channels, expected 1 or 3") }
         if parameters.output == .labSplit && c != 3 {
             throw StageError(o.dataset, "recipe \(o.recipe.rawValue) needs RGB images (3 channels), these have \(c)")
@@ -49,6 +57,10 @@ public enum AugmentStage {
 
         // view1: [N, c1, S, S]   view2: [N, c2, S, S]
         let plane = size * size
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: (c1 + c2) * plane)
+        guard !overflow, bytes <= AugmentStage.viewsByteLimit else {
+            throw StageError(o.dataset, "\(n) images × \(c1 + c2) channels × \(size)² exceed the views limit of \(AugmentStage.viewsByteLimit >> 30) GiB (use --size or fewer images)")
+        }
         var view1 = [UInt8](repeating: 0, count: n * c1 * plane)
         var view2 = [UInt8](repeating: 0, count: n * c2 * plane)
         let images = file.rawBytes(info).bindMemory(to: UInt8.self)

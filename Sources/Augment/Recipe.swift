@@ -69,21 +69,21 @@ public struct RecipeParameters: Sendable, Equatable {
     /// Throws a one-line error for a value outside its range.
     public func validate() throws {
         func prob(_ v: Double, _ flag: String) throws {
-            guard v.isFinite, v >= 0, v <= 1 else { throw StageError("--\(flag) must be a probability in [0, 1] (got \(v))") }
+            guard v.isFinite, v >= 0, v <= 1 else { throw StageError.usage("--\(flag) must be a probability in [0, 1] (got \(v))") }
         }
         try prob(flipP, "flip-p"); try prob(jitterP, "jitter-p"); try prob(grayP, "gray-p"); try prob(blurP, "blur-p")
         guard cropScaleMin > 0, cropScaleMin <= cropScaleMax, cropScaleMax <= 1 else {
-            throw StageError("crop scale range must satisfy 0 < --crop-scale-min ≤ --crop-scale-max ≤ 1 (got \(cropScaleMin)…\(cropScaleMax))")
+            throw StageError.usage("crop scale range must satisfy 0 < --crop-scale-min ≤ --crop-scale-max ≤ 1 (got \(cropScaleMin)…\(cropScaleMax))")
         }
         guard cropRatioMin > 0, cropRatioMin <= cropRatioMax, cropRatioMax.isFinite else {
-            throw StageError("crop ratio range must satisfy 0 < --crop-ratio-min ≤ --crop-ratio-max (got \(cropRatioMin)…\(cropRatioMax))")
+            throw StageError.usage("crop ratio range must satisfy 0 < --crop-ratio-min ≤ --crop-ratio-max (got \(cropRatioMin)…\(cropRatioMax))")
         }
         for (v, flag) in [(brightness, "brightness"), (contrast, "contrast"), (saturation, "saturation")] {
-            guard v.isFinite, v >= 0 else { throw StageError("--\(flag) must be ≥ 0 (got \(v))") }
+            guard v.isFinite, v >= 0 else { throw StageError.usage("--\(flag) must be ≥ 0 (got \(v))") }
         }
-        guard hue >= 0, hue <= 0.5 else { throw StageError("--hue must be in [0, 0.5] (got \(hue))") }
+        guard hue >= 0, hue <= 0.5 else { throw StageError.usage("--hue must be in [0, 0.5] (got \(hue))") }
         guard blurSigmaMin > 0, blurSigmaMin <= blurSigmaMax, blurSigmaMax.isFinite else {
-            throw StageError("blur σ range must satisfy 0 < --blur-sigma-min ≤ --blur-sigma-max (got \(blurSigmaMin)…\(blurSigmaMax))")
+            throw StageError.usage("blur σ range must satisfy 0 < --blur-sigma-min ≤ --blur-sigma-max (got \(blurSigmaMin)…\(blurSigmaMax))")
         }
     }
 

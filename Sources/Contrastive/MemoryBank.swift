@@ -59,7 +59,11 @@ public struct MemoryBank: Equatable, Sendable {
                 throw StageError(file.path, "\(prefix)bank must be [N, d] with N > 1 (got \(info.shape))")
             }
             let n = info.shape[0], d = info.shape[1]
-            return MemoryBank(features: try file.floats(prefix + "bank", shape: [n, d]),
+            let features = try file.floats(prefix + "bank", shape: [n, d])
+            if let bad = features.firstIndex(where: { !$0.isFinite }) {
+                throw StageError(file.path, "tensor '\(prefix)bank' holds a non-finite value at row \(bad / d)")
+            }
+            return MemoryBank(features: features,
                               labels: try file.integers(prefix + "bank_label", shape: [n]), dim: d)
         } catch let e as StageError { throw e } catch { throw StageError(file.path, "\(error)") }
     }

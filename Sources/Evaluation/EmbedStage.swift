@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import StageKit
 import TensorFiles
 
@@ -54,8 +55,12 @@ public enum EmbedStage {
     /// `o.encoder.make` (a way to plug in an encoder built elsewhere, e.g. from a checkpoint).
     @discardableResult
     public static func run(_ o: Options, makeEncoder: ((Dataset) throws -> FeatureEncoder)? = nil) throws -> String {
-        guard o.batch >= 1 else { throw StageError("--batch must be at least 1 (got \(o.batch))") }
+        guard o.batch >= 1 else { throw StageError.usage("--batch must be at least 1 (got \(o.batch))") }
+        guard o.width >= 1, o.width <= ResNet<Float>.widthLimit else {
+            throw StageError.usage("--width must be in 1…\(ResNet<Float>.widthLimit) (got \(o.width))")
+        }
         try requireWritableOutput(o.outPath)
+        try requireDistinctOutput(o.outPath, flag: "--out", from: [("--dataset", o.datasetPath), ("--checkpoint", o.checkpointPath)])
         let data = try readDataset(o.datasetPath)
         let encoder = try makeEncoder?(data) ?? o.encoder.make(imageShape: Array(data.shape.dropFirst()), options: o)
         let n = data.shape[0], imageSize = data.shape[1...].reduce(1, *)

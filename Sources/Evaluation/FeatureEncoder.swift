@@ -34,7 +34,7 @@ public enum EncoderKind: String, CaseIterable, Sendable {
         case .random:
             return NetworkEncoder.random(imageShape: imageShape, width: options.width, seed: options.seed)
         case .checkpoint:
-            guard let path = options.checkpointPath else { throw StageError("--encoder checkpoint needs --checkpoint PATH") }
+            guard let path = options.checkpointPath else { throw StageError.usage("--encoder checkpoint needs --checkpoint PATH") }
             return try NetworkEncoder.load(checkpoint: path, imageShape: imageShape)
         }
     }

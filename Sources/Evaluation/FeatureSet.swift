@@ -36,6 +36,10 @@ public struct LabeledFeatures: Sendable {
         return LabeledFeatures(values: v, labels: positions.map { labels[$0] }, count: positions.count, dim: dim)
     }
 
+    /// Labels must lie in 0..<classLimit: per-class tables (kNN votes, the probe's weights) are sized by
+    /// the largest label, so a stray huge label would otherwise ask for gigabytes.
+    public static let classLimit: Int64 = 10_000
+
     /// Number of classes implied by the labels (largest label + 1).
     public var classCount: Int { Int(labels.max() ?? -1) + 1 }
 
@@ -59,6 +63,9 @@ public struct LabeledFeatures: Sendable {
             let labels = try file.array("labels", as: Int64.self, shape: [n])
             if let bad = labels.firstIndex(where: { $0 < 0 }) {
                 throw StageError(path, "item \(bad) has label \(labels[bad]); evaluation needs every item labelled (≥ 0)")
+            }
+            if let bad = labels.firstIndex(where: { $0 >= classLimit }) {
+                throw StageError(path, "item \(bad) has label \(labels[bad]); labels must be below \(classLimit) (the evaluation's class limit)")
             }
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw StageError(path, "tensor '\(kind.tensorName)' has a non-finite value at row \(bad / d)")

@@ -25,9 +25,9 @@ public struct KNNParameters: Sendable, Equatable {
     }
 
     public func validate() throws {
-        guard k >= 1 else { throw StageError("--k must be at least 1 (got \(k))") }
-        guard tau > 0, tau.isFinite else { throw StageError("--tau must be a positive number (got \(tau))") }
-        guard chunkRows >= 0 else { throw StageError("--chunk must be ≥ 0 (got \(chunkRows))") }
+        guard k >= 1 else { throw StageError.usage("--k must be at least 1 (got \(k))") }
+        guard tau > 0, tau.isFinite else { throw StageError.usage("--tau must be a positive number (got \(tau))") }
+        guard chunkRows >= 0 else { throw StageError.usage("--chunk must be ≥ 0 (got \(chunkRows))") }
     }
 
     func resolvedChunkRows(train: Int, test: Int) -> Int {

@@ -30,6 +30,7 @@ public enum KNNStage {
     public static func run(_ o: Options) throws -> String {
         try o.parameters.validate()
         try requireWritableOutput(o.outPath)
+        try requireDistinctOutput(o.outPath, flag: "--out", from: [("--train", o.trainPath), ("--test", o.testPath)])
         let train = try LabeledFeatures.read(o.trainPath, kind: o.feature)
         let test = try LabeledFeatures.read(o.testPath, kind: o.feature)
         try requireCompatible(train: train, trainPath: o.trainPath, test: test, testPath: o.testPath, kind: o.feature)

@@ -47,11 +47,11 @@ public struct ProbeHyperparameters: Sendable, Equatable {
     }
 
     public func validate() throws {
-        guard lr > 0, lr.isFinite else { throw StageError("--lr must be positive (got \(lr))") }
-        guard momentum >= 0, momentum < 1 else { throw StageError("--momentum must be in [0, 1) (got \(momentum))") }
-        guard weightDecay >= 0, weightDecay.isFinite else { throw StageError("--wd must be ≥ 0 (got \(weightDecay))") }
-        guard epochs >= 1 else { throw StageError("--epochs must be at least 1 (got \(epochs))") }
-        guard batch >= 1 else { throw StageError("--batch must be at least 1 (got \(batch))") }
+        guard lr > 0, lr.isFinite else { throw StageError.usage("--lr must be positive (got \(lr))") }
+        guard momentum >= 0, momentum < 1 else { throw StageError.usage("--momentum must be in [0, 1) (got \(momentum))") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw StageError.usage("--wd must be ≥ 0 (got \(weightDecay))") }
+        guard epochs >= 1 else { throw StageError.usage("--epochs must be at least 1 (got \(epochs))") }
+        guard batch >= 1 else { throw StageError.usage("--batch must be at least 1 (got \(batch))") }
     }
 
     /// The epoch (0-based) at which each milestone takes effect: round(fraction × epochs).

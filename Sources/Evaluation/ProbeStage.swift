@@ -29,10 +29,14 @@ public enum ProbeStage {
         }
     }
 
+    /// Most weights (classes × feature dimensions) a probe fits.
+    public static let weightLimit = 1 << 23
+
     @discardableResult
     public static func run(_ o: Options) throws -> String {
         try o.hyper.validate()
         try requireWritableOutput(o.outPath)
+        try requireDistinctOutput(o.outPath, flag: "--out", from: [("--train", o.trainPath), ("--test", o.testPath), ("--checkpoint", o.checkpointPath)])
         var checkpointBefore: String?
         if let ckpt = o.checkpointPath {
             try requireReadableFile(ckpt)
@@ -51,6 +55,10 @@ public enum ProbeStage {
         }
         let classes = max(train.classCount, test.classCount)
         guard classes >= 2 else { throw StageError(o.trainPath, "labels name only \(classes) class; a probe needs at least 2") }
+        // The weights [D, C] and the optimiser's copies of them stay within memory (≈ 40 copies × 32 MiB at the limit).
+        guard classes * train.dim <= ProbeStage.weightLimit else {
+            throw StageError(o.trainPath, "\(classes) classes × \(train.dim) dimensions exceed the probe's \(ProbeStage.weightLimit) weights")
+        }
 
         var provenance = Provenance(stage: "probe", seed: o.seed)
         try provenance.addInput("train", path: o.trainPath)

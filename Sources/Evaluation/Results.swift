@@ -38,7 +38,7 @@ func percent(_ hits: Int, of total: Int) -> Double {
 
 /// Checks an output path before the work starts, so a bad --out fails fast and writes nothing.
 func requireWritableOutput(_ path: String) throws {
-    guard !path.isEmpty else { throw StageError("--out must name a file") }
+    guard !path.isEmpty else { throw StageError.usage("--out must name a file") }
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
         throw StageError(path, "is a folder, expected an output file name")

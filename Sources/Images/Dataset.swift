@@ -71,7 +71,7 @@ public struct Subset: Sendable, Equatable {
     public static func parseShard(_ text: String) throws -> (Int, Int) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else {
-            throw StageError("--shard must be i/N with 0 ≤ i < N (got '\(text)')")
+            throw StageError.usage("--shard must be i/N with 0 ≤ i < N (got '\(text)')")
         }
         return (i, n)
     }

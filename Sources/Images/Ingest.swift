@@ -17,6 +17,11 @@ public enum Ingest {
         var provenance = Provenance(stage: "ingest", seed: seed)
         provenance.set("limit", subset.limit)
         provenance.set("shard", "\(subset.shard)/\(subset.shards)")
+        switch source {
+        case let .idx(images, labels): try requireDistinctOutput(out, flag: "--out", from: [("--images", images), ("--labels", labels)])
+        case let .cifar(batches, _, _): try requireDistinctOutput(out, flag: "--out", from: batches.map { ("batch file", $0) })
+        case let .folder(root, _, _): try requireDistinctOutput(out, flag: "--out", from: [("image folder", root)])
+        }
         let dataset: ImageDataset
         switch source {
         case let .idx(images, labels):

@@ -27,10 +27,10 @@ public enum BLASRuntime {
             target = bestCore()
         } else {
             guard let name = knownCores.first(where: { $0.lowercased() == choice.lowercased() }) else {
-                throw StageError("unknown --blas-core '\(choice)' (choose auto or one of: \(knownCores.joined(separator: ", ")))")
+                throw StageError.usage("unknown --blas-core '\(choice)' (choose auto or one of: \(knownCores.joined(separator: ", ")))")
             }
             guard supports(name) else {
-                throw StageError("--blas-core \(name) needs instructions this CPU (or OS) does not provide; best available: \(bestCore() ?? "unknown")")
+                throw StageError.usage("--blas-core \(name) needs instructions this CPU (or OS) does not provide; best available: \(bestCore() ?? "unknown")")
             }
             target = name
         }

@@ -17,11 +17,18 @@ extension Encoder where T: TensorElement {
         for n in backbone.norms { writer.add(n.batchesTrackedName, [n.batchesTracked], shape: []) }
     }
 
-    /// Loads every tensor `save` writes; a missing tensor or a wrong shape/dtype is an error naming the file.
+    /// Loads every tensor `save` writes; a missing tensor, a wrong shape/dtype or a non-finite value
+    /// (a diverged or corrupted run) is an error naming the file and the tensor.
     public func load(from file: TensorFile) throws {
+        func finite(_ name: String, _ values: [T]) throws -> [T] {
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw StageError(file.path, "tensor '\(name)' holds a non-finite value (\(values[bad]) at element \(bad))")
+            }
+            return values
+        }
         do {
-            for p in parameters { p.value.set(try file.array(p.name, as: T.self, shape: p.value.shape)) }
-            for b in buffers { b.value.set(try file.array(b.name, as: T.self, shape: b.value.shape)) }
+            for p in parameters { p.value.set(try finite(p.name, try file.array(p.name, as: T.self, shape: p.value.shape))) }
+            for b in buffers { b.value.set(try finite(b.name, try file.array(b.name, as: T.self, shape: b.value.shape))) }
             for n in backbone.norms { n.batchesTracked = try file.array(n.batchesTrackedName, as: Int64.self, shape: [])[0] }
         } catch let e as TensorFileError {
             throw StageError(e.path, e.message)

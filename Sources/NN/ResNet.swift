@@ -3,6 +3,9 @@
 /// (`conv1`, `bn1`, `layer1.0.conv1`, `layer2.0.downsample.0`, …) so a checkpoint loads into it once
 /// conv1 is replaced by a 3×3 stride-1 conv and maxpool by Identity.
 public final class ResNet<T: GemmScalar> {
+    /// Widest base width a stage builds (64 is the standard ResNet-18; memory grows with its square).
+    public static var widthLimit: Int { 256 }
+
     public let inChannels: Int, width: Int
     public let conv1: Conv2d<T>
     public let bn1: BatchNorm2d<T>             // carries the stem ReLU

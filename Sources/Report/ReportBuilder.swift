@@ -16,6 +16,10 @@ public enum ReportBuilder {
     struct Section { var title: String; var html: String; var markdown: String }
 
     public static func build(_ inputs: ReportInputs, outDir: String) throws {
+        let inputFiles = (inputs.runs + inputs.baselines.map(\.1) + inputs.hardness + [inputs.cnce].compactMap { $0 }).map { ("--run/--baseline/--cnce/--hardness", Optional($0)) }
+        for output in [outDir, outDir + "/index.html", outDir + "/summary.md"] {
+            try requireDistinctOutput(output, flag: "--out", from: inputFiles)
+        }
         let runs = try inputs.runs.map { try RunData.load($0) }
         let baselines = try inputs.baselines.map { try RunData.load($0.1, name: $0.0) }
         var extraHardness: [(String, [String: Any])] = []

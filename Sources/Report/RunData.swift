@@ -54,15 +54,18 @@ public struct RunData {
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw StageError(dir, "no such run folder or file") }
         var run = RunData(name: name ?? URL(fileURLWithPath: dir).lastPathComponent)
         if !isDir.boolValue {                                    // a single result JSON (e.g. a baseline)
-            if let obj = readJSON(dir) { run.add(obj, file: URL(fileURLWithPath: dir).lastPathComponent) }
+            run.add(try readJSONObject(dir), file: URL(fileURLWithPath: dir).lastPathComponent)
             return run
         }
-        if let text = try? String(contentsOfFile: dir + "/log.csv", encoding: .utf8) { run.columns = parseCSV(text) }
+        if FileManager.default.fileExists(atPath: dir + "/log.csv") {
+            guard let text = try? String(contentsOfFile: dir + "/log.csv", encoding: .utf8) else { throw StageError(dir + "/log.csv", "is not readable UTF-8 text") }
+            run.columns = try parseCSV(text, path: dir + "/log.csv")
+        }
         if let text = try? String(contentsOfFile: dir + "/params/pretrain.args", encoding: .utf8) { run.parameters = parseOptions(text) }
         for sub in ["", "/results", "/analysis", "/hardness"] {
             let folder = dir + sub
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
-            for file in names { if let obj = readJSON(folder + "/" + file) { run.add(obj, file: file) } }
+            for file in names { run.add(try readJSONObject(folder + "/" + file), file: file) }
         }
         return run
     }
@@ -78,6 +81,15 @@ public struct RunData {
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 
+    /// The JSON object in `path`, or a one-line error naming it (a truncated or corrupt file is not skipped).
+    static func readJSONObject(_ path: String) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw StageError(path, "cannot be read") }
+        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw StageError(path, "is not a JSON object (truncated or corrupt?)")
+        }
+        return obj
+    }
+
     /// `--name value` pairs of a command line; a flag with no value maps to "true".
     public static func parseOptions(_ text: String) -> [String: String] {
         let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
@@ -87,6 +99,18 @@ public struct RunData {
             out[String(w.dropFirst(2))] = next.flatMap { $0.hasPrefix("--") ? nil : $0 } ?? "true"
         }
         return out
+    }
+
+    /// Columns by header name; cells that are empty or not numbers become NaN. With `path`, a row whose
+    /// cell count differs from the header's (a truncated or corrupt log) is an error naming the file.
+    public static func parseCSV(_ text: String, path: String) throws -> [String: [Double]] {
+        let lines = text.split(whereSeparator: \.isNewline).filter { !$0.isEmpty }
+        guard let header = lines.first else { throw StageError(path, "is empty (expected a header line)") }
+        let width = header.split(separator: ",", omittingEmptySubsequences: false).count
+        for (i, line) in lines.enumerated().dropFirst() where line.split(separator: ",", omittingEmptySubsequences: false).count != width {
+            throw StageError(path, "line \(i + 1) has \(line.split(separator: ",", omittingEmptySubsequences: false).count) cells, the header \(width) (truncated or corrupt?)")
+        }
+        return parseCSV(text)
     }
 
     /// Columns by header name; cells that are empty or not numbers become NaN.

@@ -46,3 +46,30 @@ public func requireReadableFile(_ path: String) throws {
     if isDir.boolValue { throw StageError(path, "is a folder, expected a file") }
     guard FileManager.default.isReadableFile(atPath: path) else { throw StageError(path, "file is not readable") }
 }
+
+/// Refuses an output that is one of the stage's inputs — the same path, or the same file under another
+/// name (a link) — before anything is read or written: overwriting it would destroy the input.
+/// `inputs` are (flag, path) pairs; nil paths (flags not given) are skipped.
+public func requireDistinctOutput(_ output: String, flag: String, from inputs: [(String, String?)]) throws {
+    let target = FileIdentity(output)
+    for case let (inputFlag, path?) in inputs where FileIdentity(path) == target {
+        throw StageError.usage("\(flag) \(output) is the \(inputFlag) input; writing it would destroy that input (choose another output path)")
+    }
+}
+
+/// A file by device and inode when it exists, else by its absolute, symlink-resolved path.
+struct FileIdentity: Equatable {
+    let path: String
+    let device: UInt64?, inode: UInt64?
+
+    init(_ path: String) {
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        var st = stat()
+        if stat(path, &st) == 0 { (device, inode) = (UInt64(st.st_dev), UInt64(st.st_ino)) } else { (device, inode) = (nil, nil) }
+    }
+
+    static func == (a: FileIdentity, b: FileIdentity) -> Bool {
+        if let da = a.device, let ia = a.inode, let db = b.device, let ib = b.inode { return da == db && ia == ib }
+        return a.path == b.path
+    }
+}

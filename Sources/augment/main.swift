@@ -4,6 +4,7 @@ import StageKit
 
 @main
 struct AugmentCommand: ParsableCommand {
+    static func main() { stageMain() }
     static let configuration = CommandConfiguration(
         commandName: "augment",
         abstract: "Make one epoch's two random views of every image of a dataset (see docs/augment.md).")

@@ -5,6 +5,7 @@ import ArgumentParser
 /// ParsableCommand file and its entry in `subcommands`.
 @main
 struct Bench: ParsableCommand {
+    static func main() { stageMain() }
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Throughput benchmarks of the engine and pipeline stages.",

@@ -5,6 +5,7 @@ import StageKit
 
 @main
 struct HardnessCommand: ParsableCommand {
+    static func main() { stageMain() }
     static let configuration = CommandConfiguration(
         commandName: "hardness",
         abstract: "Hardness analysis of negatives (Cai et al.) and the CNCE estimator study (Wu et al.).",
@@ -73,7 +74,7 @@ struct CNCEStudyCommand: ParsableCommand {
             c.dim = dim
             c.rhos = try rhos.split(separator: ",").map {
                 guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v > -1, v < 1 else {
-                    throw StageError("--rhos: '\($0)' is not a correlation in (-1, 1)")
+                    throw StageError.usage("--rhos: '\($0)' is not a correlation in (-1, 1)")
                 }
                 return v
             }

@@ -19,7 +19,7 @@ struct OutputOptions: ParsableArguments {
     var shard: String = "0/1"
 
     func subset() throws -> Subset {
-        guard limit >= 0 else { throw StageError("--limit must be ≥ 0 (got \(limit))") }
+        guard limit >= 0 else { throw StageError.usage("--limit must be ≥ 0 (got \(limit))") }
         let (i, n) = try Subset.parseShard(shard)
         return Subset(limit: limit, shard: i, shards: n)
     }
@@ -28,6 +28,7 @@ struct OutputOptions: ParsableArguments {
 /// `ingest idx|cifar|folder …`: one source → images u8 [N,C,H,W], labels i64 [N], index i64 [N].
 @main
 struct IngestCommand: ParsableCommand {
+    static func main() { stageMain() }
     static let configuration = CommandConfiguration(
         commandName: "ingest", abstract: "Turn an image source into a dataset .safetensors.zst file.",
         subcommands: [IDXCommand.self, CIFARCommand.self, FolderCommand.self])

@@ -6,6 +6,7 @@ import TensorFiles
 /// `inspect FILE…`: lists a tensor file's tensors (dtype, shape, min/max/mean), metadata and checksum status.
 @main
 struct Inspect: ParsableCommand {
+    static func main() { stageMain() }
     static let configuration = CommandConfiguration(
         abstract: "List the tensors, metadata and checksum status of .safetensors.zst files.")
 

@@ -8,6 +8,7 @@ extension FeatureKind: ExpressibleByArgument {}
 /// `knn --train F --test F --out results.json`: weighted kNN (k, τ) on frozen features.
 @main
 struct KNNCommand: ParsableCommand {
+    static func main() { stageMain() }
     static let configuration = CommandConfiguration(commandName: "knn",
         abstract: "Weighted kNN classification (InstDisc/MoCo monitor) of test features against train features.")
 

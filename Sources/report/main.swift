@@ -4,6 +4,7 @@ import StageKit
 
 @main
 struct ReportCommand: ParsableCommand {
+    static func main() { stageMain() }
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "HTML page and Markdown summary with SVG charts from run folders, baselines, hardness summaries and the CNCE study.")
@@ -21,7 +22,7 @@ struct ReportCommand: ParsableCommand {
             var inputs = ReportInputs()
             inputs.runs = runs
             inputs.baselines = try baselines.map {
-                guard let eq = $0.firstIndex(of: "=") else { throw StageError("--baseline '\($0)' must be LABEL=PATH") }
+                guard let eq = $0.firstIndex(of: "=") else { throw StageError.usage("--baseline '\($0)' must be LABEL=PATH") }
                 return (String($0[..<eq]), String($0[$0.index(after: eq)...]))
             }
             inputs.cnce = cnce

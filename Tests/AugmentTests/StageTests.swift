@@ -124,28 +124,29 @@ final class StageTests: XCTestCase {
         wrong.add("index", [Int64](repeating: 0, count: 2), shape: [2])
         try wrong.write(to: path("float.safetensors.zst"))
         let out = path("out.safetensors.zst")
-        let bad: [([String], String)] = [
-            (["--dataset", path("missing.safetensors.zst")], "missing.safetensors.zst"),
-            (["--dataset", path("float.safetensors.zst")], "dtype"),
-            (["--dataset", path("gray.safetensors.zst"), "--recipe", "cmc"], "RGB"),
-            (["--dataset", path("gray.safetensors.zst"), "--flip-p", "1.5"], "flip-p"),
-            (["--dataset", path("gray.safetensors.zst"), "--crop-scale-min", "0.9", "--crop-scale-max", "0.5"], "crop"),
-            (["--dataset", path("gray.safetensors.zst"), "--size", "0"], "size"),
+        // status 1: a bad input file; 64: a bad flag value
+        let bad: [([String], String, Int32)] = [
+            (["--dataset", path("missing.safetensors.zst")], "missing.safetensors.zst", 1),
+            (["--dataset", path("float.safetensors.zst")], "dtype", 1),
+            (["--dataset", path("gray.safetensors.zst"), "--recipe", "cmc"], "RGB", 1),
+            (["--dataset", path("gray.safetensors.zst"), "--flip-p", "1.5"], "flip-p", 64),
+            (["--dataset", path("gray.safetensors.zst"), "--crop-scale-min", "0.9", "--crop-scale-max", "0.5"], "crop", 64),
+            (["--dataset", path("gray.safetensors.zst"), "--size", "0"], "size", 64),
         ]
-        for (args, mention) in bad {
+        for (args, mention, status) in bad {
             let r = try augment(args + ["--out", out])
-            XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+            XCTAssertEqual(r.status, status, "\(args): \(r.stderr)")
             let lines = r.stderr.split(separator: "\n")
             XCTAssertEqual(lines.count, 1, r.stderr)
             XCTAssertTrue(r.stderr.contains(mention), r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
             XCTAssertEqual(TestSupport.listing(dir).filter { $0.contains("out") }, [])
         }
-        // Values the argument parser rejects (ArgumentParser's own usage error, exit status 64).
+        // Values the argument parser rejects: its usage error as one line, exit status 64.
         for args in [["--recipe", "bogus"], ["--flip-p", "abc"], ["--epoch", "-1"]] {
             let r = try augment(["--dataset", path("gray.safetensors.zst"), "--out", out] + args)
-            XCTAssertNotEqual(r.status, 0, "\(args)")
-            XCTAssertTrue(r.stderr.hasPrefix("Error:"), r.stderr)
+            XCTAssertEqual(r.status, 64, "\(args)")
+            XCTAssertTrue(r.stderr.hasPrefix("augment: error: The value") && r.stderr.split(separator: "\n").count == 1, r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         }
     }

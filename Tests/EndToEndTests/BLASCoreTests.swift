@@ -45,7 +45,7 @@ final class BLASCoreTests: XCTestCase {
         let f = try features(dir, "f.safetensors.zst")
         let r = try TestSupport.runStage("knn", ["--train", f, "--test", f, "--out", dir.appendingPathComponent("o.json").path,
                                                  "--blas-core", "Pentium2"])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 64)
         XCTAssertTrue(r.stderr.contains("unknown --blas-core 'Pentium2'"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("o.json").path))
     }

@@ -34,10 +34,11 @@ final class IngestTests: XCTestCase {
         return try TensorFile.read(out)
     }
 
-    /// Exit status 1, nothing on stdout, one stderr line naming `culprit` with `message`, no file in the folder.
+    /// Exit status 1 (64 when no file is at fault: a bad flag), nothing on stdout, one stderr line naming
+    /// `culprit` with `message`, no file in the folder.
     func assertFails(_ args: [String], culprit: String?, message: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let (r, _, dir) = try ingest(args)
-        XCTAssertEqual(r.status, 1, "\(args)", file: file, line: line)
+        XCTAssertEqual(r.status, culprit == nil ? 64 : 1, "\(args)", file: file, line: line)
         XCTAssertEqual(r.stdout, "", file: file, line: line)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr, file: file, line: line)
         let prefix = "ingest: error: " + (culprit.map { "\($0): " } ?? "")

@@ -84,11 +84,11 @@ final class BadInputTests: XCTestCase {
     }
 
     func testBadFlags() throws {
-        try expectFailure("knn", ["--train", good, "--test", good, "--k", "0"], mentions: "--k must be at least 1")
-        try expectFailure("knn", ["--train", good, "--test", good, "--tau=-1"], mentions: "--tau must be a positive")
-        try expectFailure("probe", ["--train", good, "--test", good, "--epochs", "0"], mentions: "--epochs must be at least 1")
-        try expectFailure("probe", ["--train", good, "--test", good, "--lr", "0"], mentions: "--lr must be positive")
-        try expectFailure("embed", ["--dataset", good, "--batch", "0"], mentions: "--batch must be at least 1")
+        try expectFailure("knn", ["--train", good, "--test", good, "--k", "0"], status: 64, mentions: "--k must be at least 1")
+        try expectFailure("knn", ["--train", good, "--test", good, "--tau=-1"], status: 64, mentions: "--tau must be a positive")
+        try expectFailure("probe", ["--train", good, "--test", good, "--epochs", "0"], status: 64, mentions: "--epochs must be at least 1")
+        try expectFailure("probe", ["--train", good, "--test", good, "--lr", "0"], status: 64, mentions: "--lr must be positive")
+        try expectFailure("embed", ["--dataset", good, "--batch", "0"], status: 64, mentions: "--batch must be at least 1")
         try expectFailure("probe", ["--train", good, "--test", good, "--protocol", "bogus"], status: 64, mentions: "bogus")
         try expectFailure("knn", ["--train", good, "--test", good, "--feature", "logits"], status: 64, mentions: "logits")
         try expectFailure("embed", ["--dataset", good, "--encoder", "resnet99"], status: 64, mentions: "resnet99")

@@ -17,7 +17,7 @@ public struct BandSampler: NegativeSampler {
 
     public init(loPercent: Double = 0, hiPercent: Double = 5) throws {
         guard loPercent >= 0, hiPercent <= 100, loPercent < hiPercent else {
-            throw StageError("--band-lo and --band-hi must satisfy 0 <= lo < hi <= 100 percent (got [\(loPercent), \(hiPercent)))")
+            throw StageError.usage("--band-lo and --band-hi must satisfy 0 <= lo < hi <= 100 percent (got [\(loPercent), \(hiPercent)))")
         }
         (self.loPercent, self.hiPercent) = (loPercent, hiPercent)
     }

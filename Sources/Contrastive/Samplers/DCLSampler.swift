@@ -15,7 +15,7 @@ public struct DCLSampler: NegativeSampler {
     public var tauPlus: Double
 
     public init(tauPlus: Double = 0.1) throws {
-        guard tauPlus >= 0, tauPlus < 1 else { throw StageError("--tau-plus must be in [0, 1) (got \(tauPlus))") }
+        guard tauPlus >= 0, tauPlus < 1 else { throw StageError.usage("--tau-plus must be in [0, 1) (got \(tauPlus))") }
         self.tauPlus = tauPlus
     }
 

@@ -19,7 +19,7 @@ public struct HCLSampler: NegativeSampler {
     public var beta: Double, tauPlus: Double
 
     public init(beta: Double = 1, tauPlus: Double = 0.1) throws {
-        guard beta >= 0 else { throw StageError("--hcl-beta must be >= 0 (got \(beta))") }
+        guard beta >= 0 else { throw StageError.usage("--hcl-beta must be >= 0 (got \(beta))") }
         self.beta = beta
         self.tauPlus = try DCLSampler(tauPlus: tauPlus).tauPlus
     }

@@ -23,9 +23,9 @@ public struct MochiSampler: NegativeSampler {
     public var hardest: Int, s: Int, sPrime: Int, startStep: Int
 
     public init(hardest: Int = 1024, s: Int = 16, sPrime: Int = 16, startStep: Int = 0) throws {
-        guard hardest >= 2 else { throw StageError("--mochi-n must be >= 2 (got \(hardest))") }
-        guard s >= 0, sPrime >= 0 else { throw StageError("--mochi-s and --mochi-s-prime must be >= 0 (got \(s), \(sPrime))") }
-        guard startStep >= 0 else { throw StageError("--mochi-start must be >= 0 (got \(startStep))") }
+        guard hardest >= 2 else { throw StageError.usage("--mochi-n must be >= 2 (got \(hardest))") }
+        guard s >= 0, sPrime >= 0 else { throw StageError.usage("--mochi-s and --mochi-s-prime must be >= 0 (got \(s), \(sPrime))") }
+        guard startStep >= 0 else { throw StageError.usage("--mochi-start must be >= 0 (got \(startStep))") }
         (self.hardest, self.s, self.sPrime, self.startStep) = (hardest, s, sPrime, startStep)
     }
 
@@ -41,7 +41,7 @@ public struct MochiSampler: NegativeSampler {
     }
 
     public func check(candidates: Int) throws {
-        if hardest > candidates { throw StageError("--mochi-n (\(hardest)) exceeds the \(candidates) queue entries") }
+        if hardest > candidates { throw StageError.usage("--mochi-n (\(hardest)) exceeds the \(candidates) queue entries") }
     }
 
     public func choice(candidates: Int, step: Int) -> NegativeChoice { .all }

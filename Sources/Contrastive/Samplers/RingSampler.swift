@@ -25,9 +25,9 @@ public struct RingSampler: NegativeSampler {
     public var stepsPerEpoch: Int
 
     public init(outer: Double = 0.1, inner: Double = 0.1, anneal: Bool = true, annealEpochs: Double = 1, stepsPerEpoch: Int = 1) throws {
-        guard outer > 0, outer <= 1 else { throw StageError("--ring-outer must be in (0, 1] (got \(outer))") }
-        guard inner >= 0, inner < 1 else { throw StageError("--ring-inner must be in [0, 1) (got \(inner))") }
-        guard !anneal || annealEpochs > 0 else { throw StageError("--anneal-epochs must be > 0 (got \(annealEpochs))") }
+        guard outer > 0, outer <= 1 else { throw StageError.usage("--ring-outer must be in (0, 1] (got \(outer))") }
+        guard inner >= 0, inner < 1 else { throw StageError.usage("--ring-inner must be in [0, 1) (got \(inner))") }
+        guard !anneal || annealEpochs > 0 else { throw StageError.usage("--anneal-epochs must be > 0 (got \(annealEpochs))") }
         (outerFinal, self.inner, self.anneal, self.annealEpochs) = (outer, inner, anneal, annealEpochs)
         self.stepsPerEpoch = max(1, stepsPerEpoch)
     }

@@ -73,7 +73,9 @@ public struct PretrainOptions: ParsableArguments, Sendable {
     public func validate() throws {
         if views.isEmpty { throw ValidationError("give at least one --views file") }
         if batch < 2 { throw ValidationError("--batch must be at least 2") }
-        if width < 1 { throw ValidationError("--width must be positive") }
+        if width < 1 || width > ResNet<Float>.widthLimit {
+            throw ValidationError("--width must be in 1…\(ResNet<Float>.widthLimit) (got \(width))")
+        }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if bnSplits < 1 || batch % bnSplits != 0 { throw ValidationError("--batch \(batch) must be divisible by --bn-splits \(bnSplits)") }
         if !(tau > 0) { throw ValidationError("--tau must be positive") }
@@ -87,7 +89,8 @@ public struct PretrainOptions: ParsableArguments, Sendable {
         _ = try milestones()
         do {
             try SamplerOptions.type(named: sampler).check(objective: objective)
-            _ = try negativeSampler(stepsPerEpoch: 1)
+            // every sampler's flags are checked, chosen or not: a value outside its domain is a usage error
+            for t in SamplerOptions.registered { _ = try t.init(samplerOptions, epochs: epochs, stepsPerEpoch: 1) }
         } catch let e as StageError { throw ValidationError(e.message) }
     }
 

@@ -16,6 +16,9 @@ public enum PretrainStage {
         let threads = o.common.resolvedThreads
         try BLASRuntime.configure(core: o.common.blasCore, threads: threads)
         NNRuntime.threads = threads
+        let inputs = o.views.map { ("--views", Optional($0)) } + [("--resume", o.resume), ("--knn-train", o.knnTrain), ("--knn-test", o.knnTest)]
+        try requireDistinctOutput(o.out, flag: "--out", from: inputs)
+        if let log = o.log { try requireDistinctOutput(log, flag: "--log", from: inputs + [("--out", o.out)]) }
         try ensureParentDirectory(of: o.out)
 
         let first = try ViewsData.load(o.views[0])
