@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // NegativeSampling: contrastive self-supervised learning with negative sampling as a first-class choice.
 // Layout: README.md "Architecture". Each C library is reached from one module:
-// zstd → TensorFiles, libjpeg-turbo → Images, OpenBLAS → NN.
+// zstd → TensorFiles, libjpeg-turbo and zlib → Images, OpenBLAS → NN.
 import PackageDescription
 
 // Numeric modules trade overflow/bounds traps for speed in release builds; debug builds keep every check.
@@ -24,12 +24,14 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "TensorFiles", dependencies: ["CZstd"], swiftSettings: fast),
         .target(name: "StageKit", dependencies: ["TensorFiles", argumentParser], swiftSettings: fast),
-        .target(name: "Images", dependencies: ["CTurboJPEG", "TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "Images", dependencies: ["CTurboJPEG", "CZlib", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["COpenBLAS", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "Augment", dependencies: ["Images", "TensorFiles", "StageKit", argumentParser], swiftSettings: fast),
         .target(name: "Ranking", swiftSettings: fast),

@@ -1,117 +1,106 @@
+import CZlib
 import StageKit
 
-/// The gzip container (RFC 1952) around DEFLATE: header fields checked, CRC-32 and length verified,
-/// concatenated members joined (as `gunzip` does).
+/// gzip files (RFC 1952) through zlib: header, CRC-32 and length checked by zlib, concatenated members
+/// joined (as `gunzip` does), and the output bounded while it is produced, so a small file that
+/// inflates to gigabytes (a "zip bomb") fails before it takes the memory.
 public enum Gzip {
+    /// The most bytes one file may inflate to (Fashion-MNIST's largest is 47 MB).
+    public static let outputLimit = 1 << 30
+
     /// True when the bytes start with the gzip magic 1F 8B.
     public static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
 
     /// Decompresses a whole gzip file; every fault is a `StageError` naming `path`.
-    public static func decompress(_ bytes: [UInt8], path: String) throws -> [UInt8] {
-        try bytes.withUnsafeBytes { try decompress($0, path: path) }
+    public static func decompress(_ bytes: [UInt8], path: String, limit: Int = outputLimit) throws -> [UInt8] {
+        try bytes.withUnsafeBytes { try decompress($0, path: path, limit: limit) }
     }
 
-    /// The same from raw memory. The output is inflated straight into the returned array's storage when the
-    /// trailer's length field predicts its size (one member under 4 GiB), so no copy is needed at the end.
-    public static func decompress(_ bytes: UnsafeRawBufferPointer, path: String) throws -> [UInt8] {
+    public static func decompress(_ bytes: UnsafeRawBufferPointer, path: String, limit: Int = outputLimit) throws -> [UInt8] {
         let n = bytes.count
-        guard n > 0 else { throw StageError(path, "not a gzip file (empty)") }
-        let p = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        // The last member's ISIZE (length mod 2^32), capped by DEFLATE's best ratio (~1032:1) so that a
-        // damaged trailer cannot make us reserve gigabytes.
-        let isize = n >= 4 ? Int(UInt32(p[n - 4]) | UInt32(p[n - 3]) << 8 | UInt32(p[n - 2]) << 16 | UInt32(p[n - 1]) << 24) : 0
-        let guess = max(1, min(isize, n * 1032 + 1024))
-        var grown: [UInt8]?
-        let direct = try [UInt8](unsafeUninitializedCapacity: guess) { storage, initialized in
-            var out = OutputBuffer(borrowing: storage.baseAddress!, capacity: storage.count)
-            defer { out.free() }
-            var pos = 0
-            repeat {
-                pos = try member(p, n, pos, &out, path: path)
-            } while pos < n
-            if out.owned { grown = out.toArray() } else { initialized = out.count }
+        guard n > 0, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw StageError(path, "not a gzip file (empty)") }
+        guard n >= 2, base[0] == 0x1F, base[1] == 0x8B else {
+            throw StageError(path, "not a gzip file (magic \(hex(base[0])) \(n > 1 ? hex(base[1]) : "--"))")
         }
-        return grown ?? direct
-    }
-
-    /// One gzip member at `pos`; returns the position after its trailer.
-    static func member(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int, _ out: inout OutputBuffer, path: String) throws -> Int {
         func fail(_ what: String) -> StageError { StageError(path, "corrupt gzip file: \(what)") }
-        var pos = start
-        guard n - pos >= 18 else { throw fail(start == 0 ? "too short (\(n) bytes)" : "\(n - pos) bytes of trailing garbage") }
-        guard p[pos] == 0x1F, p[pos + 1] == 0x8B else {
-            throw start == 0 ? StageError(path, "not a gzip file (magic \(hex(p[0])) \(hex(p[1])))")
-                             : fail("\(n - pos) bytes of trailing garbage after the compressed data")
+        if n >= 3 && base[2] != 8 { throw fail("unknown compression method \(base[2])") }
+
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 16 + MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw StageError(path, "zlib could not start inflating")
         }
-        guard p[pos + 2] == 8 else { throw fail("unknown compression method \(p[pos + 2])") }
-        let flags = p[pos + 3]
-        guard flags & 0xE0 == 0 else { throw fail("reserved header flags set") }
-        pos += 10
-        if flags & 0x04 != 0 {                                         // FEXTRA: 2-byte length, then data
-            guard pos + 2 <= n else { throw fail("truncated header") }
-            pos += 2 + (Int(p[pos]) | Int(p[pos + 1]) << 8)
+        defer { inflateEnd(&stream) }
+        var out: [UInt8] = []
+        out.reserveCapacity(min(limit, n * 4))
+        var chunk = [UInt8](repeating: 0, count: 1 << 18)
+        var consumed = 0                                        // input bytes handed to zlib so far
+        var memberHasOutput = false
+        while true {
+            if stream.avail_in == 0 && consumed < n {           // feed at most 4 GiB at a time (avail_in is 32-bit)
+                let take = min(n - consumed, Int(UInt32.max))
+                stream.next_in = UnsafeMutablePointer(mutating: base + consumed)
+                stream.avail_in = UInt32(take)
+                consumed += take
+            }
+            let (status, produced) = chunk.withUnsafeMutableBufferPointer { c -> (Int32, Int) in
+                stream.next_out = c.baseAddress
+                stream.avail_out = UInt32(c.count)
+                let status = inflate(&stream, Z_NO_FLUSH)
+                return (status, c.count - Int(stream.avail_out))
+            }
+            if produced > 0 {
+                guard out.count + produced <= limit else {
+                    throw StageError(path, "inflates to more than \(limit >> 20) MiB (the gzip limit); is it really an image file?")
+                }
+                out.append(contentsOf: chunk[0..<produced])
+                memberHasOutput = true
+            }
+            switch status {
+            case Z_STREAM_END:
+                let left = Int(stream.avail_in) + (n - consumed)
+                if left == 0 { return out }
+                let next = stream.next_in!
+                guard left >= 2, next[0] == 0x1F, next[1] == 0x8B else {
+                    throw fail("\(left) bytes of trailing garbage after the compressed data")
+                }
+                inflateReset(&stream)                           // the next member of a concatenated file
+                memberHasOutput = false
+            case Z_OK:
+                continue
+            case Z_BUF_ERROR where stream.avail_in == 0 && consumed == n:
+                throw fail(memberHasOutput ? "truncated (the data or its CRC-32 and length trailer is missing)" : "truncated header")
+            case Z_BUF_ERROR:
+                continue
+            case Z_DATA_ERROR:
+                let why = stream.msg.map { String(cString: $0) } ?? "invalid data"
+                throw fail(why == "incorrect data check" ? "CRC-32 mismatch (the file is damaged)"
+                           : why == "incorrect length check" ? "length mismatch in the trailer" : why)
+            case Z_MEM_ERROR:
+                throw StageError(path, "out of memory while inflating")
+            default:
+                throw fail("zlib status \(status)")
+            }
         }
-        for flag: UInt8 in [0x08, 0x10] where flags & flag != 0 {      // FNAME, FCOMMENT: zero-terminated
-            while pos < n && p[pos] != 0 { pos += 1 }
-            pos += 1
-        }
-        if flags & 0x02 != 0 { pos += 2 }                              // FHCRC
-        guard pos <= n else { throw fail("truncated header") }
-        let first = out.count
-        do {
-            pos = try Inflate.inflate(p, count: n, start: pos, into: &out)
-        } catch let e as InflateError {
-            throw fail(e.message)
-        }
-        guard pos + 8 <= n else { throw fail("truncated (missing the CRC-32 and length trailer)") }
-        let crc = CRC32.checksum(UnsafeBufferPointer(start: out.base + first, count: out.count - first))
-        let storedCRC = UInt32(p[pos]) | UInt32(p[pos + 1]) << 8 | UInt32(p[pos + 2]) << 16 | UInt32(p[pos + 3]) << 24
-        let storedSize = UInt32(p[pos + 4]) | UInt32(p[pos + 5]) << 8 | UInt32(p[pos + 6]) << 16 | UInt32(p[pos + 7]) << 24
-        guard crc == storedCRC else { throw fail("CRC-32 mismatch (the file is damaged)") }
-        guard storedSize == UInt32(truncatingIfNeeded: out.count - first) else { throw fail("length mismatch in the trailer") }
-        return pos + 8
     }
 
-    static func hex(_ b: UInt8) -> String { String(b, radix: 16, uppercase: true).count == 1 ? "0" + String(b, radix: 16, uppercase: true) : String(b, radix: 16, uppercase: true) }
+    static func hex(_ b: UInt8) -> String {
+        let s = String(b, radix: 16, uppercase: true)
+        return s.count == 1 ? "0" + s : s
+    }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, as gzip uses), slicing by 8 bytes at a time.
+/// CRC-32 (IEEE 802.3, as gzip uses), from zlib.
 public enum CRC32 {
-    static let tables: [[UInt32]] = {
-        var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
-        for i in 0..<256 {
-            var c = UInt32(i)
-            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-            t[0][i] = c
-        }
-        for i in 0..<256 {
-            for k in 1..<8 { t[k][i] = (t[k - 1][i] >> 8) ^ t[0][Int(t[k - 1][i] & 0xFF)] }
-        }
-        return t
-    }()
-    static let flat: [UInt32] = tables.flatMap { $0 }   // [8 × 256]
-
     public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        guard let base = bytes.baseAddress else { return 0 }
-        let n = bytes.count
-        flat.withUnsafeBufferPointer { t in
-            var i = 0
-            while i + 8 <= n {
-                let lo = UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self).littleEndian ^ c
-                let hi = UnsafeRawPointer(base + i + 4).loadUnaligned(as: UInt32.self).littleEndian
-                c = t[7 * 256 + Int(lo & 0xFF)] ^ t[6 * 256 + Int((lo >> 8) & 0xFF)]
-                    ^ t[5 * 256 + Int((lo >> 16) & 0xFF)] ^ t[4 * 256 + Int(lo >> 24)]
-                    ^ t[3 * 256 + Int(hi & 0xFF)] ^ t[2 * 256 + Int((hi >> 8) & 0xFF)]
-                    ^ t[1 * 256 + Int((hi >> 16) & 0xFF)] ^ t[Int(hi >> 24)]
-                i += 8
-            }
-            while i < n {
-                c = t[Int((c ^ UInt32(base[i])) & 0xFF)] ^ (c >> 8)
-                i += 1
-            }
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
+        var c: uLong = crc32(0, nil, 0)
+        var offset = 0
+        while offset < bytes.count {                            // zlib takes 32-bit lengths
+            let take = min(bytes.count - offset, Int(UInt32.max))
+            c = crc32(c, base + offset, uInt(take))
+            offset += take
         }
-        return ~c
+        return UInt32(truncatingIfNeeded: c)
     }
 
     public static func checksum(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBufferPointer { checksum($0) } }

@@ -4,7 +4,7 @@ import StageKit
 import TestSupport
 import XCTest
 
-/// The Swift inflater against Python's zlib/gzip: every block type, header flags, multi-member files,
+/// Gzip (through zlib) against Python's zlib/gzip: every block type, header flags, multi-member files,
 /// damaged files, and the real Fashion-MNIST archives (checked against Python's own decompression).
 final class GzipTests: XCTestCase {
     func bytes(_ url: URL) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: url.path)!) }
@@ -66,7 +66,22 @@ final class GzipTests: XCTestCase {
         let seconds = cpuSeconds() - start
         XCTAssertEqual("\(out.count) \(SHA256.hex(out))", r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         // Measured, not asserted (the brief: no timing assertions in tests).
-        print(String(format: "gzip+inflate+CRC-32: %.1f MB out in %.3f s CPU = %.0f MB/s", Double(out.count) / 1e6, seconds, Double(out.count) / 1e6 / seconds))
+        print(String(format: "gzip (zlib) + CRC-32: %.1f MB out in %.3f s CPU = %.0f MB/s", Double(out.count) / 1e6, seconds, Double(out.count) / 1e6 / seconds))
+    }
+
+    /// A small file that inflates past the limit fails when the limit is crossed, not after.
+    func testOutputIsBoundedWhileInflating() throws {
+        let dir = try TestSupport.scratchDir("ns-gzip")
+        let bomb = dir.appendingPathComponent("zeros.gz").path
+        let r = try TestSupport.run("/usr/bin/env", ["python3", "-c",
+            "import gzip, sys; open(sys.argv[1], 'wb').write(gzip.compress(bytes(64 << 20), 9))", bomb])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let compressed = [UInt8](FileManager.default.contents(atPath: bomb)!)
+        XCTAssertLessThan(compressed.count, 1 << 20)
+        XCTAssertThrowsError(try Gzip.decompress(compressed, path: bomb, limit: 16 << 20)) { error in
+            XCTAssertTrue("\(error)".contains("inflates to more than 16 MiB"), "\(error)")
+        }
+        XCTAssertEqual(try Gzip.decompress(compressed, path: bomb, limit: 64 << 20).count, 64 << 20)
     }
 
     func testCRC32KnownValue() {
@@ -75,8 +90,7 @@ final class GzipTests: XCTestCase {
     }
 }
 
-/// Damaged input must give an error or (rarely) a CRC-checked result — never a crash or an over-read;
-/// the inflater runs with bounds checks off, so its own guards are what this exercises.
+/// Damaged input must give an error or (rarely) a CRC-checked result — never a crash or an over-read.
 final class InflateRobustnessTests: XCTestCase {
     func testRandomDamageNeverCrashes() throws {
         let dir = try TestSupport.scratchDir("ns-gzip")
