@@ -121,6 +121,15 @@ public final class TensorFile: @unchecked Sendable {
 
     /// Reads only the metadata (still decompressing, hence validating, the whole frame).
     public static func metadata(_ path: String) throws -> [String: String] { try read(path).metadata }
+
+    /// Most bytes a file may decompress to: 2 GiB, or 200× its compressed size when that is more
+    /// (real tensors compress far less; only a crafted run-length frame claims more), never more than
+    /// this machine's memory. The environment variable NS_MAX_DECOMPRESSED_BYTES replaces the rule.
+    public static func decompressedLimit(compressed: Int) -> UInt64 {
+        if let text = ProcessInfo.processInfo.environment["NS_MAX_DECOMPRESSED_BYTES"], let v = UInt64(text) { return v }
+        let (scaled, overflow) = UInt64(compressed).multipliedReportingOverflow(by: 200)
+        return min(ProcessInfo.processInfo.physicalMemory, max(2 << 30, overflow ? .max : scaled))
+    }
 }
 
 // MARK: - Decompression and parsing
@@ -152,8 +161,10 @@ extension TensorFile {
             if content == ZSTD_CONTENTSIZE_UNKNOWN {
                 throw TensorFileError(path, "zstd frame does not record its content size (write it with the size, e.g. ZstdCompressor().compress)")
             }
-            let physical = ProcessInfo.processInfo.physicalMemory
-            if content > physical { throw TensorFileError(path, "zstd frame claims \(content) bytes, more than this machine's memory") }
+            let limit = TensorFile.decompressedLimit(compressed: src.count)
+            if content > limit {
+                throw TensorFileError(path, "zstd frame claims \(content) bytes, over the limit of \(limit) for a \(src.count)-byte file (NS_MAX_DECOMPRESSED_BYTES raises it)")
+            }
             // Frame header descriptor: bit 2 is the content-checksum flag.
             let checksum: ChecksumStatus = (src[4] & 0x04) != 0 ? .verified : .absent
             let size = Int(content)

@@ -70,6 +70,21 @@ final class ValidationTests: XCTestCase {
         }
     }
 
+    /// A frame that declares a huge content size (a run-length block claims 3 GiB from 17 bytes) is
+    /// refused from its header, before anything is allocated.
+    func testDeclaredContentSizeIsBounded() throws {
+        let dir = try TestSupport.scratchDir()
+        let path = dir.appendingPathComponent("claims.safetensors.zst").path
+        var frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xE0]                   // magic; single segment, 8-byte content size
+        withUnsafeBytes(of: UInt64(3 << 30).littleEndian) { frame += $0 }
+        frame += [0x0B, 0x00, 0x00, 0x00]                                        // last block, RLE, one byte: 0
+        FileManager.default.createFile(atPath: path, contents: Data(frame))
+        XCTAssertThrowsError(try TensorFile.read(path)) {
+            XCTAssertTrue(($0 as? TensorFileError)?.message.contains("claims 3221225472 bytes, over the limit") == true, "\($0)")
+        }
+        XCTAssertEqual(TensorFile.decompressedLimit(compressed: 100 << 20), min(ProcessInfo.processInfo.physicalMemory, 20_000 << 20))
+    }
+
     func testMissingFileAndFolder() throws {
         let dir = try TestSupport.scratchDir()
         XCTAssertThrowsError(try TensorFile.read(dir.appendingPathComponent("nope.safetensors.zst").path)) {
