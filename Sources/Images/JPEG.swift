@@ -16,8 +16,8 @@ public enum ColorMode: String, CaseIterable, Sendable {
 /// "Premature end of JPEG file") counts as a bad image: we never keep silently half-grey images.
 public final class JPEGDecoder {
     let handle: tjhandle
-    /// Largest image accepted (about 16k × 16k).
-    public static let maxPixels = 1 << 28
+    /// Largest image accepted (8192 × 8192: 192 MiB decoded as RGB, per decoding thread).
+    public static let maxPixels = 1 << 26
 
     public init() throws {
         guard let h = tjInitDecompress() else { throw StageError("cannot initialise the TurboJPEG decompressor") }
@@ -35,9 +35,14 @@ public final class JPEGDecoder {
             tjDecompressHeader3(handle, $0.baseAddress, UInt(jpeg.count), &w, &h, &subsampling, &colorspace)
         }
         guard rc == 0, w > 0, h > 0 else { throw StageError(path, "corrupt JPEG header (\(why()))") }
-        // A damaged or hostile header can claim 65535×65535; refuse before allocating for it.
+        // A damaged or hostile header can claim 65535×65535; refuse before allocating for it. Every 8×8
+        // block costs at least a bit of entropy-coded data, so a file of B bytes holds at most ~512·B
+        // pixels: a tiny file claiming a huge image is refused too (1024·B leaves a margin).
         guard Int(w) * Int(h) <= JPEGDecoder.maxPixels else {
             throw StageError(path, "JPEG claims \(w)×\(h) pixels, more than the limit of \(JPEGDecoder.maxPixels)")
+        }
+        guard Int(w) * Int(h) <= max(1 << 16, jpeg.count * 1024) else {
+            throw StageError(path, "JPEG header claims \(w)×\(h) pixels but the file has only \(jpeg.count) bytes (a damaged or crafted header)")
         }
         return (Int(w), Int(h))
     }

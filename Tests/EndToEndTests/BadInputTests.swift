@@ -237,6 +237,33 @@ final class StageBadInputTests: XCTestCase {
         try check(cases)
     }
 
+    // MARK: decoders bounded before they allocate
+
+    /// Tiny JPEGs whose headers claim 16000×16000 pixels, and a gzip that inflates past its limit, fail
+    /// from their headers (or while inflating) with one line, not after taking gigabytes.
+    func testCraftedSizesFailBeforeAllocating() throws {
+        try XCTSkipUnless(TestSupport.pythonHas(["PIL"]), "pillow needed to make the JPEG")
+        let fx = Self.fixtures
+        let folder = fx.path("claims/a")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let small = folder + "/small.jpg"
+        let r = try TestSupport.run("/usr/bin/env", ["python3", "-c", "from PIL import Image; import sys; Image.new('L', (8, 8), 100).save(sys.argv[1])", small])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var jpeg = [UInt8](FileManager.default.contents(atPath: small)!)
+        let sof = try XCTUnwrap((0..<(jpeg.count - 9)).first { jpeg[$0] == 0xFF && (jpeg[$0 + 1] == 0xC0 || jpeg[$0 + 1] == 0xC2) })
+        for at in [sof + 5, sof + 7] { jpeg[at] = 0x3E; jpeg[at + 1] = 0x80 }      // height and width 16000
+        for i in 0..<3 { FileManager.default.createFile(atPath: folder + "/claims\(i).jpg", contents: Data(jpeg)) }
+        try FileManager.default.removeItem(atPath: small)
+        let out = fx.path("claims.safetensors.zst")
+        let bomb = fx.path("bomb.idx.gz")
+        XCTAssertEqual(try TestSupport.run("/usr/bin/env", ["python3", "-c",
+            "import gzip, sys; open(sys.argv[1], 'wb').write(gzip.compress(bytes(1100 << 20), 1))", bomb]).status, 0)
+        try check([
+            Case(stage: "ingest", args: ["folder", fx.path("claims"), "--out", out], status: 1, mentions: "claims 16000×16000 pixels", output: out),
+            Case(stage: "ingest", args: ["idx", "--images", bomb, "--labels", bomb, "--out", out], status: 1, mentions: "inflates to more than 1024 MiB", output: out),
+        ])
+    }
+
     // MARK: files the report reads
 
     func testCorruptFilesGivenToReportAreRefused() throws {
