@@ -156,9 +156,10 @@ public enum CNCEStudy {
             throw StageError.usage("\(flag) must be in \(least)…\(most) (got \(value))")
         }
         guard !c.rhos.isEmpty else { throw StageError.usage("--rhos must list at least one correlation") }
+        try requireCreatableParent(of: outDir + "/cnce.json")
+        let rows = study(c)
         do { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) }
         catch { throw StageError(outDir, "cannot create folder") }
-        let rows = study(c)
         var prov = Provenance(stage: "hardness cnce-study", seed: c.seed)
         prov.set("repetitions", c.repetitions); prov.set("batch", c.batch); prov.set("negatives", c.negatives)
         prov.set("pool", c.pool); prov.set("dim", c.dim); prov.set("rhos", c.rhos.map { "\($0)" }.joined(separator: ","))

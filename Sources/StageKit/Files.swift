@@ -32,6 +32,17 @@ public func commitTemporary(_ tmp: String, to path: String) throws {
     }
 }
 
+/// Fails early, creating nothing, unless the folder that will hold `path` exists and is writable or
+/// can be created (its nearest existing ancestor is a writable folder); the folder itself is made only
+/// when the output is written, so a stage that fails leaves no empty folders behind.
+public func requireCreatableParent(of path: String) throws {
+    var dir = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL
+    var isDir: ObjCBool = false
+    while !FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) && dir.path != "/" { dir.deleteLastPathComponent() }
+    guard isDir.boolValue else { throw StageError(dir.path, "is a file, so no output can be written below it") }
+    guard FileManager.default.isWritableFile(atPath: dir.path) else { throw StageError(dir.path, "folder is not writable") }
+}
+
 /// Creates the folder that will hold `path`, if missing.
 public func ensureParentDirectory(of path: String) throws {
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path

@@ -167,6 +167,15 @@ final class StageBadInputTests: XCTestCase {
             Case(stage: "ingest", args: ["idx", "--images", fx.dataset, "--labels", fx.dataset, "--out", fx.dataset], status: 64, mentions: "--images input"),
             Case(stage: "report", args: ["--baseline", "x=\(fx.knnResult)", "--out", fx.knnResult], status: 64, mentions: "--out"),
         ])
+        // A stage that fails leaves no empty folder behind for its output.
+        try check([
+            Case(stage: "pretrain", args: ["--views", fx.dataset, "--epochs", "1", "--out", fx.path("new-run/ckpt/c.safetensors.zst")],
+                 status: 1, mentions: "not a views file", output: fx.path("new-run")),
+            Case(stage: "hardness", args: ["cnce-study", "--dim", "0", "--out", fx.path("new-cnce/out")], status: 64, mentions: "--dim",
+                 output: fx.path("new-cnce")),
+            Case(stage: "knn", args: ["--train", fx.dataset, "--test", fx.features, "--out", fx.path("new-knn/r.json")], status: 1,
+                 mentions: "data.safetensors.zst", output: fx.path("new-knn")),
+        ])
     }
 
     // MARK: values inside the files

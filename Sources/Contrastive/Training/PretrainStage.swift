@@ -19,7 +19,8 @@ public enum PretrainStage {
         let inputs = o.views.map { ("--views", Optional($0)) } + [("--resume", o.resume), ("--knn-train", o.knnTrain), ("--knn-test", o.knnTest)]
         try requireDistinctOutput(o.out, flag: "--out", from: inputs)
         if let log = o.log { try requireDistinctOutput(log, flag: "--log", from: inputs + [("--out", o.out)]) }
-        try ensureParentDirectory(of: o.out)
+        try requireCreatableParent(of: o.out)
+        if let log = o.log { try requireCreatableParent(of: log) }
 
         let first = try ViewsData.load(o.views[0])
         let stepsPerEpoch = first.count / o.batch
@@ -126,6 +127,7 @@ public enum PretrainStage {
         model.describe(into: &meta)
         var writer = TensorFileWriter(metadata: meta)
         model.save(into: &writer)
+        try ensureParentDirectory(of: o.out)
         do { try writer.write(to: o.out) } catch let e as TensorFileError { throw StageError(e.path, e.message) }
         if let logPath = o.log {
             try ensureParentDirectory(of: logPath)
