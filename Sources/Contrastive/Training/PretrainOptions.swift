@@ -79,7 +79,12 @@ public struct PretrainOptions: ParsableArguments, Sendable {
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if bnSplits < 1 || batch % bnSplits != 0 { throw ValidationError("--batch \(batch) must be divisible by --bn-splits \(bnSplits)") }
         if !(tau > 0) { throw ValidationError("--tau must be positive") }
-        if !(lr > 0) { throw ValidationError("--lr must be positive") }
+        if !(lr > 0) || !lr.isFinite { throw ValidationError("--lr must be positive (got \(lr))") }
+        if !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1) (got \(momentum))") }
+        if !(wd >= 0) || !wd.isFinite { throw ValidationError("--wd must be ≥ 0 (got \(wd))") }
+        if !(warmupEpochs >= 0 && warmupEpochs <= Double(epochs)) {
+            throw ValidationError("--warmup-epochs must be in 0…\(epochs) (the run's epochs; got \(warmupEpochs))")
+        }
         if !(0...1).contains(keyMomentum) { throw ValidationError("--key-momentum must be in [0, 1]") }
         if !(0...1).contains(bankMomentum) { throw ValidationError("--bank-momentum must be in [0, 1]") }
         if objective == .moco && (queue < batch || queue % batch != 0) {
