@@ -75,7 +75,7 @@ TRAIN     := $(DATA)/train.safetensors.zst
 TEST      := $(DATA)/test.safetensors.zst
 PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_IMAGES)),$(TRAIN),$(DATA)/train-first$(PRETRAIN_IMAGES).safetensors.zst)
 
-.PHONY: all deps build test bench calibrate clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results study FORCE
+.PHONY: all deps build test bench fuzz calibrate clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results study FORCE
 all: $(RUN)/report/index.html
 	@awk '/^## Results/{p=1; print; next} /^## /{p=0} p' $(RUN)/report/summary.md
 	@echo "report: $(RUN)/report/index.html"
@@ -271,5 +271,11 @@ bench: $(BIN)/bench
 	$(BIN)/bench augment --threads $(THREADS)
 	$(BIN)/bench evaluation --threads $(THREADS)
 
+# libFuzzer + AddressSanitizer harnesses for every reader of untrusted bytes (fuzz/Package.swift):
+# `make fuzz FUZZ_SECONDS=1800` runs each for half an hour; crashes fail the target.
+FUZZ_SECONDS ?= 60
+fuzz: | .deps.stamp
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
+
 clean:
-	rm -rf .build .build-test data runs .deps.stamp
+	rm -rf .build .build-test .build-fuzz data runs .deps.stamp

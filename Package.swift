@@ -15,7 +15,8 @@ func stage(_ name: String, _ library: Target.Dependency) -> Target {
 let package = Package(
     name: "NegativeSampling",
     platforms: [.macOS(.v13)],
-    products: [],
+    // The libraries, for the fuzz harnesses' package (fuzz/Package.swift); the stages need no products.
+    products: [.library(name: "NegativeSamplingLibraries", targets: ["TensorFiles", "Images", "NN", "Contrastive"])],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],

@@ -26,13 +26,13 @@ extension ImageDataset {
         var contents: [[UInt8]] = []
         for (f, path) in batches.enumerated() {
             try requireReadableFile(path)
-            guard let data = FileManager.default.contents(atPath: path) else { throw StageError(path, "cannot read file") }
+            let data = try readFileBytes(path)
             guard data.count > 0, data.count % kind.recordLength == 0 else {
                 let other: CIFARKind = kind == .cifar10 ? .cifar100 : .cifar10
                 let hint = data.count > 0 && data.count % other.recordLength == 0 ? " (it fits \(other.name) records: use --kind \(other.rawValue))" : ""
                 throw StageError(path, "size \(data.count) bytes is not a whole number of \(kind.name) records of \(kind.recordLength) bytes\(hint)")
             }
-            contents.append([UInt8](data))
+            contents.append(data)
             for r in 0..<(data.count / kind.recordLength) { records.append((f, r * kind.recordLength)) }
         }
         let keep = subset.positions(total: records.count)
@@ -64,7 +64,7 @@ extension ImageDataset {
     static func classNames(besides batch: String, kind: CIFARKind, label: CIFARLabel, count: Int) throws -> [String]? {
         let dir = URL(fileURLWithPath: batch).deletingLastPathComponent()
         let file = dir.appendingPathComponent(kind == .cifar10 ? "batches.meta.txt" : "\(label.rawValue)_label_names.txt").path
-        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        guard FileManager.default.fileExists(atPath: file), let data = try? readFileBytes(file) else { return nil }
         let names = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard names.count == count else { throw StageError(file, "lists \(names.count) class names, expected \(count)") }

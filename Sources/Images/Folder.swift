@@ -168,7 +168,4 @@ extension ImageDataset {
     }
 }
 
-func readBytes(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else { throw StageError(path, "cannot read file") }
-    return [UInt8](data)
-}
+func readBytes(_ path: String) throws -> [UInt8] { try readFileBytes(path) }

@@ -12,7 +12,7 @@ public struct IDXArray {
         try requireReadableFile(path)
         // The compressed bytes are dropped as soon as they are inflated.
         var bytes: [UInt8] = try {
-            guard let raw = FileManager.default.contents(atPath: path) else { throw StageError(path, "cannot read file") }
+            let raw = try readFileBytes(path)
             return try raw.withUnsafeBytes { b in
                 b.count >= 2 && b[0] == 0x1F && b[1] == 0x8B ? try Gzip.decompress(b, path: path) : [UInt8](b)
             }

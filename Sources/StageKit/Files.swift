@@ -84,3 +84,28 @@ struct FileIdentity: Equatable {
         return a.path == b.path
     }
 }
+
+/// A whole file's bytes, read with POSIX calls into one array (an empty file gives []; Foundation's
+/// reader leaks a page on empty files, which the fuzzers' leak checker reports), or a one-line error.
+public func readFileBytes(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw StageError(path, "cannot read file: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw StageError(path, "cannot read file: \(String(cString: strerror(errno)))") }
+    let size = Int(st.st_size)
+    guard size > 0 else { return [] }
+    var failure: Int32 = 0
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        var done = 0
+        while done < size {
+            let n = read(fd, buffer.baseAddress! + done, size - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { failure = n < 0 ? errno : EIO; break }
+            done += n
+        }
+        count = done
+    }
+    if failure != 0 { throw StageError(path, "cannot read file: \(String(cString: strerror(failure)))") }
+    return bytes
+}

@@ -139,6 +139,10 @@ extension TensorFile {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw TensorFileError(path, "no such file") }
         if isDir.boolValue { throw TensorFileError(path, "is a folder, expected a .safetensors.zst file") }
+        // Too short to hold a frame: refused from its size (Foundation's reader leaks on an empty file).
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size < 4 {
+            throw TensorFileError(path, "file too short to be a zstd frame (\(size) bytes)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw TensorFileError(path, "cannot read file") }
         if data.count < 4 { throw TensorFileError(path, "file too short to be a zstd frame (\(data.count) bytes)") }
         return try data.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
