@@ -38,6 +38,7 @@ struct EngineBench: ParsableCommand {
         NNRuntime.threads = loopThreads ?? threads
         if let colLimit { NNRuntime.maxColElements = colLimit }
         let sgemm = BenchSupport.sgemmGFLOPs()
+        print("bench engine: CPU \(Machine.summary)")
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
               + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³; %sgemm uses the rate measured around each row)")
         let torchAvailable = !noTorch && BenchSupport.python("bench_torch.py", ["--check"]) != nil

@@ -14,7 +14,7 @@ struct BenchThreads: ParsableArguments {
     func configure() throws {
         try BLASRuntime.configure(core: blasCore, threads: threads)
         NNRuntime.threads = threads
-        print("(BLAS core \(BLASRuntime.coreName), \(threads) threads)")
+        print("(CPU \(Machine.summary); BLAS core \(BLASRuntime.coreName), \(threads) threads)")
     }
 }
 
