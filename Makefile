@@ -230,14 +230,17 @@ else
 # from the committed small files alone (no checkpoint, no feature file).
 STUDY_DIR  = results/$(STUDY)
 STUDY_ROWS = $(sort $(patsubst %/run.json,%,$(wildcard $(STUDY_DIR)/*-seed*/run.json)))
+# Where the report and the spliced file go (the tests point these elsewhere to compare byte for byte).
+STUDY_REPORT  ?= $(STUDY_DIR)/report
+STUDY_RESULTS ?= RESULTS.md
 study:
 	bash scripts/study.sh $(STUDY) $(STUDY_FLAGS)
 results: $(BIN)/report
 	@test -f studies/$(STUDY).rows || { echo "make: no study studies/$(STUDY).rows" >&2; exit 64; }
 	$(BIN)/report $(foreach r,$(STUDY_ROWS),--run $(r)) --baseline "raw pixels=$(STUDY_DIR)/baselines/raw" \
 	  --baseline "random encoder (width $(WIDTH))=$(STUDY_DIR)/baselines/random-w$(WIDTH)" \
-	  --title "Study $(STUDY): $(words $(STUDY_ROWS)) finished rows" --out $(STUDY_DIR)/report
-	bash scripts/splice_results.sh RESULTS.md $(STUDY) $(STUDY_DIR)/report/summary.md
+	  --title "Study $(STUDY): $(words $(STUDY_ROWS)) finished rows" --out $(STUDY_REPORT)
+	bash scripts/splice_results.sh $(STUDY_RESULTS) $(STUDY) $(STUDY_REPORT)/summary.md $(STUDY_DIR)/report/charts/
 endif
 
 # ---- calibration: the same recipe in PyTorch (needs torch; never a test or CI dependency) ------------

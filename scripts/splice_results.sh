@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# splice_results.sh FILE STUDY SUMMARY: replaces FILE's block for STUDY — the lines between
+# splice_results.sh FILE STUDY SUMMARY [CHARTS]: replaces FILE's block for STUDY — the lines between
 #   <!-- begin: make results STUDY=STUDY -->  and  <!-- end: make results STUDY=STUDY -->
-# — with SUMMARY (the report's summary.md, chart links made relative to FILE); appends the block when
+# — with SUMMARY (the report's summary.md, its chart links pointing at CHARTS, default the summary's own
+# charts/ folder); appends the block when
 # FILE has none. Nothing outside the markers changes; the file is replaced in one rename.
 set -euo pipefail
-[[ $# -eq 3 ]] || { echo "usage: splice_results.sh FILE STUDY SUMMARY" >&2; exit 64; }
+[[ $# -eq 3 || $# -eq 4 ]] || { echo "usage: splice_results.sh FILE STUDY SUMMARY [CHARTS]" >&2; exit 64; }
 file=$1 study=$2 summary=$3
 [[ -f $summary ]] || { echo "splice_results: no summary '$summary'" >&2; exit 66; }
 begin="<!-- begin: make results STUDY=$study -->" end="<!-- end: make results STUDY=$study -->"
-charts=$(dirname "$summary")/charts/
+charts=${4:-$(dirname "$summary")/charts/}
 block=$(mktemp); tmp=$(mktemp "$file.XXXXXX")
 trap 'rm -f "$block" "$tmp"' EXIT
 { echo "$begin"; sed "s#](charts/#](${charts}#g; s/^## /#### /; s/^# /### /" "$summary"; echo "$end"; } > "$block"

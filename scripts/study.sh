@@ -61,14 +61,15 @@ fi
 binaries_commit=$(head -1 "$bin/COMMIT" 2>/dev/null || echo unknown)
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1)
 
-commit_folder() {  # commit_folder DIR MESSAGE: only that folder, retried while another git command holds the index
+commit_folder() {  # commit_folder DIR MESSAGE [PATH…]: only those paths, retried while another git command holds the index
   [[ $commit == 1 ]] || return 0
-  git add -- "$1"
+  local dir=$1 message=$2; shift 2
+  git add -- "$dir" "$@"
   for _ in 1 2 3 4 5 6 7 8 9 10; do
-    if git commit -q -m "$2" -- "$1"; then return 0; fi
+    if git commit -q -m "$message" -- "$dir" "$@"; then return 0; fi
     sleep 3
   done
-  echo "study: could not commit $1 (left staged)" >&2
+  echo "study: could not commit $dir (left staged)" >&2
 }
 
 # The baselines every table carries (raw pixels, random encoder), once per study.
@@ -107,7 +108,10 @@ json.dump({"study": "$study", "row": "$row", "pipeline": "$pipeline", "seed": $s
           open(sys.argv[1], "w"), indent=1, sort_keys=True)
 open(sys.argv[1], "a").write("\n")
 EOF
-  commit_folder "$out/$row" "study $study: $row"
+  # RESULTS.md's block and the study's report follow every row, so each commit is consistent with them.
+  make --no-print-directory PREBUILT="$bin" results STUDY="$study" >/dev/null
+  git add -- "$out/report"
+  commit_folder "$out/$row" "study $study: $row" "$out/report" RESULTS.md
   echo "study: $row finished in ${wall} s this shift"
   done_rows=$((done_rows + 1))
   [[ $max_rows -gt 0 && $done_rows -ge $max_rows ]] && break
