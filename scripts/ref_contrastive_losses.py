@@ -158,7 +158,7 @@ def simclr_loss(t, meta, cfg, plan):
     return total / V
 
 
-def ir_check(f, bank, idx, drawn, meta, cfg, k):
+def ir_check(f, bank, idx, drawn, meta, cfg, k, kept=None):
     """Checks the Swift draws against the rule for this sampler."""
     N = bank.shape[0]
     r = kept_ranks(meta["sampler"], cfg, N - 1, int(meta["step"]), int(meta["stepsPerEpoch"]))
@@ -169,6 +169,8 @@ def ir_check(f, bank, idx, drawn, meta, cfg, k):
         if idx[i] in drawn[i]:
             fail(f"IR query {i} drew its own bank entry {idx[i]}")
         if r is not None and meta["sampler"] == "subset":
+            if kept is None or kept[i] != r[1] - r[0]:
+                fail(f"IR query {i} drew from a subset of {None if kept is None else kept[i]}, its ring/band keeps {r[1] - r[0]}")
             if len(set(drawn[i].tolist())) > r[1] - r[0]:
                 fail(f"IR query {i} drew from more than the subset's {r[1] - r[0]} candidates")
         elif r is not None:
@@ -228,14 +230,14 @@ def run_case(path):
         names = ["z1", "z2"]
     elif obj == "ir":
         k = int(meta["k"])
-        ir_check(t["f"], t["bank"], t["indices"], t["drawn"], meta, cfg, k)
+        ir_check(t["f"], t["bank"], t["indices"], t["drawn"], meta, cfg, k, t.get("kept"))
         f = lambda: ir_loss_of(t["f"], t["bank"], t["indices"], t["drawn"], meta, cfg)
         names = ["f"]
     elif obj == "cmc":
         k = int(meta["k"])
         # L features against the ab bank, ab features against the L bank.
-        ir_check(t["fL"], t["bankAB"], t["indices"], t["drawnL"], meta, cfg, k)
-        ir_check(t["fAB"], t["bankL"], t["indices"], t["drawnAB"], meta, cfg, k)
+        ir_check(t["fL"], t["bankAB"], t["indices"], t["drawnL"], meta, cfg, k, t.get("keptL"))
+        ir_check(t["fAB"], t["bankL"], t["indices"], t["drawnAB"], meta, cfg, k, t.get("keptAB"))
         f = lambda: (ir_loss_of(t["fL"], t["bankAB"], t["indices"], t["drawnL"], meta, cfg)
                      + ir_loss_of(t["fAB"], t["bankL"], t["indices"], t["drawnAB"], meta, cfg))
         names = ["fL", "fAB"]

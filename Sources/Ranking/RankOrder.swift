@@ -5,7 +5,8 @@
 
 public enum RankOrder {
     /// The key of (similarity, candidate < 2³²): larger similarity → smaller key, then smaller index.
-    /// −0 is folded into +0 so the two tie; NaN keeps its bits (ranked after every number of its sign).
+    /// −0 is folded into +0 so the two tie. NaN keeps its bits: +NaN ranks before (harder than) every
+    /// number, −NaN after; the stages refuse non-finite embeddings, so neither reaches a sampler.
     @inlinable @inline(__always)
     public static func key(_ similarity: Float, _ candidate: Int) -> UInt64 {
         let s: Float = similarity == 0 ? 0 : similarity

@@ -86,6 +86,7 @@ final class ReferenceLossTests: XCTestCase {
                                                     step: step, seed: seed, threads: 2)
                 w.add("f", fa, shape: [B, d]); w.add("bank", bankA.features, shape: [N, d])
                 w.add("drawn", r.negatives.map(Int64.init), shape: [B, r.negativesPerQuery])
+                w.add("kept", r.kept.map(Int64.init), shape: [B])
                 return Case(name: name, writer: w, loss: r.loss, grads: ["f": r.gradFeatures])
             }
             let fb = Embeddings.randomUnit(count: B, dim: d, seed: seed, stream: 6)
@@ -96,6 +97,7 @@ final class ReferenceLossTests: XCTestCase {
             w.add("bankL", bankA.features, shape: [N, d]); w.add("bankAB", bankB.features, shape: [N, d])
             w.add("drawnL", r.lToAB.negatives.map(Int64.init), shape: [B, r.lToAB.negativesPerQuery])
             w.add("drawnAB", r.abToL.negatives.map(Int64.init), shape: [B, r.abToL.negativesPerQuery])
+            w.add("keptL", r.lToAB.kept.map(Int64.init), shape: [B]); w.add("keptAB", r.abToL.kept.map(Int64.init), shape: [B])
             return Case(name: name, writer: w, loss: r.loss, grads: ["fL": r.gradL, "fAB": r.gradAB])
         }
     }

@@ -124,6 +124,9 @@ final class SamplerTests: XCTestCase {
     func testRegistryPairingsAndParameterChecks() throws {
         // Every registered sampler parses, builds from its defaults and names itself in `--sampler`'s choices.
         XCTAssertEqual(SamplerOptions.names, ["uniform", "ring", "band", "hcl", "dcl", "mochi", "subset"])
+        // every group of the registry is a sampler's (none skipped for a missing conformance), names unique
+        XCTAssertEqual(Mirror(reflecting: SamplerOptions()).children.count, SamplerOptions.registered.count)
+        XCTAssertEqual(Set(SamplerOptions.names).count, SamplerOptions.names.count)
         for t in SamplerOptions.registered { XCTAssertEqual(try SamplerOptions.defaults.sampler(named: t.name, epochs: 4, stepsPerEpoch: 3).name, t.name) }
         XCTAssertThrowsError(try SamplerOptions.type(named: "nope")) { XCTAssertTrue("\($0)".contains("have: uniform, ring"), "\($0)") }
         XCTAssertThrowsError(try MochiSampler.check(objective: .ir)) { e in

@@ -16,6 +16,7 @@ public struct IRResult: Sendable {
     public var stats: ContrastiveStats
     public var negatives: [Int32]           // [B, m] bank index of each drawn negative
     public var negativesPerQuery: Int       // m
+    public var kept: [Int32]                // [B] candidates each query drew from (N − 1 for every candidate)
 }
 
 public enum IRObjective {
@@ -35,30 +36,33 @@ public enum IRObjective {
 
         // choose: draw each query's m negatives, and build its logit row [f·bank[i], f·bank[draw_t]] ÷ τ
         let plan = Draws(choice: choice, indices: indices, bankSize: N, perQuery: m, seed: seed, stream: stream, step: step)
-        let (rows, drawn, similarities) = plan.draw(features: f, bank: bank.features, bankLabels: bank.labels, dim: d, scores: scores,
-                                                    queryLabels: queryLabels, tau: tau, threads: threads)
+        let (rows, drawn, similarities, kept) = plan.draw(features: f, bank: bank.features, bankLabels: bank.labels, dim: d, scores: scores,
+                                                          queryLabels: queryLabels, tau: tau, threads: threads)
         // row loss and d loss / d logits
         rows.evaluate(sampler.lossForm, tau: tau, threads: threads)
 
         // gradient: df_i = (g⁺·bank[i] + Σ_t g_t·bank[draw_t]) / (τ·B)
         let scale = 1 / (tau * Float(B))
         var grad = rows.positiveGradient(bank.rows(indices), dim: d) { $0 * scale }           // [B, d]
-        addNegativeGradient(rows, drawn: drawn, bank: bank.features, dim: d, scale: scale, into: &grad)
+        addNegativeGradient(rows, drawn: drawn, bank: bank.features, dim: d, scale: scale, into: &grad, threads: threads)
 
         var stats = rows.reduce(candidates: choice == .all ? m : N - 1, choice: choice)
+        stats.outer = sampler.logColumns(step: step)["ring_outer"] ?? 1
         if percentiles { stats.percentiles = Percentiles.of(plan.scored(scores: scores, drawnSimilarities: similarities)) }
-        return IRResult(loss: stats.loss, gradFeatures: grad, stats: stats, negatives: drawn.array, negativesPerQuery: m)
+        return IRResult(loss: stats.loss, gradFeatures: grad, stats: stats, negatives: drawn.array, negativesPerQuery: m, kept: kept.array)
     }
 
     /// df_i += Σ_t g_t · scale · bank[draw_t], row by row in draw order.
     static func addNegativeGradient(_ rows: LogitRows, drawn: Indices, bank: UnsafePointer<Float>, dim d: Int, scale: Float,
-                                    into grad: UnsafeMutablePointer<Float>) {
+                                    into grad: UnsafeMutablePointer<Float>, threads: Int) {
         let m = rows.width - 1
-        for i in 0..<rows.count {
-            let gi = grad + i * d, g = rows.gradRow(i)
-            for t in 0..<m {
-                let w = g[1 + t] * scale, nb = bank + Int(drawn.data[i * m + t]) * d
-                for c in 0..<d { gi[c] += w * nb[c] }
+        parallelRanges(rows.count, threads: threads) { range in
+            for i in range {
+                let gi = grad + i * d, g = rows.gradRow(i)
+                for t in 0..<m {
+                    let w = g[1 + t] * scale, nb = bank + Int(drawn.data[i * m + t]) * d
+                    for c in 0..<d { gi[c] += w * nb[c] }
+                }
             }
         }
     }
@@ -76,11 +80,12 @@ public enum IRObjective {
         /// query's own entry), m draws with replacement from them, and the logit rows.
         /// Returns the rows, the drawn bank rows [B, m] and their similarities [B, m].
         func draw(features f: UnsafePointer<Float>, bank: UnsafePointer<Float>, bankLabels: [Int64], dim d: Int, scores: Tensor<Float>,
-                  queryLabels: [Int64]?, tau: Float, threads: Int) -> (LogitRows, drawn: Indices, similarities: Tensor<Float>) {
+                  queryLabels: [Int64]?, tau: Float, threads: Int) -> (LogitRows, drawn: Indices, similarities: Tensor<Float>, kept: Indices) {
             let B = indices.count, N = bankSize, m = perQuery
             let rows = LogitRows(count: B, negatives: m, dense: false)
             let drawn = Indices(count: B * m)                                    // [B, m] bank rows
             let similarities = Tensor<Float>([B, m])                             // [B, m] f_i · bank[draw]
+            let keptCounts = Indices(count: B)                                   // [B] how many each query drew from
             parallelRanges(B, threads: threads) { range in
                 let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: N)   // [N] selection keys
                 let kept = UnsafeMutablePointer<Int32>.allocate(capacity: N)    // [N − 1] kept bank rows
@@ -93,12 +98,15 @@ public enum IRObjective {
                     let columns = rows.columnRow(i)                             // the draws' bank rows, then 0..<m
                     switch choice {
                     case .all:
+                        keptCounts.data[i] = Int32(N - 1)
                         for t in 0..<m { columns[t] = Int32(UniformSampler.draw(N, excluding: own, rng: &g)) }
                     case .ranks(let ranks):
                         let n = RowWork.chooseRanks(scores: scores.data + i * N, count: N, excludeA: own, ranks: ranks, keys: keys, into: kept)
+                        keptCounts.data[i] = Int32(n)
                         for t in 0..<m { columns[t] = take(n) }
                     case .random(let count):
                         let n = RowWork.chooseRandom(count, count: N, excludeA: own, rng: &g, into: kept)
+                        keptCounts.data[i] = Int32(n)
                         for t in 0..<m { columns[t] = take(n) }
                     }
                     let fi = f + i * d, sims = similarities.data + i * m
@@ -115,7 +123,7 @@ public enum IRObjective {
                                    stats: &rows.stats[i])
                 }
             }
-            return (rows, drawn, similarities)
+            return (rows, drawn, similarities, keptCounts)
         }
 
         /// The similarities the percentiles describe: every candidate's when the sampler scored the bank,

@@ -1,7 +1,8 @@
 import NN
 import StageKit
 
-// The phases every objective runs once its candidate scores exist, each a named step over the batch:
+// The phases of the objectives once the candidate scores exist, each a named step over the batch (IR
+// and CMC draw their negatives in IRObjective's own choose step and add their gradient directly):
 //   choose    — each query's negatives (the sampler's NegativeChoice) become a logit row
 //               [positive, negatives…] ÷ τ, with each negative's candidate column and the row's statistics;
 //   (MoCHi)   — synthetic negatives appended to the rows (MochiSampler.synthesise);
@@ -28,7 +29,7 @@ final class LogitRows {
         width = 1 + maxNegatives
         logits = Tensor([count, width])
         grad = Tensor([count, width])
-        columns = Indices(count: count * maxNegatives)
+        columns = Indices(count: dense ? 1 : count * maxNegatives)     // dense rows are read in column order
         negatives = .allocate(capacity: max(1, count)); negatives.initialize(repeating: 0, count: max(1, count))
         self.dense = dense
         stats = .allocate(capacity: max(1, count)); stats.initialize(repeating: RowStats(), count: max(1, count))
@@ -37,7 +38,7 @@ final class LogitRows {
 
     func logitRow(_ i: Int) -> UnsafeMutablePointer<Float> { logits.data + i * width }
     func gradRow(_ i: Int) -> UnsafeMutablePointer<Float> { grad.data + i * width }
-    func columnRow(_ i: Int) -> UnsafeMutablePointer<Int32> { columns.data + i * (width - 1) }
+    func columnRow(_ i: Int) -> UnsafeMutablePointer<Int32> { dense ? columns.data : columns.data + i * (width - 1) }
 
     /// Where each query's candidate scores are: row i of `scores` [rows, candidates], its positive's
     /// score, the columns it must skip (SimCLR: the anchor and its partner) and the labels for the

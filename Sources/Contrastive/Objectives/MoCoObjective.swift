@@ -51,6 +51,7 @@ public enum MoCoObjective {
         gemm(m: B, n: d, k: K, scores.data, queue.keys, beta: 1, &gradQ)                          // dq += dS [B,K] · queue [K,d]
 
         var stats = rows.reduce(candidates: K, choice: choice)
+        stats.outer = sampler.logColumns(step: step)["ring_outer"] ?? 1
         if percentiles { stats.percentiles = Percentiles.of(allScores) }
         return MoCoResult(loss: stats.loss, gradQueries: gradQ, stats: stats, mochi: mochi?.draws,
                           chosen: choice.isRandom ? rows.chosenColumns : nil)

@@ -49,6 +49,7 @@ public enum SimCLRObjective {
         gemm(m: V, n: d, k: V, scores.data, z, &gradZ)
 
         var stats = rows.reduce(candidates: pool, choice: choice)
+        stats.outer = sampler.logColumns(step: step)["ring_outer"] ?? 1
         if percentiles { stats.percentiles = Percentiles.of(allScores) }
         return SimCLRResult(loss: stats.loss, gradZ1: Array(gradZ[0..<(B * d)]), gradZ2: Array(gradZ[(B * d)...]), stats: stats,
                             chosen: choice.isRandom ? rows.chosenColumns : nil)

@@ -6,12 +6,15 @@ import StageKit
 //
 // Adding a sampler:
 //   1. a file `<Name>Sampler.swift` here: a type conforming to `NegativeSampler` and, inside it, an
-//      `Options: SamplerOptionGroup` struct with its flags (names prefixed by the sampler's name);
+//      `Options: SamplerOptionGroup` struct with its flags (named for the sampler, e.g. --ring-outer;
+//      flag names are global, so a flag two samplers share lives in one of them: --tau-plus in DCL);
 //   2. one registration line in SamplerOptions.swift (`@OptionGroup(title: …) var <name>: <Name>Sampler.Options`);
 //   3. one test (Tests/ContrastiveTests/SamplerTests.swift), and its case in scripts/ref_contrastive_losses.py
-//      when its choice or loss form is new.
-// Every objective, `pretrain --sampler`, the checkpoint identity, the log columns, `bench samplers` and
-// the reference-loss test pick it up from the registry.
+//      (which computes each sampler's kept ranks by name) — always for a sampler that chooses by rank or
+//      forms its loss differently.
+// Every objective, `pretrain --sampler`, the checkpoint identity, the log (its own columns are appended),
+// `bench samplers` and the reference-loss test's list of cases pick it up from the registry; the report
+// describes its negatives by name (ComparisonTable.negatives, optional).
 
 /// Which of a query's candidates become its negatives at one step.
 public enum NegativeChoice: Equatable, Sendable {
@@ -91,7 +94,7 @@ extension NegativeSampler {
     public func logColumns(step: Int) -> [String: Double] { [:] }
     public var name: String { Self.name }
 
-    /// Annealing only ever widens what a sampler keeps, so its last step keeps the fewest.
+    /// Annealing only ever narrows what a sampler keeps, so its last step keeps the fewest.
     public func check(candidates: Int) throws {
         let last = choice(candidates: candidates, step: Int.max / 4)
         if last.count(of: candidates) == 0 {

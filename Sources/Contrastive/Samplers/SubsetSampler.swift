@@ -16,14 +16,16 @@ public struct SubsetSampler: NegativeSampler {
         var subsetOf: Reference = .ring
     }
 
-    public var reference: any NegativeSampler
+    /// The ring or band whose kept count it copies (only those two: a subset has no loss form or synthesis of its own).
+    public let reference: any NegativeSampler
 
-    public init(like reference: any NegativeSampler) { self.reference = reference }
+    public init(like ring: RingSampler) { reference = ring }
+    public init(like band: BandSampler) { reference = band }
 
     public init(_ options: SamplerOptions, epochs: Int, stepsPerEpoch: Int) throws {
         switch options.subset.subsetOf {
-        case .ring: reference = try RingSampler(options, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
-        case .band: reference = try BandSampler(options, epochs: epochs, stepsPerEpoch: stepsPerEpoch)
+        case .ring: self.init(like: try RingSampler(options, epochs: epochs, stepsPerEpoch: stepsPerEpoch))
+        case .band: self.init(like: try BandSampler(options, epochs: epochs, stepsPerEpoch: stepsPerEpoch))
         }
     }
 

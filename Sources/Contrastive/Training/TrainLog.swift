@@ -29,9 +29,16 @@ public struct TrainLog: Sendable, Equatable {
 
     public mutating func append(_ row: [String: String]) { rows.append(row) }
 
+    /// The fixed columns, then any other a sampler logs (sorted), so a new sampler's columns are kept.
+    public var header: [String] {
+        let known = Set(TrainLog.columns)
+        return TrainLog.columns + Set(rows.flatMap(\.keys)).subtracting(known).sorted()
+    }
+
     public var csv: String {
-        var out = TrainLog.columns.joined(separator: ",") + "\n"
-        for row in rows { out += TrainLog.columns.map { row[$0] ?? "" }.joined(separator: ",") + "\n" }
+        let header = self.header
+        var out = header.joined(separator: ",") + "\n"
+        for row in rows { out += header.map { row[$0] ?? "" }.joined(separator: ",") + "\n" }
         return out
     }
 
