@@ -28,6 +28,13 @@ public enum CommandLineValues {
     }
 }
 
+/// A stage's root command: `@main struct X: StageCommand` enters through `stageMain()`.
+public protocol StageCommand: ParsableCommand {}
+
+extension StageCommand {
+    public static func main() { stageMain() }
+}
+
 extension ParsableCommand {
     /// The entry point of every stage: negative values are joined to their flags, `--help` prints as
     /// usual, and a parse or validation error is one line `stage: error: …` with exit status 64.

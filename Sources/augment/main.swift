@@ -3,8 +3,7 @@ import Augment
 import StageKit
 
 @main
-struct AugmentCommand: ParsableCommand {
-    static func main() { stageMain() }
+struct AugmentCommand: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "augment",
         abstract: "Make one epoch's two random views of every image of a dataset (see docs/augment.md).")

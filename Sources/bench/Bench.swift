@@ -1,11 +1,11 @@
 import ArgumentParser
+import StageKit
 
 /// Benchmarks, one subcommand per area (`bench engine`, …). Each subcommand lives in its own file and
 /// prints a table; speed is measured here, never asserted in tests. Adding a benchmark: a new
 /// ParsableCommand file and its entry in `subcommands`.
 @main
-struct Bench: ParsableCommand {
-    static func main() { stageMain() }
+struct Bench: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Throughput benchmarks of the engine and pipeline stages.",

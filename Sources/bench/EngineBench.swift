@@ -33,6 +33,20 @@ struct EngineBench: ParsableCommand {
     /// PyTorch 2.15 CPU-build figures measured when the engine was first benchmarked (same model, batch 256, 2 threads), img/s.
     static let pytorchReference: [String: Double] = ["16:1:28": 567, "32:1:28": 214, "64:3:32": 36]
 
+    func validate() throws {
+        guard batch >= 2, batch <= 4096 else { throw ValidationError("--batch must be in 2…4096 (got \(batch))") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        if let loopThreads, loopThreads < 1 { throw ValidationError("--loop-threads must be at least 1 (got \(loopThreads))") }
+        if let colLimit, colLimit < 1 { throw ValidationError("--col-limit must be at least 1 (got \(colLimit))") }
+        for row in rows {
+            let parts = row.split(separator: ":").compactMap { Int($0) }
+            guard parts.count == 3, (1...ResNet<Float>.widthLimit).contains(parts[0]), [1, 3].contains(parts[1]), (16...512).contains(parts[2]) else {
+                throw ValidationError("--rows '\(row)' must be width:channels:size with width 1…\(ResNet<Float>.widthLimit), channels 1 or 3, size 16…512")
+            }
+        }
+    }
+
     func run() throws {
         try BLASRuntime.configure(core: blasCore, threads: threads)
         NNRuntime.threads = loopThreads ?? threads

@@ -11,6 +11,10 @@ struct BenchThreads: ParsableArguments {
     @Option(help: "Threads.") var threads = 2
     @Option(help: "OpenBLAS kernel (auto or a name).") var blasCore: String?
 
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
     func configure() throws {
         try BLASRuntime.configure(core: blasCore, threads: threads)
         NNRuntime.threads = threads
@@ -35,6 +39,7 @@ struct SamplersBench: ParsableCommand {
         abstract: "Loss-only and full-step time of every sampler (MoCo, B 256, K 4096).")
     @OptionGroup var options: BenchThreads
     @Option(help: "Timed full steps per sampler.") var steps = 3
+    func validate() throws { guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") } }
     func run() throws {
         try options.configure()
         SamplerBenchmark.run(threads: options.threads).forEach { print($0) }

@@ -7,8 +7,7 @@ extension EncoderKind: ExpressibleByArgument {}
 
 /// `embed --encoder raw --dataset data.safetensors.zst --out features.safetensors.zst`: frozen features.
 @main
-struct EmbedCommand: ParsableCommand {
-    static func main() { stageMain() }
+struct EmbedCommand: StageCommand {
     static let configuration = CommandConfiguration(commandName: "embed",
         abstract: "Encode a dataset file into a features file (backbone, projection, labels, index).")
 

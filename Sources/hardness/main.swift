@@ -4,8 +4,7 @@ import NN
 import StageKit
 
 @main
-struct HardnessCommand: ParsableCommand {
-    static func main() { stageMain() }
+struct HardnessCommand: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "hardness",
         abstract: "Hardness analysis of negatives (Cai et al.) and the CNCE estimator study (Wu et al.).",

@@ -27,8 +27,7 @@ struct OutputOptions: ParsableArguments {
 
 /// `ingest idx|cifar|folder …`: one source → images u8 [N,C,H,W], labels i64 [N], index i64 [N].
 @main
-struct IngestCommand: ParsableCommand {
-    static func main() { stageMain() }
+struct IngestCommand: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest", abstract: "Turn an image source into a dataset .safetensors.zst file.",
         subcommands: [IDXCommand.self, CIFARCommand.self, FolderCommand.self])

@@ -5,8 +5,7 @@ import TensorFiles
 
 /// `inspect FILE…`: lists a tensor file's tensors (dtype, shape, min/max/mean), metadata and checksum status.
 @main
-struct Inspect: ParsableCommand {
-    static func main() { stageMain() }
+struct Inspect: StageCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the tensors, metadata and checksum status of .safetensors.zst files.")
 

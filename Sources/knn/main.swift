@@ -7,8 +7,7 @@ extension FeatureKind: ExpressibleByArgument {}
 
 /// `knn --train F --test F --out results.json`: weighted kNN (k, τ) on frozen features.
 @main
-struct KNNCommand: ParsableCommand {
-    static func main() { stageMain() }
+struct KNNCommand: StageCommand {
     static let configuration = CommandConfiguration(commandName: "knn",
         abstract: "Weighted kNN classification (InstDisc/MoCo monitor) of test features against train features.")
 

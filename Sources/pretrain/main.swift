@@ -4,8 +4,7 @@ import StageKit
 
 /// `pretrain`: contrastive pretraining for one or more epochs from a checkpoint. See `pretrain --help`.
 @main
-struct Pretrain: ParsableCommand {
-    static func main() { stageMain() }
+struct Pretrain: StageCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an encoder contrastively (IR, CMC, MoCo v2, SimCLR) with a chosen negative sampler.")
 

@@ -9,8 +9,7 @@ extension ProbeInit: ExpressibleByArgument {}
 
 /// `probe --train F --test F --out results.json [--protocol tuned|moco|ring] [overrides]`: linear probe on frozen features.
 @main
-struct ProbeCommand: ParsableCommand {
-    static func main() { stageMain() }
+struct ProbeCommand: StageCommand {
     static let configuration = CommandConfiguration(commandName: "probe",
         abstract: "Multinomial logistic regression on frozen features; reports test top-1 / top-5.")
 

@@ -3,8 +3,7 @@ import Report
 import StageKit
 
 @main
-struct ReportCommand: ParsableCommand {
-    static func main() { stageMain() }
+struct ReportCommand: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "HTML page and Markdown summary with SVG charts from run folders, baselines, hardness summaries and the CNCE study.")
