@@ -49,7 +49,7 @@ public struct EmbeddingSet: Sendable {
         let indexName = name == "projection" ? "index" : "\(name)_index"
         let labels = file.has(labelName) ? try file.integers(labelName, shape: [n]) : [Int64](repeating: -1, count: n)
         let index = file.has(indexName) ? try file.integers(indexName, shape: [n]) : (0..<Int64(n)).map { $0 }
-        if !vectors.allSatisfy({ $0.isFinite }) { throw StageError(path, "tensor '\(name)' holds NaN or infinite values") }
+        try requireFinite(vectors, tensor: name, in: path, rowLength: d)
         // rows with a negative index are unfilled queue/bank slots: drop them
         let keep = (0..<n).filter { index[$0] >= 0 }
         if keep.count == n { return EmbeddingSet(vectors: vectors, labels: labels, index: index, dim: d, tensorName: name) }

@@ -60,9 +60,7 @@ public struct MemoryBank: Equatable, Sendable {
             }
             let n = info.shape[0], d = info.shape[1]
             let features = try file.floats(prefix + "bank", shape: [n, d])
-            if let bad = features.firstIndex(where: { !$0.isFinite }) {
-                throw StageError(file.path, "tensor '\(prefix)bank' holds a non-finite value at row \(bad / d)")
-            }
+            try requireFinite(features, tensor: prefix + "bank", in: file.path, rowLength: d)
             return MemoryBank(features: features,
                               labels: try file.integers(prefix + "bank_label", shape: [n]), dim: d)
         } catch let e as StageError { throw e } catch { throw StageError(file.path, "\(error)") }

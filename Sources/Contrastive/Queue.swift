@@ -61,9 +61,7 @@ public struct Queue: Equatable, Sendable {
             }
             let k = info.shape[0], d = info.shape[1]
             let keys = try file.floats(prefix + "queue", shape: [k, d])
-            if let bad = keys.firstIndex(where: { !$0.isFinite }) {
-                throw StageError(file.path, "tensor '\(prefix)queue' holds a non-finite value at row \(bad / d)")
-            }
+            try requireFinite(keys, tensor: prefix + "queue", in: file.path, rowLength: d)
             let idx = try file.integers(prefix + "queue_index", shape: [k])
             let lab = try file.integers(prefix + "queue_label", shape: [k])
             let ptr = try file.integers(prefix + "queue_ptr", shape: [1])[0]

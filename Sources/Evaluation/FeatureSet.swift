@@ -67,9 +67,7 @@ public struct LabeledFeatures: Sendable {
             if let bad = labels.firstIndex(where: { $0 >= classLimit }) {
                 throw StageError(path, "item \(bad) has label \(labels[bad]); labels must be below \(classLimit) (the evaluation's class limit)")
             }
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw StageError(path, "tensor '\(kind.tensorName)' has a non-finite value at row \(bad / d)")
-            }
+            try requireFinite(values, tensor: kind.tensorName, in: path, rowLength: d)
             return LabeledFeatures(values: values, labels: labels, count: n, dim: d)
         }
     }

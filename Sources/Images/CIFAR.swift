@@ -64,7 +64,7 @@ extension ImageDataset {
     static func classNames(besides batch: String, kind: CIFARKind, label: CIFARLabel, count: Int) throws -> [String]? {
         let dir = URL(fileURLWithPath: batch).deletingLastPathComponent()
         let file = dir.appendingPathComponent(kind == .cifar10 ? "batches.meta.txt" : "\(label.rawValue)_label_names.txt").path
-        guard FileManager.default.fileExists(atPath: file), let data = try? readFileBytes(file) else { return nil }
+        guard let data = try? readFileBytes(file) else { return nil }
         let names = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard names.count == count else { throw StageError(file, "lists \(names.count) class names, expected \(count)") }

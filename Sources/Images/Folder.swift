@@ -95,7 +95,7 @@ extension ImageDataset {
                     parallelRanges(n, threads: options.threads) { range in
                         guard let decoder = try? JPEGDecoder() else { return }
                         for i in range {
-                            do { sz[i] = try decoder.size(try readBytes(files[i]), path: files[i]) }
+                            do { sz[i] = try decoder.size(try readFileBytes(files[i]), path: files[i]) }
                             catch { errs[i] = error as? StageError ?? StageError(files[i], "\(error)") }
                         }
                     }
@@ -125,7 +125,7 @@ extension ImageDataset {
                     }
                     for i in range where errs[i] == nil {
                         do {
-                            let bytes = try readBytes(files[i])
+                            let bytes = try readFileBytes(files[i])
                             let full = try decoder.size(bytes, path: files[i])
                             let out = dst.baseAddress! + i * item
                             if let s = target {
@@ -167,5 +167,3 @@ extension ImageDataset {
         return StageError(first?.file, "no readable image left (first problem: \(first?.message ?? "none"))")
     }
 }
-
-func readBytes(_ path: String) throws -> [UInt8] { try readFileBytes(path) }

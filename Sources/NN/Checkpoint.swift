@@ -20,15 +20,13 @@ extension Encoder where T: TensorElement {
     /// Loads every tensor `save` writes; a missing tensor, a wrong shape/dtype or a non-finite value
     /// (a diverged or corrupted run) is an error naming the file and the tensor.
     public func load(from file: TensorFile) throws {
-        func finite(_ name: String, _ values: [T]) throws -> [T] {
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw StageError(file.path, "tensor '\(name)' holds a non-finite value (\(values[bad]) at element \(bad))")
-            }
+        func finite(_ name: String, _ values: [T], _ shape: [Int]) throws -> [T] {
+            try requireFinite(values, tensor: name, in: file.path, rowLength: shape.dropFirst().reduce(1, *))
             return values
         }
         do {
-            for p in parameters { p.value.set(try finite(p.name, try file.array(p.name, as: T.self, shape: p.value.shape))) }
-            for b in buffers { b.value.set(try finite(b.name, try file.array(b.name, as: T.self, shape: b.value.shape))) }
+            for p in parameters { p.value.set(try finite(p.name, try file.array(p.name, as: T.self, shape: p.value.shape), p.value.shape)) }
+            for b in buffers { b.value.set(try finite(b.name, try file.array(b.name, as: T.self, shape: b.value.shape), b.value.shape)) }
             for n in backbone.norms { n.batchesTracked = try file.array(n.batchesTrackedName, as: Int64.self, shape: [])[0] }
         } catch let e as TensorFileError {
             throw StageError(e.path, e.message)

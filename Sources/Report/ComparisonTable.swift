@@ -63,7 +63,8 @@ enum ComparisonTable {
 
     /// Which negatives enter the loss, in the words of SPEC §2.
     static func negatives(_ p: [String: String]) -> String {
-        func v(_ k: String) -> String { p[k].flatMap { Double($0) }.map { shortNumber($0) } ?? "?" }
+        /// The flag's value as a short number ("?" if unreadable), or `absent` when the flag was not given.
+        func v(_ k: String, absent: String = "?") -> String { p[k].map { Double($0).map(shortNumber) ?? "?" } ?? absent }
         // pretrain's defaults where a flag is absent: anneal over half the run, band [0, 5).
         func ring() -> String {
             let outer = Double(p["ring-outer"] ?? "0.1") ?? .nan, inner = Double(p["ring-inner"] ?? "0.1") ?? .nan
@@ -72,7 +73,7 @@ enum ComparisonTable {
             let epochs = p["anneal-epochs"] ?? p["epochs"].flatMap { Double($0) }.map { shortNumber($0 / 2) } ?? "?"
             return "ring \(ranks), annealed over \(epochs) ep"
         }
-        func band() -> String { "band [\(p["band-lo"].map { _ in v("band-lo") } ?? "0"), \(p["band-hi"].map { _ in v("band-hi") } ?? "5")) %" }
+        func band() -> String { "band [\(v("band-lo", absent: "0")), \(v("band-hi", absent: "5"))) %" }
         switch p["sampler"] ?? "" {
         case "uniform": return "uniform"
         case "ring": return ring()

@@ -24,12 +24,14 @@ public enum ReportBuilder {
         let baselines = try inputs.baselines.map { try RunData.load($0.1, name: $0.0) }
         var extraHardness: [(String, [String: Any])] = []
         for p in inputs.hardness {
-            guard let obj = RunData.readJSON(p), (obj["kind"] as? String) == "hardness" else { throw StageError(p, "not a hardness summary JSON") }
+            let obj = try RunData.readJSONObject(p)
+            guard (obj["kind"] as? String) == "hardness" else { throw StageError(p, "not a hardness summary JSON") }
             extraHardness.append((URL(fileURLWithPath: p).lastPathComponent, obj))
         }
         var cnce: [String: Any]?
         if let p = inputs.cnce {
-            guard let obj = RunData.readJSON(p), (obj["kind"] as? String) == "cnce-study" else { throw StageError(p, "not a cnce-study JSON") }
+            let obj = try RunData.readJSONObject(p)
+            guard (obj["kind"] as? String) == "cnce-study" else { throw StageError(p, "not a cnce-study JSON") }
             cnce = obj
         }
         var charts: [(String, String)] = []                  // (file name, svg)

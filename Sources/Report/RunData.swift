@@ -76,14 +76,9 @@ public struct RunData {
         if let r = ResultEntry(obj, file: file) { results.append(r) }
     }
 
-    static func readJSON(_ path: String) -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-    }
-
     /// The JSON object in `path`, or a one-line error naming it (a truncated or corrupt file is not skipped).
     static func readJSONObject(_ path: String) throws -> [String: Any] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw StageError(path, "cannot be read") }
+        let data = Data(try readFileBytes(path))
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw StageError(path, "is not a JSON object (truncated or corrupt?)")
         }
@@ -106,9 +101,10 @@ public struct RunData {
     public static func parseCSV(_ text: String, path: String) throws -> [String: [Double]] {
         let lines = text.split(whereSeparator: \.isNewline).filter { !$0.isEmpty }
         guard let header = lines.first else { throw StageError(path, "is empty (expected a header line)") }
-        let width = header.split(separator: ",", omittingEmptySubsequences: false).count
-        for (i, line) in lines.enumerated().dropFirst() where line.split(separator: ",", omittingEmptySubsequences: false).count != width {
-            throw StageError(path, "line \(i + 1) has \(line.split(separator: ",", omittingEmptySubsequences: false).count) cells, the header \(width) (truncated or corrupt?)")
+        func cells(_ line: Substring) -> Int { line.split(separator: ",", omittingEmptySubsequences: false).count }
+        let width = cells(header)
+        for (i, line) in lines.enumerated().dropFirst() where cells(line) != width {
+            throw StageError(path, "line \(i + 1) has \(cells(line)) cells, the header \(width) (truncated or corrupt?)")
         }
         return parseCSV(text)
     }

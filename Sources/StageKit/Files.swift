@@ -109,3 +109,11 @@ public func readFileBytes(_ path: String) throws -> [UInt8] {
     if failure != 0 { throw StageError(path, "cannot read file: \(String(cString: strerror(failure)))") }
     return bytes
 }
+
+/// Throws one line naming the file and the tensor when `values` (rows of `rowLength`) holds NaN or ±∞:
+/// a diverged run or a corrupted file, which no stage should carry on with.
+public func requireFinite<T: BinaryFloatingPoint>(_ values: [T], tensor: String, in path: String, rowLength: Int) throws {
+    if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        throw StageError(path, "tensor '\(tensor)' holds a non-finite value (\(values[bad]) at row \(bad / max(1, rowLength)))")
+    }
+}

@@ -17,8 +17,10 @@ public enum Machine {
         "\(cpuModel) (\(simdFlags.joined(separator: " ")); \(ProcessInfo.processInfo.activeProcessorCount) cores)"
     }
 
+    static let cpuinfoText = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+
     static func cpuinfo(_ key: String) -> String? {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+        guard let text = cpuinfoText else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(key) {
             if let colon = line.firstIndex(of: ":") { return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
         }

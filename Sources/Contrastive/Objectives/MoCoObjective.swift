@@ -35,7 +35,8 @@ public enum MoCoObjective {
         let positives = Embeddings.rowDots(q, kPos, rows: B, dim: d)                        // [B]
         let source = LogitRows.ScoreRows(scores: scores, positives: positives, candidateLabels: queue.labels, queryLabels: queryLabels)
         let rows = LogitRows.choose(choice, from: source, tau: tau, masking: form == .softmax && synthesis == nil,
-                                    extra: synthesis?.count ?? 0, rng: { subsetStream(seed: seed, step: step, row: $0) }, threads: threads)
+                                    extra: synthesis?.count ?? 0,
+                                    rng: { RowWork.subsetStream(seed: seed, objective: 0, step: step, row: $0) }, threads: threads)
         // MoCHi: synthetic negatives after the real ones
         let mochi = synthesis.map {
             MochiSampler.synthesise($0, rows: rows, scores: scores, queries: q, queue: queue.keys, dim: d, tau: tau,
@@ -57,8 +58,4 @@ public enum MoCoObjective {
                           chosen: choice.isRandom ? rows.chosenColumns : nil)
     }
 
-    /// The random stream of query `row`'s `.random` choice at `step`.
-    static func subsetStream(seed: UInt64, step: Int, row: Int) -> RNG {
-        RNG(seed: seed, stream: [0x5355_4253, 0, UInt64(step), UInt64(row)])
-    }
 }

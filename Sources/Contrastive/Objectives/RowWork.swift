@@ -27,6 +27,12 @@ enum RowWork {
         return m
     }
 
+    /// The random stream of row `row`'s `.random` choice at `step` (`objective`: 0 MoCo, 1 SimCLR, so the
+    /// two never share draws; IR draws from its own stream).
+    static func subsetStream(seed: UInt64, objective: UInt64, step: Int, row: Int) -> RNG {
+        RNG(seed: seed, stream: [0x5355_4253, objective, UInt64(step), UInt64(row)])
+    }
+
     /// Writes `n` columns drawn uniformly without replacement from 0..<count except the excluded ones
     /// (a partial Fisher–Yates shuffle of the pool), in draw order; returns how many (≤ the pool).
     @inline(__always)

@@ -38,7 +38,7 @@ public enum SimCLRObjective {
         let source = LogitRows.ScoreRows(scores: scores, positives: positives, excluded: { ($0, partner($0)) },
                                          candidateLabels: viewLabels, queryLabels: viewLabels)
         let rows = LogitRows.choose(choice, from: source, tau: tau, masking: false,
-                                    rng: { RNG(seed: seed, stream: [0x5355_4253, 1, UInt64(step), UInt64($0)]) }, threads: threads)
+                                    rng: { RowWork.subsetStream(seed: seed, objective: 1, step: step, row: $0) }, threads: threads)
         // row loss and d loss / d logits
         rows.evaluate(sampler.lossForm, tau: tau, threads: threads)
 
