@@ -59,6 +59,19 @@ if [[ ! -x $bin/pretrain ]]; then
   { git rev-parse HEAD; git diff --quiet HEAD -- Sources Package.swift || echo "(with uncommitted changes to Sources)"; } > "$bin/COMMIT"
 fi
 binaries_commit=$(head -1 "$bin/COMMIT" 2>/dev/null || echo unknown)
+# A frozen copy of the pipeline itself (Makefile, pipelines/, scripts/, resources/): a git worktree of
+# the commit checked out when the study first ran, sharing data/, runs/ and the binaries through links,
+# so editing the Makefile mid-study cannot invalidate a row (or rerun one) — every make below runs there.
+tree=.build-study/tree
+if [[ ! -f $tree/Makefile ]]; then
+  echo "study: freezing this checkout's committed pipeline (Makefile, pipelines/) into $tree"
+  rm -rf "$tree"; git worktree prune
+  git worktree add --detach "$tree" HEAD >&2
+  ln -s ../../data "$tree/data"; ln -s ../../runs "$tree/runs"; ln -s .. "$tree/.build-study"
+fi
+[[ $bin == /* || $bin == .build-study/* ]] || bin=$(realpath "$bin")
+pipeline_commit=$(git -C "$tree" rev-parse HEAD)
+frozen_make() { make -C "$tree" --no-print-directory PREBUILT="$bin" THREADS="$threads" "$@"; }
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1)
 
 commit_folder() {  # commit_folder DIR MESSAGE [PATH…]: only those paths, retried while another git command holds the index
@@ -75,7 +88,7 @@ commit_folder() {  # commit_folder DIR MESSAGE [PATH…]: only those paths, retr
 # The baselines every table carries (raw pixels, random encoder), once per study.
 base=runs/baselines
 if [[ ! -f $out/baselines/raw/results/probe.json ]]; then
-  make --no-print-directory PREBUILT="$bin" THREADS="$threads" $settings baselines
+  frozen_make $settings baselines
   for b in raw random-w16; do
     mkdir -p "$out/baselines/$b/results"
     cp $base/$b/results/*.json "$out/baselines/$b/results/"
@@ -89,9 +102,9 @@ for r in "${rows[@]}"; do
   row=$name-seed$seed
   [[ -f $out/$row/run.json ]] && continue
   run=$work/$row
-  echo "study: $row — make EXP=$pipeline SEED=$seed $settings $overrides (threads $threads, binaries $binaries_commit)"
+  echo "study: $row — make EXP=$pipeline SEED=$seed $settings $overrides (threads $threads, binaries $binaries_commit, pipeline $pipeline_commit)"
   start=$(date +%s)
-  make --no-print-directory PREBUILT="$bin" THREADS="$threads" EXP="$pipeline" SEED="$seed" RUN="$run" $settings $overrides "$run/report/index.html"
+  frozen_make EXP="$pipeline" SEED="$seed" RUN="$run" $settings $overrides "$run/report/index.html"
   wall=$(( $(date +%s) - start ))
   rm -rf "$out/$row"; mkdir -p "$out/$row/results" "$out/$row/hardness" "$out/$row/params"
   cp "$run/log.csv" "$out/$row/"
@@ -104,7 +117,7 @@ probe = json.load(open("$out/$row/results/probe.json"))
 json.dump({"study": "$study", "row": "$row", "pipeline": "$pipeline", "seed": $seed,
            "make_variables": "$settings $overrides".split(), "threads": $threads,
            "blas_core": probe.get("extra", {}).get("blas_core"), "cpu": "$cpu",
-           "binaries_commit": "$binaries_commit", "wall_seconds_this_shift": $wall},
+           "binaries_commit": "$binaries_commit", "pipeline_commit": "$pipeline_commit", "wall_seconds_this_shift": $wall},
           open(sys.argv[1], "w"), indent=1, sort_keys=True)
 open(sys.argv[1], "a").write("\n")
 EOF
