@@ -60,14 +60,16 @@ if [[ ! -x $bin/pretrain ]]; then
 fi
 binaries_commit=$(head -1 "$bin/COMMIT" 2>/dev/null || echo unknown)
 # A frozen copy of the pipeline itself (Makefile, pipelines/, scripts/, resources/): a git worktree of
-# the commit checked out when the study first ran, sharing data/, runs/ and the binaries through links,
-# so editing the Makefile mid-study cannot invalidate a row (or rerun one) — every make below runs there.
+# the commit checked out when the study first ran, with its own copy of the datasets (so a make in this
+# checkout that re-ingests cannot make every row look out of date) and runs/ and the binaries linked —
+# editing the Makefile mid-study cannot invalidate a row (or rerun one); every make below runs there.
 tree=.build-study/tree
 if [[ ! -f $tree/Makefile ]]; then
   echo "study: freezing this checkout's committed pipeline (Makefile, pipelines/) into $tree"
   rm -rf "$tree"; git worktree prune
   git worktree add --detach "$tree" HEAD >&2
-  ln -s ../../data "$tree/data"; ln -s ../../runs "$tree/runs"; ln -s .. "$tree/.build-study"
+  if [[ -d data ]]; then cp -a data "$tree/data"; fi   # -a keeps the times: what is up to date stays so
+  ln -s ../../runs "$tree/runs"; ln -s .. "$tree/.build-study"
 fi
 [[ $bin == /* || $bin == .build-study/* ]] || bin=$(realpath "$bin")
 pipeline_commit=$(git -C "$tree" rev-parse HEAD)
