@@ -14,14 +14,46 @@ else ifneq ($(EXP),default)
 $(error no experiment 'pipelines/$(EXP).mk' (have: $(basename $(notdir $(wildcard pipelines/*.mk)))))
 endif
 
-# ---- where things are -------------------------------------------------------------------------
+# ---- the data: a training and a test split, shared by every run and baseline of one DATASET -------
+# TRAIN_FORMAT / TEST_FORMAT say how to read TRAIN_SOURCE / TEST_SOURCE:
+#   idx        MNIST-style IDX images (raw or .gz), labels in TRAIN_LABELS / TEST_LABELS (default: Fashion-MNIST)
+#   cifar      CIFAR binary batches (a list of files); CIFAR_KIND = cifar10 | cifar100
+#   folder     an ImageFolder tree (one sub-folder per class, JPEGs); IMAGE_SIZE = S scales the shorter
+#              side to S and crops the centre S×S (empty: every image must already share one size);
+#              COLOR = rgb | gray
+#   unlabeled  a flat folder of JPEGs (labels −1; for PRETRAIN_SOURCE: probe and kNN need labels)
+#   dataset    an existing .safetensors.zst dataset, used where it is: make never writes it
+# Ingested splits go to data/DATASET (DATA), a folder make owns: it refuses to write over datasets it did
+# not make. PRETRAIN_SOURCE (format PRETRAIN_FORMAT) pretrains on other images than the training split,
+# e.g. an unlabeled folder. HIERARCHY: the classes' tree for the hardness analysis (empty: none).
 FASHION  ?= /usr/share/datasets/fashion-mnist
-DATA     ?= data/fashion-mnist
+DATASET  ?= fashion-mnist
+DATA     ?= data/$(DATASET)
+TRAIN_FORMAT ?= idx
+TEST_FORMAT  ?= $(TRAIN_FORMAT)
+TRAIN_SOURCE ?= $(FASHION)/train-images-idx3-ubyte.gz
+TRAIN_LABELS ?= $(FASHION)/train-labels-idx1-ubyte.gz
+TEST_SOURCE  ?= $(FASHION)/t10k-images-idx3-ubyte.gz
+TEST_LABELS  ?= $(FASHION)/t10k-labels-idx1-ubyte.gz
+CIFAR_KIND   ?= cifar10
+IMAGE_SIZE   ?=
+COLOR        ?= rgb
+PRETRAIN_SOURCE ?=
+PRETRAIN_FORMAT ?= $(TRAIN_FORMAT)
+HIERARCHY ?= $(if $(filter fashion-mnist,$(DATASET)),resources/hierarchy/fashion-mnist.json)
+FORMATS := idx cifar folder unlabeled dataset
+$(foreach v,TRAIN_FORMAT TEST_FORMAT PRETRAIN_FORMAT,$(if $(filter $($(v)),$(FORMATS)),,$(error $(v)=$($(v)) is not a format (one of: $(FORMATS)))))
+ifeq ($(DATASET)$(filter $(FASHION)/%,$(TRAIN_SOURCE)),fashion-mnist)
+$(error TRAIN_SOURCE is not Fashion-MNIST: name the data with DATASET=NAME (its splits go to data/NAME))
+endif
+ifneq ($(TRAIN_FORMAT),idx)
+ifneq ($(filter $(FASHION)/%,$(TEST_SOURCE)),)
+$(error TRAIN_FORMAT=$(TRAIN_FORMAT) with Fashion-MNIST's TEST_SOURCE: name the test images too (TEST_SOURCE=…))
+endif
+endif
 # Runs live under RUNS (e.g. `make experiments RUNS=runs/short EPOCHS=3` keeps a shorter study apart).
 RUNS     ?= runs
-SEED_SUFFIX = $(if $(filter-out 0,$(SEED)),-seed$(SEED))
-RUN      ?= $(RUNS)/$(EXP)$(SEED_SUFFIX)
-BASE     ?= runs/baselines
+BASE     ?= runs/baselines$(if $(filter-out fashion-mnist,$(DATASET)),/$(DATASET))
 # PREBUILT=DIR runs stage binaries built elsewhere (the test suite's own build): nothing is built or installed.
 PREBUILT ?=
 BIN      ?= $(or $(PREBUILT),.build/release)
@@ -38,7 +70,7 @@ export NS_BLAS_CORE := $(BLAS_CORE)
 # ---- parameters: the base every experiment starts from (MoCo v2 + annealed Ring); the default job's
 # own settings (SimCLR, sized for ~15 minutes on 2 cores) are in pipelines/default.mk ---------------
 INGEST_LIMIT  ?= 0
-# Pretrain on the first N training images (0 = all 60 000); embed/probe/kNN always use the full splits.
+# Pretrain on the first N training images (0 = all of them); embed/probe/kNN always use the full splits.
 PRETRAIN_IMAGES ?= 30000
 KNN_MONITOR_LIMIT ?= 10000
 AUGMENT       ?= $(BIN)/augment
@@ -66,18 +98,64 @@ KNN_K         ?= 200
 KNN_TAU       ?= 0.1
 PROBE_EXTRA   ?=
 
+# The stages' arguments; the ones that take the seed are functions of it (the run folder's hash leaves it out).
+folder_args    = $(if $(IMAGE_SIZE),--size $(IMAGE_SIZE)) --color $(COLOR)
+ingest_idx       = idx --images $(1) --labels $(2)
+ingest_cifar     = cifar --kind $(CIFAR_KIND) $(1)
+ingest_folder    = folder $(1) $(folder_args)
+ingest_unlabeled = folder --unlabeled $(1) $(folder_args)
+INGEST_ARGS = --seed $(DATA_SEED) --limit $(INGEST_LIMIT)
+INGEST_TRAIN = $(call ingest_$(TRAIN_FORMAT),$(TRAIN_SOURCE),$(TRAIN_LABELS)) $(INGEST_ARGS)
+INGEST_TEST  = $(call ingest_$(TEST_FORMAT),$(TEST_SOURCE),$(TEST_LABELS)) $(INGEST_ARGS)
+INGEST_PRETRAIN = $(call ingest_$(PRETRAIN_FORMAT),$(PRETRAIN_SOURCE)) --seed $(DATA_SEED) --limit $(PRETRAIN_IMAGES)
+augment_args  = --recipe $(RECIPE) --seed $(1) $(AUGMENT_EXTRA)
+pretrain_args = --seed $(1) --objective $(OBJECTIVE) --sampler $(SAMPLER) --width $(WIDTH) --batch $(BATCH) \
+  --lr $(LR) --wd $(WD) --schedule $(SCHEDULE) --tau $(TAU) --queue $(QUEUE) --key-momentum $(KEY_MOMENTUM) \
+  --ring-outer $(RING_OUTER) --ring-inner $(RING_INNER) $(if $(strip $(ANNEAL_EPOCHS)),--anneal-epochs $(ANNEAL_EPOCHS)) --epochs $(EPOCHS) \
+  $(SAMPLER_EXTRA) $(PRETRAIN_EXTRA)
+AUGMENT_ARGS  = $(call augment_args,$(SEED))
+PRETRAIN_ARGS = $(call pretrain_args,$(SEED))
+
 SOURCES := Package.swift $(shell find Sources -name '*.swift' -o -name '*.h' -o -name '*.modulemap' 2>/dev/null)
 STAGES  := ingest inspect augment pretrain embed probe knn hardness report bench
 EPOCH_IDS := $(shell seq -f '%03g' 1 $(EPOCHS))
 LAST      := $(lastword $(EPOCH_IDS))
-CKPT      := $(RUN)/ckpt/epoch-$(LAST).safetensors.zst
-TRAIN     := $(DATA)/train.safetensors.zst
-TEST      := $(DATA)/test.safetensors.zst
+# A split in the `dataset` format is the user's own file; the others are ingested into DATA.
+split_file = $(if $(filter dataset,$(1)),$(2),$(DATA)/$(3).safetensors.zst)
+TRAIN     := $(call split_file,$(TRAIN_FORMAT),$(TRAIN_SOURCE),train)
+TEST      := $(call split_file,$(TEST_FORMAT),$(TEST_SOURCE),test)
+ifeq ($(strip $(PRETRAIN_SOURCE)),)
 PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_IMAGES)),$(TRAIN),$(DATA)/train-first$(PRETRAIN_IMAGES).safetensors.zst)
+else ifeq ($(PRETRAIN_FORMAT)$(PRETRAIN_IMAGES),dataset0)
+PRETRAIN_SET := $(PRETRAIN_SOURCE)
+else
+PRETRAIN_SET := $(DATA)/pretrain-first$(PRETRAIN_IMAGES).safetensors.zst
+endif
 
-.PHONY: all deps build test bench fuzz calibrate clean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results study FORCE
+# ---- the run folder: one per setting --------------------------------------------------------------
+# A run is named after its experiment and a short hash of what it trains with (data, augmentation,
+# pretraining; not the seed), then the seed: runs/moco-ring-3fa91c2e, runs/moco-ring-3fa91c2e-seed1.
+# runs/moco-ring (-seed1) links to the latest of them. A changed training setting trains in a new folder
+# (nothing is replaced); a changed evaluation setting (KNN_K, PROBE_EXTRA, …) re-evaluates the run in
+# place. RUN=DIR names the folder yourself (no hash, no link).
+SEED_SUFFIX = $(if $(filter-out 0,$(SEED)),-seed$(SEED))
+AUGMENT_NAME = $(if $(filter $(BIN)/augment,$(AUGMENT)),augment,$(AUGMENT))
+RUN_SETTINGS = $(TRAIN) $(TEST) $(PRETRAIN_SET) $(INGEST_TRAIN) $(INGEST_TEST) $(if $(PRETRAIN_SOURCE),$(INGEST_PRETRAIN)) \
+  $(AUGMENT_NAME) $(call augment_args,S) $(call pretrain_args,S) --knn-limit $(KNN_MONITOR_LIMIT)
+RUN_HASH := $(shell printf '%s' '$(strip $(RUN_SETTINGS))' | sha256sum | cut -c1-8)
+RUN_LINK := $(RUNS)/$(EXP)$(SEED_SUFFIX)
+RUN      ?= $(RUNS)/$(EXP)-$(RUN_HASH)$(SEED_SUFFIX)
+# link_run: point RUN_LINK at this run (only for the hashed folders, and never over a real folder).
+link_run = $(if $(filter file,$(origin RUN)),@if [ -L $(RUN_LINK) ] || [ ! -e $(RUN_LINK) ]; then ln -sfn $(notdir $(RUN)) $(RUN_LINK); fi)
+CKPT      := $(RUN)/ckpt/epoch-$(LAST).safetensors.zst
+
+.PHONY: all deps build test bench fuzz calibrate clean distclean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results study FORCE
 all: $(RUN)/report/index.html
 	@awk '/^## Results/{p=1; print; next} /^## /{p=0} p' $(RUN)/report/summary.md
+	@awk -F' *[|] *' '/^[|] run [|]/{t=1; next} t && /^[|]---/{next} t && /^[|]/{ if (!r) { r=$$2; k=$$3; p=$$6 } \
+	  else if ($$3+0 > k+0 || $$6+0 > p+0) printf "make: note: %s is below the %s baseline (kNN backbone top-1 %s vs %s, probe top-1 %s vs %s)\n", r, $$2, k, $$3, p, $$6; next } \
+	  t {exit}' $(RUN)/report/summary.md
+	@echo "make: done in $$(( $$(date +%s) - $(START) )) s"
 	@echo "report: $(RUN)/report/index.html"
 
 # ---- set-up -------------------------------------------------------------------------------------
@@ -90,9 +168,15 @@ ifeq ($(PREBUILT),)
 build: $(BIN)/.built
 $(BIN)/.built: $(SOURCES) | .deps.stamp
 	swift build -c release
+	bash scripts/build_info.sh > $(BIN)/build-info
 	@touch $@
 $(addprefix $(BIN)/,$(STAGES)): $(BIN)/.built
 endif
+
+# progress(k, stage[, epoch]): make's "[k/8] stage" line before each stage (scripts/progress.sh; with the
+# epoch, the time left of pretraining from the checkpoints' times).
+progress = @bash scripts/progress.sh $(1) 8 '$(strip $(2))' $(if $(3),$(RUN) $(3) $(EPOCHS))
+START := $(shell date +%s)
 
 # params(file, args): rewrite the file only when the arguments differ, so dependants rebuild exactly then.
 define params
@@ -100,21 +184,43 @@ define params
 endef
 FORCE:
 
-# ---- ingest: IDX → images/labels/index --------------------------------------------------------
-INGEST_ARGS = --seed $(DATA_SEED) --limit $(INGEST_LIMIT)
-$(DATA)/params/ingest.args: FORCE
-	$(call params,$(INGEST_ARGS))
+# ---- ingest: a source → images/labels/index ------------------------------------------------------
+# DATA is make's own folder: one that holds datasets but no params/ (make writes params/ with its first
+# ingest) holds someone else's, and make stops before writing anything there.
+DATA_FOREIGN := $(if $(wildcard $(DATA)/params),,$(wildcard $(DATA)/*.safetensors.zst))
+FOREIGN_DATA_ERROR = @echo "make: $(DATA) holds datasets make did not write ($(notdir $(DATA_FOREIGN))); not writing there. Use them in place (TRAIN_FORMAT=dataset TRAIN_SOURCE=FILE and TEST_FORMAT=dataset TEST_SOURCE=FILE) or pick another DATASET" >&2; exit 1
+# ingest_rule(name, ingest arguments): $(DATA)/name.safetensors.zst and its params file.
+define ingest_rule
+$(DATA)/params/ingest-$(1).args: FORCE
+	$$(if $$(DATA_FOREIGN),$$(FOREIGN_DATA_ERROR))
+	$$(call params,$(2))
+$(DATA)/$(1).safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest-$(1).args | $(DEPS)
+	$$(call progress,1,ingest)
+	$(BIN)/ingest $(2) --out $$@
+endef
+ifneq ($(TRAIN_FORMAT),dataset)
+$(eval $(call ingest_rule,train,$(INGEST_TRAIN)))
+endif
+ifneq ($(TEST_FORMAT),dataset)
+$(eval $(call ingest_rule,test,$(INGEST_TEST)))
+endif
+ifneq ($(strip $(PRETRAIN_SOURCE)),)
+ifneq ($(PRETRAIN_FORMAT),dataset)
+$(eval $(call ingest_rule,pretrain-first$(PRETRAIN_IMAGES),$(INGEST_PRETRAIN)))
+else
+$(eval $(call ingest_rule,pretrain-first$(PRETRAIN_IMAGES),dataset $(PRETRAIN_SOURCE) --seed $(DATA_SEED) --limit $(PRETRAIN_IMAGES)))
+$(DATA)/pretrain-first$(PRETRAIN_IMAGES).safetensors.zst: $(PRETRAIN_SOURCE)
+endif
+endif
 ingest: $(TRAIN) $(TEST)
-$(DATA)/train.safetensors.zst $(DATA)/test.safetensors.zst: $(DATA)/%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | $(DEPS)
-	$(BIN)/ingest idx --images $(FASHION)/$(if $(filter train,$*),train,t10k)-images-idx3-ubyte.gz \
-	  --labels $(FASHION)/$(if $(filter train,$*),train,t10k)-labels-idx1-ubyte.gz $(INGEST_ARGS) --out $@
-$(DATA)/train-first%.safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest.args | $(DEPS)
-	$(BIN)/ingest idx --images $(FASHION)/train-images-idx3-ubyte.gz --labels $(FASHION)/train-labels-idx1-ubyte.gz \
-	  --seed $(DATA_SEED) --limit $* --out $@
+# The first N training images (PRETRAIN_IMAGES), keeping their labels and source positions.
+$(DATA)/train-first%.safetensors.zst: $(TRAIN) $(BIN)/ingest | $(DEPS)
+	$(if $(DATA_FOREIGN),$(FOREIGN_DATA_ERROR))
+	$(call progress,1,ingest)
+	$(BIN)/ingest dataset $(TRAIN) --seed $(DATA_SEED) --limit $* --out $@
 
 # ---- augment: two views of every training image, one file per epoch ---------------------------
 # AUGMENT may name any executable that honours the same arguments and file contract (docs/augment.md).
-AUGMENT_ARGS = --recipe $(RECIPE) --seed $(SEED) $(AUGMENT_EXTRA)
 $(RUN)/params/augment.args: FORCE
 	$(call params,$(AUGMENT) $(AUGMENT_ARGS))
 VIEWS := $(foreach e,$(EPOCH_IDS),$(RUN)/views/epoch-$(e).safetensors.zst)
@@ -125,17 +231,16 @@ augment: $(firstword $(VIEWS))
 AUGMENT_PROGRAM = $(if $(filter $(BIN)/augment,$(AUGMENT)),$(BIN)/augment,$(wildcard $(AUGMENT)))
 $(RUN)/views/epoch-%.safetensors.zst: $(PRETRAIN_SET) $(AUGMENT_PROGRAM) $(RUN)/params/augment.args
 	@mkdir -p $(@D)
+	$(call progress,2,augment,$*)
 	$(AUGMENT) --dataset $(PRETRAIN_SET) --epoch $$((10#$*)) $(AUGMENT_ARGS) --out $@
 
 # ---- pretrain: epoch e continues from epoch e−1's checkpoint -----------------------------------
-PRETRAIN_ARGS = --seed $(SEED) --objective $(OBJECTIVE) --sampler $(SAMPLER) --width $(WIDTH) --batch $(BATCH) \
-  --lr $(LR) --wd $(WD) --schedule $(SCHEDULE) --tau $(TAU) --queue $(QUEUE) --key-momentum $(KEY_MOMENTUM) \
-  --ring-outer $(RING_OUTER) --ring-inner $(RING_INNER) $(if $(strip $(ANNEAL_EPOCHS)),--anneal-epochs $(ANNEAL_EPOCHS)) --epochs $(EPOCHS) \
-  $(SAMPLER_EXTRA) $(PRETRAIN_EXTRA)
 $(RUN)/params/pretrain.args: FORCE
 	$(call params,$(PRETRAIN_ARGS))
+	$(link_run)
 define pretrain_epoch
 $(RUN)/ckpt/epoch-$(1).safetensors.zst: $(RUN)/views/epoch-$(1).safetensors.zst $(2) $(TRAIN) $(TEST) $(BIN)/pretrain $(RUN)/params/pretrain.args
+	$$(call progress,3,pretrain,$(1))
 	$(BIN)/pretrain --views $(RUN)/views/epoch-$(1).safetensors.zst $(if $(2),--resume $(2)) $(PRETRAIN_ARGS) \
 	  --knn-train $(TRAIN) --knn-test $(TEST) --knn-limit $(KNN_MONITOR_LIMIT) --log $(RUN)/log.csv --out $$@
 	$(if $(KEEP_VIEWS),,rm -f $(RUN)/views/epoch-$(1).safetensors.zst)
@@ -145,15 +250,20 @@ pretrain: $(CKPT)
 
 # ---- embed: frozen encoder → features (backbone + projection) ----------------------------------
 embed: $(RUN)/features/train.safetensors.zst $(RUN)/features/test.safetensors.zst
-$(RUN)/features/%.safetensors.zst: $(CKPT) $(DATA)/%.safetensors.zst $(BIN)/embed
-	$(BIN)/embed --encoder checkpoint --checkpoint $(CKPT) --dataset $(DATA)/$*.safetensors.zst --seed $(SEED) --out $@
+# SPLIT_train / SPLIT_test: the two splits' files (ingested into DATA, or the user's own).
+SPLIT_train := $(TRAIN)
+SPLIT_test  := $(TEST)
+.SECONDEXPANSION:
+$(RUN)/features/%.safetensors.zst: $(CKPT) $$(SPLIT_$$*) $(BIN)/embed
+	$(call progress,4,embed $*)
+	$(BIN)/embed --encoder checkpoint --checkpoint $(CKPT) --dataset $(SPLIT_$*) --seed $(SEED) --out $@
 
 # Baselines every results table carries: raw pixels, and a randomly initialised encoder of the same width.
 RAW    := $(BASE)/raw
 RANDOM := $(BASE)/random-w$(WIDTH)
-$(RAW)/features/%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
+$(RAW)/features/%.safetensors.zst: $$(SPLIT_$$*) $(BIN)/embed
 	$(BIN)/embed --encoder raw --dataset $< --seed $(DATA_SEED) --out $@
-$(RANDOM)/features/%.safetensors.zst: $(DATA)/%.safetensors.zst $(BIN)/embed
+$(RANDOM)/features/%.safetensors.zst: $$(SPLIT_$$*) $(BIN)/embed
 	$(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(DATA_SEED) --out $@
 
 # ---- probe and kNN on a folder's features (a run or a baseline) ---------------------------------
@@ -170,10 +280,13 @@ $(1)/params/probe.args: FORCE
 $(1)/params/knn.args: FORCE
 	$$(call params,$$(KNN_ARGS))
 $(1)/results/probe.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/probe $(1)/params/probe.args
+	$$(call progress,5,probe $(notdir $(1)) (tuned))
 	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) $$(PROBE_ARGS) --out $$@
 $(1)/results/probe-moco.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/probe
+	$$(call progress,5,probe $(notdir $(1)) (MoCo protocol))
 	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) --protocol moco --out $$@
 $(1)/results/knn-%.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/knn $(1)/params/knn.args
+	$$(call progress,6,knn $(notdir $(1)) $$*)
 	$(BIN)/knn --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst --feature $$* $$(KNN_ARGS) --out $$@
 endef
 $(eval $(call evaluate_rules,$(RUN),$(CKPT),$(SEED)))
@@ -187,14 +300,14 @@ BASELINES := $(foreach b,$(RAW) $(RANDOM),$(call RESULTS_OF,$(b)))
 baselines: $(BASELINES)
 
 # ---- hardness: which negatives are hard, and how often they share the query's class --------------
-HIERARCHY ?= resources/hierarchy/fashion-mnist.json
 # Candidates: the final queue (MoCo) or bank (IR) from the checkpoint; SimCLR keeps neither (its
 # negatives are the batch), so its candidates are the training set's projections.
 CANDIDATES = $(if $(filter simclr,$(OBJECTIVE)),$(RUN)/features/train.safetensors.zst,$(CKPT))
 hardness: $(RUN)/hardness/stats.safetensors.zst
 $(RUN)/hardness/stats.safetensors.zst: $(CANDIDATES) $(RUN)/features/test.safetensors.zst $(BIN)/hardness $(HIERARCHY)
+	$(call progress,7,hardness)
 	$(BIN)/hardness analyse --queries $(RUN)/features/test.safetensors.zst --candidates $(CANDIDATES) \
-	  --hierarchy $(HIERARCHY) --seed $(SEED) --out $@ --summary $(RUN)/hardness/summary.json
+	  $(if $(HIERARCHY),--hierarchy $(HIERARCHY)) --seed $(SEED) --out $@ --summary $(RUN)/hardness/summary.json
 
 # The CNCE estimator study (first seed paper): bias and variance of NCE vs CNCE on Gaussians.
 CNCE_REPETITIONS ?= 200
@@ -206,19 +319,31 @@ cnce: $(BASE)/cnce/cnce.json
 $(BASE)/cnce/cnce.json: $(BIN)/hardness $(BASE)/params/cnce.args
 	$(BIN)/hardness cnce-study $(CNCE_ARGS) --out $(BASE)/cnce
 
+# ---- provenance: run.json, every make of the run (rewritten only when its content changes) ------------
+RUN_VARIABLES := EXP RUN RUN_HASH DATASET DATA TRAIN TEST PRETRAIN_SET TRAIN_FORMAT TEST_FORMAT TRAIN_SOURCE TRAIN_LABELS \
+  TEST_SOURCE TEST_LABELS CIFAR_KIND IMAGE_SIZE COLOR PRETRAIN_SOURCE PRETRAIN_FORMAT HIERARCHY RUNS BASE BIN THREADS SEED \
+  DATA_SEED BLAS_CORE INGEST_LIMIT PRETRAIN_IMAGES KNN_MONITOR_LIMIT AUGMENT RECIPE AUGMENT_EXTRA KEEP_VIEWS EPOCHS OBJECTIVE \
+  SAMPLER WIDTH BATCH LR WD SCHEDULE TAU QUEUE KEY_MOMENTUM RING_OUTER RING_INNER ANNEAL_EPOCHS SAMPLER_EXTRA PRETRAIN_EXTRA \
+  KNN_K KNN_TAU PROBE_PROTOCOL PROBE_EXTRA CNCE_REPETITIONS CNCE_EXTRA
+$(RUN)/run.json: $(BIN)/bench FORCE
+	@python3 scripts/run_json.py --out $@ --machine "$$($(BIN)/bench machine --threads $(THREADS))" \
+	  $(foreach v,$(RUN_VARIABLES),'$(v)=$(strip $($(v)))')
+
 # ---- report ---------------------------------------------------------------------------------------
 report: $(RUN)/report/index.html
 $(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safetensors.zst \
-                          $(BASELINES) $(BASE)/cnce/cnce.json $(BIN)/report
+                          $(BASELINES) $(BASE)/cnce/cnce.json $(BIN)/report | $(RUN)/run.json
+	$(call progress,8,report)
 	$(BIN)/report --run $(RUN) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json --title "$(EXP): $(OBJECTIVE) + $(SAMPLER)" --out $(RUN)/report
 
 # ---- experiments (pipelines/*.mk) --------------------------------------------------------------
 EXPERIMENTS := $(filter-out default,$(basename $(notdir $(wildcard pipelines/*.mk))))
 experiments:
-	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) $(RUNS)/$$e$(SEED_SUFFIX)/report/index.html || exit 1; done
+	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) report || exit 1; done
 ifeq ($(STUDY),)
-FINISHED = $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(wildcard $(RUNS)/*/results/probe.json)))
+# Every run folder with results (not the latest-run links, so no run counts twice; not the baselines).
+FINISHED = $(sort $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(shell find $(RUNS) -mindepth 3 -maxdepth 3 -path '*/results/probe.json' 2>/dev/null))))
 results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
 	$(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json --title "All finished runs in $(RUNS)" --out $(RUNS)/report
@@ -280,5 +405,10 @@ FUZZ_SECONDS ?= 60
 fuzz: | .deps.stamp
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
 
+# clean: the runs; distclean: also the ingested data, the builds and the study's frozen copy. Neither
+# touches a dataset of yours (TRAIN_FORMAT=dataset files stay where they are).
 clean:
-	rm -rf .build .build-test .build-fuzz data runs .deps.stamp
+	rm -rf runs
+distclean: clean
+	rm -rf data .build .build-test .build-fuzz .build-study .deps.stamp
+	git worktree prune 2>/dev/null || true

@@ -81,14 +81,23 @@ public enum CNCEStudy {
     public static func study(_ c: CNCEStudyConfig) -> [CNCEStudyRow] {
         var rows: [CNCEStudyRow] = []
         let e = c.rings.count
+        // Repetitions run in chunks so that progress can be shown; each has its own RNG stream and slot,
+        // so the chunking changes nothing in the results.
+        let progress = StageKit.Progress("cnce-study", total: c.rhos.count * c.repetitions, unit: "rep")
+        let chunk = max(16, 4 * c.threads)
         for (ri, rho) in c.rhos.enumerated() {
             var estimates = [Double](repeating: 0, count: c.repetitions * e)     // [R, E]
             estimates.withUnsafeMutableBufferPointer { est in
                 let out = est.baseAddress!
-                parallelFor(c.repetitions, threads: c.threads) { rep in
-                    var rng = RNG(seed: c.seed, stream: [0x636E_6365, UInt64(ri), UInt64(rep)])
-                    let values = oneRepetition(c, rho: rho, rng: &rng)
-                    for j in 0..<e { out[rep * e + j] = values[j] }
+                for first in stride(from: 0, to: c.repetitions, by: chunk) {
+                    let count = min(chunk, c.repetitions - first)
+                    parallelFor(count, threads: c.threads) { i in
+                        let rep = first + i
+                        var rng = RNG(seed: c.seed, stream: [0x636E_6365, UInt64(ri), UInt64(rep)])
+                        let values = oneRepetition(c, rho: rho, rng: &rng)
+                        for j in 0..<e { out[rep * e + j] = values[j] }
+                    }
+                    progress.advance(count, status: "ρ \(rho)")
                 }
             }
             let truth = closedFormMI(dim: c.dim, rho: rho)
@@ -105,6 +114,7 @@ public enum CNCEStudy {
                                          lowerVarianceThanNCE: j == 0 ? nil : variance < nceVar))
             }
         }
+        progress.finish()
         return rows
     }
 

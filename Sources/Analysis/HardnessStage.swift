@@ -104,6 +104,18 @@ public enum HardnessStage {
         return result
     }
 
+    /// The analysis in one line for stdout: how often the hardest and easiest 1 % of negatives share the
+    /// query's class (beside the shuffled-label chance level), and how consistent hardness is.
+    public static func headline(_ r: HardnessResult) -> String {
+        func pct(_ v: Double?) -> String { v.map { $0.isFinite ? String(format: "%.1f %%", 100 * $0) : "—" } ?? "—" }
+        var s = "hardness: \(r.queryCount) queries × \(r.candidateCount) candidates; same class: hardest 1 % \(pct(r.coarseSameClass.first)), "
+            + "easiest 1 % \(pct(r.coarseSameClass.last)), chance \(pct(r.coarseSameClassShuffled.first))"
+        if let hard = r.consistency["hard"], hard.dispersionRatio.isFinite {
+            s += String(format: "; hardness consistency: dispersion %.1f× the chance level", hard.dispersionRatio)
+        }
+        return s
+    }
+
     /// The JSON summary (sorted keys; NaN written as null). Numbers keep full precision.
     public static func summaryJSON(_ r: HardnessResult, provenance: Provenance, consistencyPercent: Double) -> String {
         func clean(_ v: [Double]) -> [Any] { v.map { $0.isFinite ? $0 as Any : NSNull() } }

@@ -9,6 +9,7 @@ public enum Ingest {
         case idx(images: String, labels: String)
         case cifar(batches: [String], kind: CIFARKind, label: CIFARLabel)
         case folder(root: String, labeled: Bool, options: JPEGOptions)
+        case dataset(path: String)
     }
 
     /// Reads the source, writes `out` atomically, and returns the one-line summary for stdout. Nothing is
@@ -21,6 +22,7 @@ public enum Ingest {
         case let .idx(images, labels): try requireDistinctOutput(out, flag: "--out", from: [("--images", images), ("--labels", labels)])
         case let .cifar(batches, _, _): try requireDistinctOutput(out, flag: "--out", from: batches.map { ("batch file", $0) })
         case let .folder(root, _, _): try requireDistinctOutput(out, flag: "--out", from: [("image folder", root)])
+        case let .dataset(path): try requireDistinctOutput(out, flag: "--out", from: [("dataset", path)])
         }
         let dataset: ImageDataset
         switch source {
@@ -50,6 +52,10 @@ public enum Ingest {
                 listing.update(Data("\(relative)\t\(try SHA256.hex(file: f))\n".utf8))
             }
             provenance.inputs["folder"] = listing.finalize()
+        case let .dataset(path):
+            provenance.set("source", "dataset")
+            dataset = try ImageDataset.fromDatasetFile(path, subset: subset)
+            try provenance.addInput("dataset", path: path)
         }
         // Always shown (even with NS_QUIET): skipped images change what the dataset holds.
         for line in dataset.skipped { FileHandle.standardError.write(Data("ingest: skipped \(line)\n".utf8)) }

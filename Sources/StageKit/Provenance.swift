@@ -1,7 +1,7 @@
 import Foundation
 
 /// What every output records in its `__metadata__`: which stage made it, with which resolved parameters
-/// and seed, from which inputs (by content hash). Keys are stable so that tools can read them.
+/// and seed, from which inputs (by content hash), by which code (`commit`). Keys are stable so that tools can read them.
 public struct Provenance: Sendable {
     public static let version = "0.1.0"
 
@@ -29,6 +29,7 @@ public struct Provenance: Sendable {
         var m = extra
         m["stage"] = stage
         m["version"] = Provenance.version
+        m["commit"] = BuildInfo.commit
         if let seed { m["seed"] = String(seed) }
         m["parameters"] = Provenance.json(parameters)
         m["inputs"] = Provenance.json(inputs)

@@ -6,7 +6,9 @@ import StageKit
 struct AugmentCommand: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "augment",
-        abstract: "Make one epoch's two random views of every image of a dataset (see docs/augment.md).")
+        abstract: "Make one epoch's two random views of every image of a dataset (see docs/augment.md).",
+        discussion: "Example: augment --dataset data/fashion-mnist/train.safetensors.zst --epoch 1 --recipe mocov2 --seed 0 --out runs/x/views/epoch-001.safetensors.zst",
+        version: BuildInfo.versionLine)
 
     @Option(help: "Dataset file written by ingest (.safetensors.zst).") var dataset: String
     @Option(help: "Output views file (.safetensors.zst).") var out: String

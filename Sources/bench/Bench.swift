@@ -9,6 +9,8 @@ struct Bench: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Throughput benchmarks of the engine and pipeline stages.",
-        subcommands: [EngineBench.self, AugmentBench.self, SamplersBench.self, EvaluationBench.self],
+        discussion: "Example: bench engine --threads 2 (with torch importable, a PyTorch column appears beside ours)",
+        version: BuildInfo.versionLine,
+        subcommands: [EngineBench.self, AugmentBench.self, SamplersBench.self, EvaluationBench.self, MachineBench.self],
         defaultSubcommand: EngineBench.self)
 }

@@ -9,7 +9,9 @@ extension EncoderKind: ExpressibleByArgument {}
 @main
 struct EmbedCommand: StageCommand {
     static let configuration = CommandConfiguration(commandName: "embed",
-        abstract: "Encode a dataset file into a features file (backbone, projection, labels, index).")
+        abstract: "Encode a dataset file into a features file (backbone, projection, labels, index).",
+        discussion: "Example: embed --encoder checkpoint --checkpoint runs/x/ckpt/epoch-010.safetensors.zst --dataset data/fashion-mnist/test.safetensors.zst --out runs/x/features/test.safetensors.zst",
+        version: BuildInfo.versionLine)
 
     @OptionGroup var common: CommonOptions
     @Option(help: "Encoder: \(EncoderKind.allCases.map(\.rawValue).joined(separator: ", ")).") var encoder: EncoderKind = .raw

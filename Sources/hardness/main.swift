@@ -8,6 +8,8 @@ struct HardnessCommand: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "hardness",
         abstract: "Hardness analysis of negatives (Cai et al.) and the CNCE estimator study (Wu et al.).",
+        discussion: "Example: hardness analyse --queries runs/x/features/test.safetensors.zst --candidates runs/x/ckpt/epoch-010.safetensors.zst --hierarchy resources/hierarchy/fashion-mnist.json --out runs/x/hardness/stats.safetensors.zst --summary runs/x/hardness/summary.json",
+        version: BuildInfo.versionLine,
         subcommands: [Analyse.self, CNCEStudyCommand.self], defaultSubcommand: Analyse.self)
 }
 
@@ -44,7 +46,7 @@ struct Analyse: ParsableCommand {
             a.candidateTensor = candidateTensor
             a.hierarchy = hierarchy
             a.summary = summary
-            try HardnessStage.run(a, seed: common.seed)
+            print(HardnessStage.headline(try HardnessStage.run(a, seed: common.seed)))
         }
     }
 }

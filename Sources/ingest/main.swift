@@ -30,7 +30,9 @@ struct OutputOptions: ParsableArguments {
 struct IngestCommand: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest", abstract: "Turn an image source into a dataset .safetensors.zst file.",
-        subcommands: [IDXCommand.self, CIFARCommand.self, FolderCommand.self])
+        discussion: "Example: ingest folder ~/photos/train --size 32 --color rgb --out data/photos/train.safetensors.zst",
+        version: BuildInfo.versionLine,
+        subcommands: [IDXCommand.self, CIFARCommand.self, FolderCommand.self, DatasetCommand.self])
 }
 
 struct IDXCommand: ParsableCommand {
@@ -90,6 +92,22 @@ struct FolderCommand: ParsableCommand {
         Stage.run("ingest") {
             print(try Ingest.run(.folder(root: root, labeled: !unlabeled, options: options), subset: try output.subset(),
                                  out: output.out, seed: common.seed, threads: common.resolvedThreads))
+        }
+    }
+}
+
+struct DatasetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset", abstract: "An existing dataset .safetensors.zst: a --shard/--limit selection of its images.",
+        discussion: "Rows keep their label and their index (the position in the original source). Example: ingest dataset data/cifar10/train.safetensors.zst --limit 5000 --out data/cifar10/train-first5000.safetensors.zst")
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The dataset file.") var path: String
+
+    func run() throws {
+        Stage.run("ingest") {
+            print(try Ingest.run(.dataset(path: path), subset: try output.subset(), out: output.out,
+                                 seed: common.seed, threads: common.resolvedThreads))
         }
     }
 }

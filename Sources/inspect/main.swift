@@ -7,7 +7,9 @@ import TensorFiles
 @main
 struct Inspect: StageCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the tensors, metadata and checksum status of .safetensors.zst files.")
+        abstract: "List the tensors, metadata and checksum status of .safetensors.zst files.",
+        discussion: "Example: inspect --no-stats runs/default/ckpt/epoch-003.safetensors.zst",
+        version: BuildInfo.versionLine)
 
     @Argument(help: "Files to inspect.")
     var files: [String]

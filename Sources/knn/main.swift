@@ -9,7 +9,9 @@ extension FeatureKind: ExpressibleByArgument {}
 @main
 struct KNNCommand: StageCommand {
     static let configuration = CommandConfiguration(commandName: "knn",
-        abstract: "Weighted kNN classification (InstDisc/MoCo monitor) of test features against train features.")
+        abstract: "Weighted kNN classification (InstDisc/MoCo monitor) of test features against train features.",
+        discussion: "Example: knn --train runs/x/features/train.safetensors.zst --test runs/x/features/test.safetensors.zst --feature backbone --k 200 --tau 0.1 --out runs/x/results/knn-backbone.json",
+        version: BuildInfo.versionLine)
 
     @OptionGroup var common: CommonOptions
     @Option(help: "Train features file (embed output).") var train: String

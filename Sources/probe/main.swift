@@ -11,7 +11,9 @@ extension ProbeInit: ExpressibleByArgument {}
 @main
 struct ProbeCommand: StageCommand {
     static let configuration = CommandConfiguration(commandName: "probe",
-        abstract: "Multinomial logistic regression on frozen features; reports test top-1 / top-5.")
+        abstract: "Multinomial logistic regression on frozen features; reports test top-1 / top-5.",
+        discussion: "Example: probe --train runs/x/features/train.safetensors.zst --test runs/x/features/test.safetensors.zst --protocol tuned --out runs/x/results/probe.json",
+        version: BuildInfo.versionLine)
 
     @OptionGroup var common: CommonOptions
     @Option(help: "Train features file (embed output).") var train: String

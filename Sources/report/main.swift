@@ -6,7 +6,9 @@ import StageKit
 struct ReportCommand: StageCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "HTML page and Markdown summary with SVG charts from run folders, baselines, hardness summaries and the CNCE study.")
+        abstract: "HTML page and Markdown summary with SVG charts from run folders, baselines, hardness summaries and the CNCE study.",
+        discussion: "Example: report --run runs/moco-ring --run runs/moco-uniform --baseline \"raw pixels=runs/baselines/raw\" --out runs/report",
+        version: BuildInfo.versionLine)
 
     @OptionGroup var common: CommonOptions
     @Option(name: .customLong("run"), help: "A run folder (log.csv, results/*.json, hardness summaries); repeatable.") var runs: [String] = []

@@ -61,11 +61,18 @@ final class PipelineMakeTests: XCTestCase {
             throw XCTSkip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
         }
         let dir = try TestSupport.scratchDir("pipeline-make")
-        let run = dir.path + "/runs/default"
 
-        // 1. the whole pipeline, ending with the results table and the report's path
+        // 1. the whole pipeline, ending with the results table and the report's path; the run's folder is
+        // named after the experiment and a hash of its training settings, and runs/default links to it
         let first = try make(dir)
         XCTAssertEqual(first.status, 0, String(first.stderr.suffix(2000)))
+        let link = dir.path + "/runs/default"
+        let folder = try FileManager.default.destinationOfSymbolicLink(atPath: link)
+        XCTAssertTrue(folder.range(of: #"^default-[0-9a-f]{8}$"#, options: .regularExpression) != nil, folder)
+        let run = dir.path + "/runs/" + folder
+        let provenance = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as! [String: Any]
+        XCTAssertEqual((provenance["make_variables"] as? [String: String])?["LR"], "0.12", "\(provenance)")
+        XCTAssertNotNil((provenance["machine"] as? [String: Any])?["blas_core"] as? String, "\(provenance)")
         XCTAssertTrue(first.stdout.contains("## Results"), first.stdout)
         XCTAssertTrue(first.stdout.contains("| raw pixels |"), first.stdout)
         XCTAssertTrue(first.stdout.hasSuffix("report: \(run)/report/index.html\n"), String(first.stdout.suffix(300)))
@@ -76,11 +83,13 @@ final class PipelineMakeTests: XCTestCase {
 
         XCTAssertEqual(stagesRun(first).filter { $0 == "pretrain" }.count, 2, first.stdout)
 
-        // 2. nothing left to do; a changed pretraining parameter reruns pretraining and what follows (and the
-        // views, which were deleted once trained), but neither ingest nor the baselines; a changed kNN
-        // parameter reruns the six kNN results (backbone and projection of the run and the two baselines) and the report only
+        // 2. nothing left to do; a changed pretraining parameter trains a new run in its own folder (the first
+        // stays as it was), but reruns neither ingest nor the baselines; a changed kNN parameter reruns the six
+        // kNN results (backbone and projection of the run and the two baselines) and the report only
         XCTAssertEqual(try stagesOfMake(dir), [])
         let afterLR = try stagesOfMake(dir, ["LR=0.05"])
+        XCTAssertNotEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), folder, "a new folder for the new setting")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: run + "/results/probe.json")), probe, "the first run is untouched")
         XCTAssertFalse(afterLR.contains("ingest"), "\(afterLR)")
         XCTAssertEqual(afterLR.filter { $0 == "pretrain" }.count, 2, "\(afterLR)")
         XCTAssertEqual(afterLR.filter { $0 == "embed" }.count, 2, "only the run's own features: \(afterLR)")
@@ -129,13 +138,15 @@ final class PipelineMakeTests: XCTestCase {
         let seeded = try make(dir, ["SEED=1"])
         XCTAssertEqual(seeded.status, 0, String(seeded.stderr.suffix(2000)))
         XCTAssertTrue(seeded.stdout.hasSuffix("report: \(run)-seed1/report/index.html\n"), String(seeded.stdout.suffix(300)))
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link + "-seed1"), folder + "-seed1")
         XCTAssertEqual(try stagesOfMake(dir), [], "the seed-0 run is still up to date")
         let results = try make(dir, ["results"])
         XCTAssertEqual(results.status, 0, String(results.stderr.suffix(2000)))
         let md = try String(contentsOfFile: dir.path + "/runs/report/summary.md", encoding: .utf8)
-        XCTAssertTrue(md.contains("| default | simclr | uniform | 2 | "), md)
-        XCTAssertTrue(md.contains("| default-seed1 | simclr |"), md)
-        XCTAssertTrue(md.contains("| default | 0, 1 | "), md)
+        XCTAssertTrue(md.contains("| \(folder) | simclr | uniform | 2 | "), md)
+        XCTAssertTrue(md.contains("| \(folder)-seed1 | simclr |"), md)
+        XCTAssertTrue(md.contains("| \(folder) | 0, 1 | "), md)
+        XCTAssertFalse(md.contains("| default | "), "the latest-run link is not a second run: \(md)")
 
         // 6. the default (SimCLR) keeps no queue: its hardness analysis used the training projections; a MoCo
         // experiment analyses its final queue
