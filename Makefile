@@ -73,6 +73,8 @@ INGEST_LIMIT  ?= 0
 # Pretrain on the first N training images (0 = all of them); embed/probe/kNN always use the full splits.
 PRETRAIN_IMAGES ?= 30000
 KNN_MONITOR_LIMIT ?= 10000
+# A training-log row every LOG_EVERY steps (the report's loss and learning-rate curves) besides each epoch's.
+LOG_EVERY ?= 50
 AUGMENT       ?= $(BIN)/augment
 RECIPE        ?= mocov2
 AUGMENT_EXTRA ?=
@@ -112,7 +114,7 @@ augment_args  = --recipe $(RECIPE) --seed $(1) $(AUGMENT_EXTRA)
 pretrain_args = --seed $(1) --objective $(OBJECTIVE) --sampler $(SAMPLER) --width $(WIDTH) --batch $(BATCH) \
   --lr $(LR) --wd $(WD) --schedule $(SCHEDULE) --tau $(TAU) --queue $(QUEUE) --key-momentum $(KEY_MOMENTUM) \
   --ring-outer $(RING_OUTER) --ring-inner $(RING_INNER) $(if $(strip $(ANNEAL_EPOCHS)),--anneal-epochs $(ANNEAL_EPOCHS)) --epochs $(EPOCHS) \
-  $(SAMPLER_EXTRA) $(PRETRAIN_EXTRA)
+  --log-every $(LOG_EVERY) $(SAMPLER_EXTRA) $(PRETRAIN_EXTRA)
 AUGMENT_ARGS  = $(call augment_args,$(SEED))
 PRETRAIN_ARGS = $(call pretrain_args,$(SEED))
 
@@ -322,7 +324,7 @@ $(BASE)/cnce/cnce.json: $(BIN)/hardness $(BASE)/params/cnce.args
 # ---- provenance: run.json, every make of the run (rewritten only when its content changes) ------------
 RUN_VARIABLES := EXP RUN RUN_HASH DATASET DATA TRAIN TEST PRETRAIN_SET TRAIN_FORMAT TEST_FORMAT TRAIN_SOURCE TRAIN_LABELS \
   TEST_SOURCE TEST_LABELS CIFAR_KIND IMAGE_SIZE COLOR PRETRAIN_SOURCE PRETRAIN_FORMAT HIERARCHY RUNS BASE BIN THREADS SEED \
-  DATA_SEED BLAS_CORE INGEST_LIMIT PRETRAIN_IMAGES KNN_MONITOR_LIMIT AUGMENT RECIPE AUGMENT_EXTRA KEEP_VIEWS EPOCHS OBJECTIVE \
+  DATA_SEED BLAS_CORE INGEST_LIMIT PRETRAIN_IMAGES KNN_MONITOR_LIMIT LOG_EVERY AUGMENT RECIPE AUGMENT_EXTRA KEEP_VIEWS EPOCHS OBJECTIVE \
   SAMPLER WIDTH BATCH LR WD SCHEDULE TAU QUEUE KEY_MOMENTUM RING_OUTER RING_INNER ANNEAL_EPOCHS SAMPLER_EXTRA PRETRAIN_EXTRA \
   KNN_K KNN_TAU PROBE_PROTOCOL PROBE_EXTRA CNCE_REPETITIONS CNCE_EXTRA
 $(RUN)/run.json: $(BIN)/bench FORCE
@@ -331,11 +333,13 @@ $(RUN)/run.json: $(BIN)/bench FORCE
 
 # ---- report ---------------------------------------------------------------------------------------
 report: $(RUN)/report/index.html
-$(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safetensors.zst \
+$(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safetensors.zst $(CANDIDATES) $(TRAIN) $(TEST) \
                           $(BASELINES) $(BASE)/cnce/cnce.json $(BIN)/report | $(RUN)/run.json
 	$(call progress,8,report)
 	$(BIN)/report --run $(RUN) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
-	  --cnce $(BASE)/cnce/cnce.json --title "$(EXP): $(OBJECTIVE) + $(SAMPLER)" --out $(RUN)/report
+	  --cnce $(BASE)/cnce/cnce.json --title "$(EXP): $(OBJECTIVE) + $(SAMPLER)" \
+	  --grid-candidates $(CANDIDATES) --grid-train-images $(TRAIN) --grid-test-images $(TEST) $(if $(HIERARCHY),--class-names $(HIERARCHY)) \
+	  --out $(RUN)/report
 
 # ---- experiments (pipelines/*.mk) --------------------------------------------------------------
 EXPERIMENTS := $(filter-out default,$(basename $(notdir $(wildcard pipelines/*.mk))))
@@ -346,7 +350,7 @@ ifeq ($(STUDY),)
 FINISHED = $(sort $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(shell find $(RUNS) -mindepth 3 -maxdepth 3 -path '*/results/probe.json' 2>/dev/null))))
 results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
 	$(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
-	  --cnce $(BASE)/cnce/cnce.json --title "All finished runs in $(RUNS)" --out $(RUNS)/report
+	  --cnce $(BASE)/cnce/cnce.json $(if $(HIERARCHY),--class-names $(HIERARCHY)) --title "All finished runs in $(RUNS)" --out $(RUNS)/report
 	@echo "report: $(RUNS)/report/index.html"
 else
 # ---- studies (studies/*.rows): rows run in shifts, each committed to results/STUDY/ROW-seedK/ ---------

@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["NN", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "Contrastive", dependencies: ["NN", "Evaluation", "Ranking", "TensorFiles", "StageKit", argumentParser], swiftSettings: fast),
         .target(name: "Analysis", dependencies: ["NN", "Ranking", "TensorFiles", "StageKit"], swiftSettings: fast),
-        .target(name: "Report", dependencies: ["TensorFiles", "StageKit"], swiftSettings: fast),
+        .target(name: "Report", dependencies: ["Analysis", "Images", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "TestSupport", path: "Sources/TestSupport"),
 
         stage("ingest", "Images"),
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "ContrastiveTests", dependencies: ["TestSupport", "Contrastive", "Analysis", "Ranking", "NN", "TensorFiles", "StageKit"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "NN", "TensorFiles", "StageKit"]),
         .testTarget(name: "AnalysisTests", dependencies: ["TestSupport", "Analysis", "Ranking", "TensorFiles", "StageKit"]),
-        .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "TensorFiles", "StageKit"]),
+        .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Images", "TensorFiles", "StageKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "TensorFiles", "StageKit", "NN"]),
     ],
     swiftLanguageModes: [.v5]

@@ -128,7 +128,7 @@ public enum HardnessStage {
         }
         let obj: [String: Any] = [
             "kind": "hardness",
-            "stage": provenance.stage, "version": Provenance.version, "seed": provenance.seed.map { Int($0) } ?? 0,
+            "stage": provenance.stage, "version": Provenance.version, "commit": BuildInfo.commit, "seed": provenance.seed.map { Int($0) } ?? 0,
             "parameters": provenance.parameters, "inputs": provenance.inputs,
             "queries": r.queryCount, "candidates": r.candidateCount, "pairs": r.pairs, "out_of_range": r.outOfRange,
             "histogram_edges": r.histogramEdges, "histogram_counts": r.histogramCounts,

@@ -54,6 +54,7 @@ public enum KNNStage {
         file.results = [
             "top1": outcome.top1, "top5": outcome.top5, "k_used": outcome.kUsed, "classes": classes,
             "train_count": train.count, "test_count": test.count, "dim": train.dim,
+            "per_class_top1": perClassTop1(predictions: outcome.predictions, labels: test.labels, classes: classes),
         ]
         try file.write(to: o.outPath)
         note(String(format: "knn: %.2f s", seconds))

@@ -82,6 +82,18 @@ public struct LinearClassifier: Sendable {
     }
 
     /// Top-1 and top-5 accuracy (percent) on labelled features; class ties go to the lower class.
+    /// The top-scoring class of every item: [count].
+    public func predictions(on data: LabeledFeatures) -> [Int32] {
+        let z = logits(data.values, count: data.count)
+        var out = [Int32](repeating: 0, count: data.count)
+        z.withUnsafeBufferPointer { zp in
+            out.withUnsafeMutableBufferPointer { op in
+                for i in 0..<data.count { WeightedKNN.rankClasses(zp.baseAddress! + i * classes, classes: classes, into: op.baseAddress! + i, count: 1) }
+            }
+        }
+        return out
+    }
+
     public func accuracy(on data: LabeledFeatures) -> (top1: Double, top5: Double) {
         let z = logits(data.values, count: data.count)
         let ranked = min(5, classes)

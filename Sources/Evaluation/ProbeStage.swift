@@ -115,6 +115,7 @@ public enum ProbeStage {
         var results: [String: Any] = [
             "top1": top1, "top5": top5, "train_top1": trainTop1, "final_train_loss": (model.finalLoss * 1e6).rounded() / 1e6,
             "classes": classes, "train_count": train.count, "test_count": test.count, "dim": train.dim,
+            "per_class_top1": perClassTop1(predictions: model.predictions(on: test), labels: test.labels, classes: classes),
         ]
         if let r = tunedResult {
             results["l2"] = r.chosenL2

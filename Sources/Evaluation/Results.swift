@@ -14,6 +14,7 @@ public struct ResultsFile {
         let object: [String: Any] = [
             "stage": provenance.stage,
             "version": Provenance.version,
+            "commit": BuildInfo.commit,
             "seed": provenance.seed.map { String($0) } ?? "",
             "parameters": provenance.parameters,
             "inputs": provenance.inputs,
@@ -34,6 +35,16 @@ public struct ResultsFile {
 /// Accuracy as a percentage rounded to 1e-4 (keeps the JSON short and stable).
 func percent(_ hits: Int, of total: Int) -> Double {
     (100 * Double(hits) / Double(max(total, 1)) * 10_000).rounded() / 10_000
+}
+
+/// Top-1 per class, in percent: [classes], NaN (JSON null) for a class with no test item.
+func perClassTop1(predictions: [Int32], labels: [Int64], classes: Int) -> [Any] {
+    var hits = [Int](repeating: 0, count: classes), totals = [Int](repeating: 0, count: classes)
+    for (p, l) in zip(predictions, labels) where l >= 0 && Int(l) < classes {
+        totals[Int(l)] += 1
+        if Int64(p) == l { hits[Int(l)] += 1 }
+    }
+    return (0..<classes).map { totals[$0] == 0 ? NSNull() as Any : percent(hits[$0], of: totals[$0]) as Any }
 }
 
 /// Checks an output path before the work starts, so a bad --out fails fast and writes nothing.

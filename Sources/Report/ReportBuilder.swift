@@ -9,11 +9,16 @@ public struct ReportInputs {
     public var cnce: String?                            // cnce.json from `hardness cnce-study`
     public var hardness: [String] = []                  // extra hardness summaries
     public var title = "Negative sampling report"
+    public var grids: ImageGridInputs?                  // the image grids of the first run (HTML only)
+    public var classNames: [String]?                    // label → name (a class hierarchy's), for tables and grids
     public init() {}
 }
 
 public enum ReportBuilder {
-    struct Section { var title: String; var html: String; var markdown: String }
+    struct Section {
+        var title: String; var html: String; var markdown: String
+        var inMarkdown = true            // false: the HTML page only (images, the configuration panel)
+    }
 
     public static func build(_ inputs: ReportInputs, outDir: String) throws {
         let inputFiles = (inputs.runs + inputs.baselines.map(\.1) + inputs.hardness + [inputs.cnce].compactMap { $0 }).map { ("--run/--baseline/--cnce/--hardness", Optional($0)) }
@@ -43,95 +48,33 @@ public enum ReportBuilder {
 
         sections.append(resultsSection(runs + baselines))
         if let comparison = ComparisonTable.make(runs) { sections.append(comparison) }
-        let trainingRuns = runs.filter { !$0.columns.isEmpty }
-        if !trainingRuns.isEmpty {
-            var html = "", md = ""
-            let loss = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
-                let pts = r.perEpoch("loss"); return pts.isEmpty ? nil : LineSeries("\(r.name) loss", pts, color: SVG.color(i))
-            }
-            let knn = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
-                let pts = r.perEpoch("knn_top1"); return pts.isEmpty ? nil : LineSeries("\(r.name) kNN", pts, color: SVG.color(i), dashed: true)
-            }
-            if !loss.isEmpty || !knn.isEmpty {
-                let c = chart("loss_knn", Charts.dualLine(title: "Loss (solid, left) and kNN top-1 (dashed, right) per epoch", xLabel: "epoch",
-                                                         leftLabel: "loss", rightLabel: "kNN top-1", left: loss, right: knn))
-                html += c.0; md += c.1
-            }
-            for (name, title, column, label) in [("loss", "Training loss per epoch", "loss", "loss"),
-                                                 ("knn", "kNN top-1 per epoch", "knn_top1", "kNN top-1"),
-                                                 ("contrastive_top1", "Contrastive top-1 per epoch", "top1", "top-1")] {
-                let series = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
-                    let pts = r.perEpoch(column)
-                    return pts.isEmpty ? nil : LineSeries(r.name, pts, color: SVG.color(i))
-                }
-                if series.isEmpty { continue }
-                let c = chart(name, Charts.line(title: title, xLabel: "epoch", yLabel: label, series: series))
-                html += c.0; md += c.1
-            }
-            var ring: [LineSeries] = []
-            for (i, r) in trainingRuns.enumerated() {
-                let outer = r.perEpoch("ring_outer"), inner = r.perEpoch("ring_inner")
-                if !outer.isEmpty { ring.append(LineSeries("\(r.name) outer", outer, color: SVG.color(i))) }
-                if !inner.isEmpty { ring.append(LineSeries("\(r.name) inner", inner, color: SVG.color(i), dashed: true)) }
-            }
-            if !ring.isEmpty {
-                let c = chart("ring_bounds", Charts.line(title: "Ring / band bounds over training", xLabel: "epoch", yLabel: "fraction of K", series: ring, includeZero: true))
-                html += c.0; md += c.1
-            }
-            var sims: [LineSeries] = []
-            for (i, r) in trainingRuns.enumerated() {
-                for (j, col) in ["sim_p50", "sim_p90", "sim_p99", "sim_p999"].enumerated() {
-                    let pts = r.perEpoch(col)
-                    if !pts.isEmpty { sims.append(LineSeries("\(r.name) \(col.dropFirst(4))", pts, color: SVG.color(i * 4 + j), dashed: i % 2 == 1)) }
-                }
-            }
-            if !sims.isEmpty {
-                let c = chart("similarity_percentiles", Charts.line(title: "Query–negative similarity percentiles", xLabel: "epoch", yLabel: "similarity", series: sims))
-                html += c.0; md += c.1
-            }
-            var monitor: [LineSeries] = []
-            for (i, r) in trainingRuns.enumerated() {
-                for (j, col) in ["align", "uniform"].enumerated() {
-                    let pts = r.perEpoch(col)
-                    if !pts.isEmpty { monitor.append(LineSeries("\(r.name) \(col == "align" ? "alignment" : "uniformity")", pts, color: SVG.color(i * 2 + j), dashed: j == 1)) }
-                }
-            }
-            if !monitor.isEmpty {
-                let c = chart("collapse_alignment_uniformity", Charts.line(title: "Collapse monitor: alignment (solid, 0 … 4) and uniformity (dashed, −4 spread … 0 collapsed)",
-                                                                            xLabel: "epoch", yLabel: "value", series: monitor, includeZero: true))
-                html += c.0; md += c.1
-            }
-            let erank = trainingRuns.enumerated().compactMap { (i, r) -> LineSeries? in
-                let pts = r.perEpoch("erank"); return pts.isEmpty ? nil : LineSeries(r.name, pts, color: SVG.color(i))
-            }
-            if !erank.isEmpty {
-                let c = chart("collapse_effective_rank", Charts.line(title: "Collapse monitor: effective rank of a batch's embeddings (1 … 128)",
-                                                                      xLabel: "epoch", yLabel: "effective rank", series: erank, includeZero: true))
-                html += c.0; md += c.1
-            }
-            for r in trainingRuns {
-                guard let flags = r.collapseFlags else { continue }
-                let text = flags.isEmpty ? "\(r.name): collapse monitor clean (no log row crosses a threshold)."
-                    : "\(r.name): collapse monitor FLAGGED — " + flags.joined(separator: " · ")
-                html += "<p>\(escapeXML(text))</p>\n"; md += "\n" + text + "\n"
-            }
-            sections.append(Section(title: "Training", html: html, markdown: md))
-        }
+        if let perClass = PerClassSection.make(runs + baselines, classNames: inputs.classNames) { sections.append(perClass) }
+        if let training = TrainingSection.make(runs, chart: chart) { sections.append(training) }
         let allHardness = runs.flatMap { r in r.hardness.map { ("\(r.name) / \($0.0)", $0.1) } } + extraHardness
         for (i, (label, h)) in allHardness.enumerated() {
             sections.append(HardnessSection.make(label: label, summary: h, id: "h\(i)", chart: chart))
         }
+        if let consistency = try ConsistencySection.make(runs, chart: chart) { sections.append(consistency) }
         if let cnce { sections.append(CNCESection.make(cnce, chart: chart)) }
+        if let grids = inputs.grids { sections.append(try ImageGrids.make(grids)) }
+        if let configuration = ConfigurationSection.make(runs) { sections.append(configuration) }
 
         try FileManager.default.createDirectory(atPath: outDir + "/charts", withIntermediateDirectories: true)
         for (name, svg) in charts { try writeTextAtomically(svg, to: "\(outDir)/charts/\(name).svg") }
+        // charts an earlier report wrote here and this one does not (its own folder: only .svg files go)
+        let written = Set(charts.map { $0.0 + ".svg" })
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: outDir + "/charts")) ?? [] where file.hasSuffix(".svg") && !written.contains(file) {
+            try? FileManager.default.removeItem(atPath: "\(outDir)/charts/\(file)")
+        }
         var html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>\(escapeXML(inputs.title))</title>\n"
-        html += "<style>body{font-family:sans-serif;margin:24px;max-width:1100px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}th{background:#eee}td:first-child,th:first-child{text-align:left}svg{display:block;margin:10px 0}</style>\n</head>\n<body>\n"
-        html += "<h1>\(escapeXML(inputs.title))</h1>\n"
+        html += "<style>body{font-family:sans-serif;margin:24px;max-width:1100px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}th{background:#eee}td:first-child,th:first-child{text-align:left}svg{display:block;margin:10px 0}table.grid td{text-align:center;vertical-align:top;font-size:11px;padding:2px;border:2px solid #ddd}table.grid img{width:56px;height:56px;image-rendering:pixelated}table.grid td.query{border-color:#1f77b4}table.grid td.same{border-color:#d62728}</style>\n</head>\n<body>\n"
+        html += "<h1>\(escapeXML(inputs.title))</h1>\n<nav><p>Contents</p><ol>\n"
+        for (i, s) in sections.enumerated() { html += "<li><a href=\"#section-\(i)\">\(escapeXML(s.title))</a></li>\n" }
+        html += "</ol></nav>\n"
         var md = "# \(inputs.title)\n\n"
-        for s in sections {
-            html += "<h2>\(escapeXML(s.title))</h2>\n\(s.html)\n"
-            md += "## \(s.title)\n\n\(s.markdown)\n"
+        for (i, s) in sections.enumerated() {
+            html += "<h2 id=\"section-\(i)\">\(escapeXML(s.title))</h2>\n\(s.html)\n"
+            if s.inMarkdown { md += "## \(s.title)\n\n\(s.markdown)\n" }
         }
         html += "</body>\n</html>\n"
         try writeTextAtomically(html, to: outDir + "/index.html")

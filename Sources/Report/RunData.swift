@@ -11,6 +11,7 @@ public struct RunData {
     public var results: [ResultEntry] = []
     public var hardness: [(String, [String: Any])] = []    // (file name, summary)
     public var parameters: [String: String] = [:]          // pretrain options from params/pretrain.args ("no-anneal" → "true")
+    public var folder: String?                              // the run folder (nil for a single result JSON)
 
     public func column(_ name: String) -> [Double]? { columns[name] }
 
@@ -24,11 +25,18 @@ public struct RunData {
     }
 
     /// The collapse monitor's verdict on the training log (StageKit.CollapseThresholds): nil without
-    /// a log, [] when clean, else "epoch E step S: reasons" for each flagged row.
+    /// a log, [] when clean, else "epoch E step S: reasons" for each flagged row. Only each epoch's last
+    /// row counts: rows logged within an epoch (--log-every) measure one batch, and the first steps of
+    /// any run sit above the thresholds before the embedding spreads out.
     public var collapseFlags: [String]? {
         guard let steps = columns["step"], !steps.isEmpty else { return nil }
         var out: [String] = []
-        for i in steps.indices {
+        let epochs = columns["epoch"]
+        let epochEnds = steps.indices.filter { i in
+            guard let epochs, i < epochs.count, i + 1 < steps.count, i + 1 < epochs.count else { return true }
+            return epochs[i + 1] != epochs[i]
+        }
+        for i in epochEnds {
             var row: [String: String] = [:]
             for (k, v) in columns where i < v.count && v[i].isFinite { row[k] = String(v[i]) }
             let reasons = CollapseThresholds.reasons(row)
@@ -49,6 +57,18 @@ public struct RunData {
         return last.keys.sorted().map { ($0, last[$0]!) }
     }
 
+    /// (step, value) pairs of a column for every logged row, NaN rows dropped.
+    public func perStep(_ name: String) -> [(Double, Double)] {
+        guard let ys = columns[name], let xs = columns["step"] else { return [] }
+        return zip(xs, ys).filter { $0.0.isFinite && $0.1.isFinite }.map { ($0.0, $0.1) }
+    }
+
+    /// True when the log has rows within epochs (pretrain --log-every), not only one per epoch.
+    public var logsWithinEpochs: Bool {
+        guard let epochs = columns["epoch"], let steps = columns["step"] else { return false }
+        return Set(steps.filter(\.isFinite)).count > Set(epochs.filter(\.isFinite)).count
+    }
+
     public static func load(_ dir: String, name: String? = nil) throws -> RunData {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw StageError(dir, "no such run folder or file") }
@@ -57,6 +77,7 @@ public struct RunData {
             run.add(try readJSONObject(dir), file: URL(fileURLWithPath: dir).lastPathComponent)
             return run
         }
+        run.folder = dir
         if FileManager.default.fileExists(atPath: dir + "/log.csv") {
             guard let text = try? String(contentsOfFile: dir + "/log.csv", encoding: .utf8) else { throw StageError(dir + "/log.csv", "is not readable UTF-8 text") }
             run.columns = try parseCSV(text, path: dir + "/log.csv")
@@ -133,6 +154,7 @@ public struct ResultEntry {
     public var file: String
     public var feature: String?          // parameters.feature (knn: backbone / projection)
     public var protocolName: String?     // parameters.protocol (probe: tuned / moco / ring)
+    public var perClassTop1: [Double]?   // results.per_class_top1 (percent; NaN for a class without test items)
 
     init?(_ obj: [String: Any], file: String) {
         let flat = ResultEntry.flatten(obj)
@@ -149,6 +171,9 @@ public struct ResultEntry {
         let parameters = obj["parameters"] as? [String: Any]
         feature = parameters?["feature"] as? String
         protocolName = parameters?["protocol"] as? String
+        if let list = (obj["results"] as? [String: Any])?["per_class_top1"] as? [Any] {
+            perClassTop1 = list.map { ($0 as? NSNumber)?.doubleValue ?? .nan }
+        }
     }
 
     /// Numeric leaves by their last key (the first occurrence wins, objects visited in key order).

@@ -17,6 +17,19 @@ struct ReportCommand: StageCommand {
     @Option(name: .customLong("hardness"), help: "A hardness summary JSON not inside a run folder; repeatable.") var hardness: [String] = []
     @Option(help: "Page title.") var title = "Negative sampling report"
     @Option(help: "Output folder (index.html, summary.md, charts/).") var out: String
+    @Option(help: ArgumentHelp("Image grids (HTML): the final queue/bank — the checkpoint — or, for SimCLR, the training features; needs --grid-train-images and --grid-test-images, and reads the first run's features/.", valueName: "file"))
+    var gridCandidates: String?
+    @Option(help: "Image grids: the training dataset (the neighbours' and negatives' pixels).") var gridTrainImages: String?
+    @Option(help: "Image grids: the test dataset (the queries' pixels).") var gridTestImages: String?
+    @Option(help: "Class names (per-class table, image grids) from a class hierarchy JSON (else the dataset's own, else numbers).") var classNames: String?
+
+    func validate() throws {
+        let grid = [gridCandidates, gridTrainImages, gridTestImages]
+        if grid.contains(where: { $0 != nil }) && grid.contains(where: { $0 == nil }) {
+            throw ValidationError("--grid-candidates, --grid-train-images and --grid-test-images go together")
+        }
+        if gridCandidates != nil && runs.isEmpty { throw ValidationError("--grid-candidates needs a --run folder (its features/ are the queries and neighbours)") }
+    }
 
     func run() throws {
         Stage.run("report") {
@@ -29,6 +42,13 @@ struct ReportCommand: StageCommand {
             inputs.cnce = cnce
             inputs.hardness = hardness
             inputs.title = title
+            inputs.classNames = try classNames.map { try ImageGrids.classNames(hierarchy: $0) }
+            if let candidates = gridCandidates, let trainImages = gridTrainImages, let testImages = gridTestImages {
+                var g = ImageGridInputs(trainFeatures: runs[0] + "/features/train.safetensors.zst", testFeatures: runs[0] + "/features/test.safetensors.zst",
+                                        candidates: candidates, trainImages: trainImages, testImages: testImages)
+                g.classNames = inputs.classNames
+                inputs.grids = g
+            }
             try ReportBuilder.build(inputs, outDir: out)
         }
     }

@@ -230,6 +230,17 @@ final class StageBadInputTests: XCTestCase {
                                                     "--bn-splits", "2", "--queue", "64", "--sampler", "uniform", "--out", emb],
                           status: 1, mentions: "non-finite", output: emb))
 
+        // Resuming with views the run did not train on: another image size, another number of images.
+        let bigViews = fx.path("views-20px.safetensors.zst"), moreData = fx.path("data-96.safetensors.zst"), moreViews = fx.path("views-96.safetensors.zst")
+        XCTAssertEqual(try TestSupport.runStage("augment", ["--dataset", fx.dataset, "--recipe", "mocov2", "--epoch", "2", "--size", "20", "--out", bigViews]).status, 0)
+        try Self.writeDataset(moreData, count: 96)
+        XCTAssertEqual(try TestSupport.runStage("augment", ["--dataset", moreData, "--recipe", "mocov2", "--epoch", "2", "--out", moreViews]).status, 0)
+        for (views, message) in [(bigViews, "views of 1×20×20 / 1×20×20 images, but"), (moreViews, "views of 96 images, but")] {
+            cases.append(Case(stage: "pretrain", args: ["--views", views, "--resume", fx.checkpoint, "--epochs", "2", "--width", "2", "--batch", "32",
+                                                        "--bn-splits", "2", "--queue", "64", "--sampler", "uniform", "--out", emb],
+                              status: 1, mentions: message, output: emb))
+        }
+
         // Datasets and views with no channels, no images, one image.
         for (name, count, channels, message) in [("zero-images", 0, 1, "data-zero-images"), ("zero-channels", 4, 0, "data-zero-channels"),
                                                  ("one-image", 1, 1, "data-one-image")] {

@@ -53,7 +53,8 @@ final class ReportTests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderr)
         }
         let files = TestSupport.listing(URL(fileURLWithPath: out1 + "/charts"))
-        for name in ["loss_knn.svg", "loss.svg", "knn.svg", "ring_bounds.svg", "h0_similarity_histogram.svg", "h0_same_class.svg", "h0_lca_depth.svg", "h0_consistency.svg", "cnce_bias.svg", "cnce_variance.svg"] {
+        XCTAssertFalse(files.contains("loss.svg") || files.contains("knn.svg"), "loss and kNN appear once, in loss_knn: \(files)")
+        for name in ["loss_knn.svg", "contrastive_top1.svg", "selected_negatives.svg", "selected_same_class.svg", "ring_bounds.svg", "h0_similarity_histogram.svg", "h0_same_class.svg", "h0_lca_depth.svg", "h0_consistency.svg", "cnce_bias.svg", "cnce_variance.svg"] {
             XCTAssertTrue(files.contains(name), "missing chart \(name): \(files)")
         }
         for f in ["index.html", "summary.md"] + files.map({ "charts/" + $0 }) {

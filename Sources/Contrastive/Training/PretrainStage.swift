@@ -63,6 +63,15 @@ public enum PretrainStage {
             for (key, value) in o.identity where saved[key] != value {
                 throw StageError(resume, "was trained with \(key) = \(saved[key] ?? "unset"), this run asks for \(value); use the same settings or start a new run")
             }
+            // the views must be those the run trained on: the same image shape and the same number of images
+            // (older checkpoints without the record are taken as they are)
+            let shape = "\(first.shape1.dropFirst().map(String.init).joined(separator: "×")) / \(first.shape2.dropFirst().map(String.init).joined(separator: "×"))"
+            if let saved = f.metadata["view_shapes"], saved != shape {
+                throw StageError(o.views[0], "views of \(shape) images, but \(resume) was trained on \(saved); use the run's own views")
+            }
+            if let saved = f.metadata["views_count"], saved != "\(first.count)" {
+                throw StageError(o.views[0], "views of \(first.count) images, but \(resume) was trained on \(saved) per epoch; use the run's own views")
+            }
             try model.load(from: f)
             epochsDone = Int(f.metadata["epochs_done"] ?? "") ?? -1
             step = Int(f.metadata["step"] ?? "") ?? -1
@@ -98,9 +107,9 @@ public enum PretrainStage {
                 let st = try trainer.step(views: views, rows: rows, step: step, percentiles: last || logThis)
                 sum.add(st)
                 if logThis && !last {
+                    // a row within the epoch: one batch's figures, not checked by the collapse monitor
                     log.append(row(epoch: epoch, step: step + 1, lr: trainer.learningRate(step: step), stats: st, mean: nil,
                                    sampler: sampler, options: o, knn: nil))
-                    warnIfCollapsing(log.rows.last!)
                 }
                 if last { sum.percentiles = st.percentiles; sum.health = st.health }
                 step += 1
@@ -122,6 +131,8 @@ public enum PretrainStage {
         meta["epochs_done"] = "\(epochsDone)"
         meta["step"] = "\(step)"
         meta["steps_per_epoch"] = "\(stepsPerEpoch)"
+        meta["view_shapes"] = "\(first.shape1.dropFirst().map(String.init).joined(separator: "×")) / \(first.shape2.dropFirst().map(String.init).joined(separator: "×"))"
+        meta["views_count"] = "\(first.count)"
         meta["log_csv"] = log.csv
         meta["sampler"] = Provenance.json(sampler.identity.merging(["name": sampler.name, "steps_per_epoch": "\(stepsPerEpoch)"]) { a, _ in a })
         model.describe(into: &meta)

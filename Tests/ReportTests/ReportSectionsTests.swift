@@ -1,0 +1,142 @@
+import Foundation
+import Images
+import Report
+import StageKit
+import TensorFiles
+import TestSupport
+import XCTest
+
+/// The researcher's sections of the report on a hand-made run folder whose answers the test computes
+/// itself: the image grids (each cell's picture and order against a brute-force cosine ranking, the
+/// same-class marks), the configuration panel, per-class accuracy, the consistency histogram against the
+/// Binomial null, and the contents list.
+final class ReportSectionsTests: XCTestCase {
+    func testGridsConfigurationPerClassConsistencyAndContents() throws {
+        let dir = try TestSupport.scratchDir("report-sections")
+        let run = dir.appendingPathComponent("run")
+        for sub in ["features", "results", "params", "hardness"] {
+            try FileManager.default.createDirectory(at: run.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        var rng = RNG(seed: 7, stream: [3])
+        func floats(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.normal()) } }
+        let classes = ["ant", "bee", "cat", "dog"]
+        // datasets: 40 training images whose index (source position) is not their row, 8 test images
+        let nTrain = 40, nTest = 8, pixels = 1 * 4 * 5
+        let trainPixels = (0..<(nTrain * pixels)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let testPixels = (0..<(nTest * pixels)).map { UInt8(truncatingIfNeeded: $0 &* 53 &+ 5) }
+        let trainIndex = (0..<Int64(nTrain)).map { 1000 + 3 * $0 }, testIndex = (0..<Int64(nTest)).map { $0 }
+        let trainLabels = (0..<Int64(nTrain)).map { $0 % 4 }, testLabels = (0..<Int64(nTest)).map { ($0 * 3) % 4 }
+        func dataset(_ path: String, _ images: [UInt8], _ n: Int, _ labels: [Int64], _ index: [Int64]) throws {
+            var w = TensorFileWriter(metadata: ["stage": "ingest", "classes": #"["ant","bee","cat","dog"]"#])
+            w.add("images", images, shape: [n, 1, 4, 5]); w.add("labels", labels, shape: [n]); w.add("index", index, shape: [n])
+            try w.write(to: path)
+        }
+        let trainData = dir.path + "/train.safetensors.zst", testData = dir.path + "/test.safetensors.zst"
+        try dataset(trainData, trainPixels, nTrain, trainLabels, trainIndex)
+        try dataset(testData, testPixels, nTest, testLabels, testIndex)
+        // features and a MoCo-style queue of 12 training images
+        let trainBackbone = floats(nTrain * 3), testBackbone = floats(nTest * 3), testProjection = floats(nTest * 5)
+        func features(_ path: String, _ backbone: [Float], _ projection: [Float], _ n: Int, _ labels: [Int64], _ index: [Int64]) throws {
+            var w = TensorFileWriter(metadata: ["stage": "embed"])
+            w.add("backbone", backbone, shape: [n, 3]); w.add("projection", projection, shape: [n, 5])
+            w.add("labels", labels, shape: [n]); w.add("index", index, shape: [n])
+            try w.write(to: path)
+        }
+        try features(run.path + "/features/train.safetensors.zst", trainBackbone, floats(nTrain * 5), nTrain, trainLabels, trainIndex)
+        try features(run.path + "/features/test.safetensors.zst", testBackbone, testProjection, nTest, testLabels, testIndex)
+        let queueRows = (0..<12).map { ($0 * 7) % nTrain }, queue = floats(12 * 5)
+        var q = TensorFileWriter(metadata: ["stage": "pretrain"])
+        q.add("queue", queue, shape: [12, 5]); q.add("queue_label", queueRows.map { trainLabels[$0] }, shape: [12])
+        q.add("queue_index", queueRows.map { trainIndex[$0] }, shape: [12])
+        let checkpoint = dir.path + "/ckpt.safetensors.zst"
+        try q.write(to: checkpoint)
+        // results with per-class accuracy, run.json, params, hardness counts
+        try #"{"stage": "probe", "parameters": {"protocol": "tuned"}, "results": {"top1": 62.5, "top5": 100, "per_class_top1": [50, 100, null, 25]}}"#
+            .write(to: run.appendingPathComponent("results/probe.json"), atomically: true, encoding: .utf8)
+        try #"{"make_variables": {"LR": "0.06", "EPOCHS": "3"}, "machine": {"blas_core": "Haswell", "threads": 2}, "checkout": {"dirty": false}}"#
+            .write(to: run.appendingPathComponent("run.json"), atomically: true, encoding: .utf8)
+        try "--seed 0 --lr 0.06\n".write(to: run.appendingPathComponent("params/pretrain.args"), atomically: true, encoding: .utf8)
+        let hard: [Int64] = (0..<200).map { $0 < 5 ? 90 : Int64(5 + $0 % 7) }      // 5 candidates far in the tail
+        var h = TensorFileWriter(metadata: ["stage": "hardness"])
+        h.add("hard_count", hard, shape: [200]); h.add("eligible_count", [Int64](repeating: 100, count: 200), shape: [200])
+        try h.write(to: run.appendingPathComponent("hardness/stats.safetensors.zst").path)
+
+        let out = dir.path + "/report"
+        let r = try TestSupport.runStage("report", ["--run", run.path, "--grid-candidates", checkpoint, "--grid-train-images", trainData,
+                                                    "--grid-test-images", testData, "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+        let md = try String(contentsOfFile: out + "/summary.md", encoding: .utf8)
+
+        // contents: every section linked once
+        for title in ["Results (top-1 / top-5, %)", "Per-class top-1 (%)", "Consistency of hardness against the Binomial null",
+                      "Queries, neighbours and hardest negatives", "Configuration"] {
+            XCTAssertTrue(html.contains("\">\(title)</a></li>"), "contents lack \(title)")
+        }
+        XCTAssertFalse(md.contains("Queries, neighbours") || md.contains("## Configuration"), "HTML-only sections stay out of summary.md")
+
+        // grids: 6 queries spread over the test split; each row = the query, its 8 nearest training images by
+        // backbone cosine, then its 8 hardest queue entries by projection cosine (ties by row)
+        func cosineRanking(_ query: ArraySlice<Float>, _ pool: [Float], dim: Int) -> [Int] {
+            let qn = query.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+            let scores = (0..<(pool.count / dim)).map { i -> Double in
+                let v = pool[(i * dim)..<((i + 1) * dim)]
+                return zip(query, v).reduce(0) { $0 + Double($1.0) * Double($1.1) } / (qn * v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot())
+            }
+            return scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+        }
+        func uri(_ images: [UInt8], _ row: Int) -> String {
+            images.withUnsafeBufferPointer { PNG.dataURI(PNG.encode(planar: UnsafeBufferPointer(rebasing: $0[(row * pixels)..<((row + 1) * pixels)]), channels: 1, height: 4, width: 5)) }
+        }
+        let rows = html.components(separatedBy: "<tr><td class=\"query\">").dropFirst()
+        XCTAssertEqual(rows.count, 6)
+        var sameExpected = 0
+        for (k, rowHTML) in rows.enumerated() {
+            let queryRow = k * nTest / 6
+            let cells = rowHTML.components(separatedBy: "<img src=\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+            XCTAssertEqual(cells.count, 17)
+            XCTAssertEqual(cells[0], uri(testPixels, queryRow), "query \(k)")
+            let neighbours = cosineRanking(testBackbone[(queryRow * 3)..<((queryRow + 1) * 3)], trainBackbone, dim: 3).prefix(8)
+            XCTAssertEqual(Array(cells[1...8]), neighbours.map { uri(trainPixels, $0) }, "neighbours of query \(k)")
+            let hardest = cosineRanking(testProjection[(queryRow * 5)..<((queryRow + 1) * 5)], queue, dim: 5).prefix(8)
+            XCTAssertEqual(Array(cells[9...16]), hardest.map { uri(trainPixels, queueRows[$0]) }, "hardest negatives of query \(k)")
+            sameExpected += hardest.filter { trainLabels[queueRows[$0]] == testLabels[queryRow] }.count
+        }
+        XCTAssertEqual(html.components(separatedBy: "<td class=\"same\">").count - 1, sameExpected)
+        XCTAssertTrue(html.contains("\(sameExpected) of the 48 hardest negatives shown share their query's class."), html)
+        XCTAssertTrue(html.contains("alt=\"bee\""), "class names from the dataset's metadata")
+
+        // configuration panel, per-class accuracy, consistency against the null
+        XCTAssertTrue(html.contains("<td>make_variables.LR</td><td>0.06</td>"), html)
+        XCTAssertTrue(html.contains("<td>checkout.dirty</td><td>false</td>"), html)
+        XCTAssertTrue(html.contains("<td>params/pretrain.args</td><td>--seed 0 --lr 0.06</td>"), html)
+        XCTAssertTrue(md.contains("| class | run probe |\n|---|---|\n| 0 | 50.00 |\n| 1 | 100.00 |\n| 2 | — |\n| 3 | 25.00 |"), md)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/charts/consistency_0.svg"))
+        // the null: Binomial(100, p̄) with p̄ = mean count / 100; mean + 6 sd of it
+        let p = Double(hard.reduce(0, +)) / 200 / 100
+        let limit = min(100, Int((100 * p + 6 * (100 * p * (1 - p)).squareRoot()).rounded(.up)))
+        XCTAssertTrue(md.contains("run: 5 of 200 candidates are among the hardest for more queries than the Binomial null allows (mean + 6 sd = \(limit) of 100)"), md)
+
+        // every SVG parses, and headless Chromium draws the page (grids included)
+        let svgCheck = try TestSupport.python("ref_analysis_report_check.py", [out, "-"])
+        XCTAssertEqual(svgCheck.status, 0, svgCheck.stderr)
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
+              TestSupport.pythonHas(["numpy", "PIL"]) else { throw XCTSkip("chromium or numpy/pillow missing: the page's rendering not checked") }
+        let shot = dir.path + "/shot.png"
+        let render = try TestSupport.run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                                                    "--window-size=1200,3000", "--screenshot=\(shot)", "file://\(out)/index.html"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: shot), "no screenshot: \(render.stderr.suffix(500))")
+        let check = try TestSupport.python("ref_analysis_report_check.py", [out, shot])
+        XCTAssertEqual(check.status, 0, check.stderr)
+        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any])
+        XCTAssertGreaterThan((result["non_white_fraction"] as! NSNumber).doubleValue, 0.01)
+    }
+
+    func testGridFlagsGoTogether() throws {
+        let dir = try TestSupport.scratchDir("report-grid-flags")
+        let r = try TestSupport.runStage("report", ["--run", dir.path, "--grid-candidates", dir.path + "/x", "--out", dir.path + "/out"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertTrue(r.stderr.contains("--grid-candidates, --grid-train-images and --grid-test-images go together"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/out"))
+    }
+}
