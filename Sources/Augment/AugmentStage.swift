@@ -24,7 +24,6 @@ public enum AugmentStage {
     /// Reads, augments every image (two views, or one Lab-split view), writes atomically.
     /// Largest output side, and the most bytes the two views of one epoch may take in memory.
     public static let sizeLimit = 1024
-    public static let viewsByteLimit = 8 << 30
 
     public static func run(_ o: Options) throws {
         var parameters = o.overrides.resolve(o.recipe)
@@ -58,9 +57,8 @@ public enum AugmentStage {
         // view1: [N, c1, S, S]   view2: [N, c2, S, S]
         let plane = size * size
         let (bytes, overflow) = n.multipliedReportingOverflow(by: (c1 + c2) * plane)
-        guard !overflow, bytes <= AugmentStage.viewsByteLimit else {
-            throw StageError(o.dataset, "\(n) images × \(c1 + c2) channels × \(size)² exceed the views limit of \(AugmentStage.viewsByteLimit >> 30) GiB (use --size or fewer images)")
-        }
+        try OutputBudget.check(bytes, overflow: overflow, what: "views of \(n) images × \(c1 + c2) channels × \(size)²",
+                               inputBytes: OutputBudget.size(of: [o.dataset]), file: o.dataset, hint: "use a smaller --size or fewer images")
         var view1 = [UInt8](repeating: 0, count: n * c1 * plane)
         var view2 = [UInt8](repeating: 0, count: n * c2 * plane)
         let images = file.rawBytes(info).bindMemory(to: UInt8.self)

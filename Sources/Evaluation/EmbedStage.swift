@@ -65,6 +65,9 @@ public enum EmbedStage {
         let encoder = try makeEncoder?(data) ?? o.encoder.make(imageShape: Array(data.shape.dropFirst()), options: o)
         let n = data.shape[0], imageSize = data.shape[1...].reduce(1, *)
         let d = encoder.backboneDim, p = encoder.projectionDim
+        let (floats, overflow) = n.multipliedReportingOverflow(by: d + p)
+        try OutputBudget.check(floats &* 4, overflow: overflow || floats > Int.max / 4, what: "features of \(n) images × (\(d) + \(p)) floats",
+                               inputBytes: OutputBudget.size(of: [o.datasetPath]), file: o.datasetPath, hint: "embed fewer images")
 
         var provenance = Provenance(stage: "embed", seed: o.seed)
         try provenance.addInput("dataset", path: o.datasetPath)

@@ -5,9 +5,6 @@ import TensorFiles
 /// The ingest output (the dataset contract): `images` u8 [N,C,H,W], `labels` i64 [N] (−1 = unlabeled),
 /// `index` i64 [N] (position in the original source), plus class names when known.
 public struct ImageDataset {
-    /// Most bytes of pixels one ingest may hold (the decoded dataset is written as one tensor).
-    public static let byteLimit = 8 << 30
-
     public var images: [UInt8]          // [N, C, H, W]
     public var channels: Int
     public var height: Int

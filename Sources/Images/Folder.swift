@@ -110,9 +110,8 @@ extension ImageDataset {
         }
         let item = channels * height * width
         let (total, overflow) = n.multipliedReportingOverflow(by: item)
-        guard !overflow, total <= ImageDataset.byteLimit else {
-            throw StageError(files.first ?? "", "\(n) images of \(channels)×\(height)×\(width) exceed the dataset limit of \(ImageDataset.byteLimit >> 30) GiB (pass --size S to shrink them)")
-        }
+        try OutputBudget.check(total, overflow: overflow, what: "\(n) images of \(channels)×\(height)×\(width)", inputBytes: OutputBudget.size(of: files),
+                               file: files.first ?? "", hint: "pass --size S to shrink them")
         var pixels = [UInt8](repeating: 0, count: n * item)                    // [N, C, H, W]
         let target = options.size
         pixels.withUnsafeMutableBufferPointer { dst in

@@ -5,18 +5,22 @@ import StageKit
 /// joined (as `gunzip` does), and the output bounded while it is produced, so a small file that
 /// inflates to gigabytes (a "zip bomb") fails before it takes the memory.
 public enum Gzip {
-    /// The most bytes one file may inflate to (Fashion-MNIST's largest is 47 MB).
+    /// The most bytes one file may inflate to (Fashion-MNIST's largest is 47 MB, 1.8× its .gz).
     public static let outputLimit = 1 << 30
+
+    /// The limit for a file of `compressed` bytes: 256 MiB, or 32× its size when that is more, at most
+    /// `outputLimit` — so a small zip bomb stops early.
+    public static func limit(compressed: Int) -> Int { min(outputLimit, max(256 << 20, compressed.multipliedReportingOverflow(by: 32).overflow ? .max : compressed * 32)) }
 
     /// True when the bytes start with the gzip magic 1F 8B.
     public static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
 
     /// Decompresses a whole gzip file; every fault is a `StageError` naming `path`.
-    public static func decompress(_ bytes: [UInt8], path: String, limit: Int = outputLimit) throws -> [UInt8] {
-        try bytes.withUnsafeBytes { try decompress($0, path: path, limit: limit) }
+    public static func decompress(_ bytes: [UInt8], path: String, limit: Int? = nil) throws -> [UInt8] {
+        try bytes.withUnsafeBytes { try decompress($0, path: path, limit: limit ?? Gzip.limit(compressed: bytes.count)) }
     }
 
-    public static func decompress(_ bytes: UnsafeRawBufferPointer, path: String, limit: Int = outputLimit) throws -> [UInt8] {
+    public static func decompress(_ bytes: UnsafeRawBufferPointer, path: String, limit: Int) throws -> [UInt8] {
         let n = bytes.count
         guard n > 0, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { throw StageError(path, "not a gzip file (empty)") }
         guard n >= 2, base[0] == 0x1F, base[1] == 0x8B else {

@@ -14,7 +14,7 @@ public struct IDXArray {
         var bytes: [UInt8] = try {
             let raw = try readFileBytes(path)
             return try raw.withUnsafeBytes { b in
-                b.count >= 2 && b[0] == 0x1F && b[1] == 0x8B ? try Gzip.decompress(b, path: path) : [UInt8](b)
+                b.count >= 2 && b[0] == 0x1F && b[1] == 0x8B ? try Gzip.decompress(b, path: path, limit: Gzip.limit(compressed: b.count)) : [UInt8](b)
             }
         }()
         guard bytes.count >= 4 else { throw StageError(path, "not an IDX file: only \(bytes.count) bytes") }

@@ -122,13 +122,13 @@ public final class TensorFile: @unchecked Sendable {
     /// Reads only the metadata (still decompressing, hence validating, the whole frame).
     public static func metadata(_ path: String) throws -> [String: String] { try read(path).metadata }
 
-    /// Most bytes a file may decompress to: 2 GiB, or 200× its compressed size when that is more
-    /// (real tensors compress far less; only a crafted run-length frame claims more), never more than
-    /// this machine's memory. The environment variable NS_MAX_DECOMPRESSED_BYTES replaces the rule.
+    /// Most bytes a file may decompress to: 256 MiB, or 32× its compressed size when that is more (real
+    /// tensors compress 1–6×; only a crafted frame claims more), never more than this machine's memory —
+    /// so a file under 10 MB decodes to at most 320 MB. NS_MAX_DECOMPRESSED_BYTES=N replaces the rule.
     public static func decompressedLimit(compressed: Int) -> UInt64 {
         if let text = ProcessInfo.processInfo.environment["NS_MAX_DECOMPRESSED_BYTES"], let v = UInt64(text) { return v }
-        let (scaled, overflow) = UInt64(compressed).multipliedReportingOverflow(by: 200)
-        return min(ProcessInfo.processInfo.physicalMemory, max(2 << 30, overflow ? .max : scaled))
+        let (scaled, overflow) = UInt64(compressed).multipliedReportingOverflow(by: 32)
+        return min(ProcessInfo.processInfo.physicalMemory, max(256 << 20, overflow ? .max : scaled))
     }
 }
 

@@ -14,6 +14,7 @@ final class StageBadInputTests: XCTestCase {
         var status: Int32                // 64: usage; 1: a bad input file
         var mentions: String             // the flag or file the one line must name (and say why)
         var output: String? = nil        // what must not appear
+        var env: [String: String] = [:]  // environment for the run (e.g. a lowered limit)
     }
 
     /// Small valid inputs every case starts from, made once.
@@ -79,7 +80,7 @@ final class StageBadInputTests: XCTestCase {
         let before = try inputs.map { try SHA256.hex(file: $0) }
         for c in cases {
             let label = "\(c.stage) \(c.args.joined(separator: " "))"
-            let r = try TestSupport.runStage(c.stage, c.args)
+            let r = try TestSupport.runStage(c.stage, c.args, env: c.env)
             XCTAssertEqual(r.status, c.status, "\(label): \(r.stderr)", file: file, line: line)
             XCTAssertEqual(r.stdout, "", "\(label): nothing on stdout", file: file, line: line)
             let lines = r.stderr.split(separator: "\n")
@@ -280,10 +281,20 @@ final class StageBadInputTests: XCTestCase {
         let out = fx.path("claims.safetensors.zst")
         let bomb = fx.path("bomb.idx.gz")
         XCTAssertEqual(try TestSupport.run("/usr/bin/env", ["python3", "-c",
-            "import gzip, sys; open(sys.argv[1], 'wb').write(gzip.compress(bytes(1100 << 20), 1))", bomb]).status, 0)
+            "import gzip, sys; open(sys.argv[1], 'wb').write(gzip.compress(bytes(300 << 20), 1))", bomb]).status, 0)
         try check([
             Case(stage: "ingest", args: ["folder", fx.path("claims"), "--out", out], status: 1, mentions: "claims 16000×16000 pixels", output: out),
-            Case(stage: "ingest", args: ["idx", "--images", bomb, "--labels", bomb, "--out", out], status: 1, mentions: "inflates to more than 1024 MiB", output: out),
+            Case(stage: "ingest", args: ["idx", "--images", bomb, "--labels", bomb, "--out", out], status: 1, mentions: "inflates to more than 256 MiB", output: out),
+        ])
+        // What a stage makes from its inputs is bounded by their size (OutputBudget: 1 GiB or 16× the input;
+        // NS_MAX_OUTPUT_BYTES replaces the rule): checked before the allocation, here with the rule lowered.
+        let low = ["NS_MAX_OUTPUT_BYTES": "100000"]
+        let views = fx.path("budget-views.safetensors.zst"), features = fx.path("budget-features.safetensors.zst")
+        try check([
+            Case(stage: "augment", args: ["--dataset", fx.dataset, "--size", "64", "--out", views], status: 1,
+                 mentions: "views of 64 images × 2 channels × 64² would take 524288 bytes, over the limit of 100000", output: views, env: low),
+            Case(stage: "embed", args: ["--encoder", "raw", "--dataset", fx.dataset, "--out", features], status: 1,
+                 mentions: "features of 64 images × (256 + 256) floats would take 131072 bytes, over the limit of 100000", output: features, env: low),
         ])
     }
 
