@@ -79,6 +79,9 @@ AUGMENT       ?= $(BIN)/augment
 RECIPE        ?= mocov2
 AUGMENT_EXTRA ?=
 KEEP_VIEWS    ?=
+# Checkpoints kept: the last and every KEEP_CHECKPOINTS-th epoch's (1 keeps all); the others are deleted
+# once the next epoch's exists (a 50-epoch run keeps 6 × 10 MB instead of 500 MB).
+KEEP_CHECKPOINTS ?= 10
 EPOCHS        ?= 4
 OBJECTIVE     ?= moco
 SAMPLER       ?= ring
@@ -246,8 +249,15 @@ $(RUN)/ckpt/epoch-$(1).safetensors.zst: $(RUN)/views/epoch-$(1).safetensors.zst 
 	$(BIN)/pretrain --views $(RUN)/views/epoch-$(1).safetensors.zst $(if $(2),--resume $(2)) $(PRETRAIN_ARGS) \
 	  --knn-train $(TRAIN) --knn-test $(TEST) --knn-limit $(KNN_MONITOR_LIMIT) --log $(RUN)/log.csv --out $$@
 	$(if $(KEEP_VIEWS),,rm -f $(RUN)/views/epoch-$(1).safetensors.zst)
+	$(if $(3),rm -f $(2))
 endef
-$(foreach e,$(EPOCH_IDS),$(eval $(call pretrain_epoch,$(e),$(if $(filter 001,$(e)),,$(RUN)/ckpt/epoch-$(shell printf '%03d' $$((10#$(e) - 1))).safetensors.zst))))
+# pretrain_epoch(epoch, previous checkpoint or empty, drop the previous one once this one exists?)
+previous_checkpoint = $(RUN)/ckpt/epoch-$(shell printf '%03d' $$((10#$(1) - 1))).safetensors.zst
+drop_previous = $(shell e=$$((10#$(1) - 1)); [ $$e -ge 1 ] && [ $$((e % $(KEEP_CHECKPOINTS))) -ne 0 ] && echo yes)
+$(foreach e,$(EPOCH_IDS),$(eval $(call pretrain_epoch,$(e),$(if $(filter 001,$(e)),,$(call previous_checkpoint,$(e))),$(call drop_previous,$(e)))))
+# Checkpoints before the last are kept only as KEEP_CHECKPOINTS says: make neither remakes a deleted one
+# nor reruns what follows it (as with the views).
+.SECONDARY: $(filter-out $(CKPT),$(foreach e,$(EPOCH_IDS),$(RUN)/ckpt/epoch-$(e).safetensors.zst))
 pretrain: $(CKPT)
 
 # ---- embed: frozen encoder → features (backbone + projection) ----------------------------------
@@ -324,7 +334,7 @@ $(BASE)/cnce/cnce.json: $(BIN)/hardness $(BASE)/params/cnce.args
 # ---- provenance: run.json, every make of the run (rewritten only when its content changes) ------------
 RUN_VARIABLES := EXP RUN RUN_HASH DATASET DATA TRAIN TEST PRETRAIN_SET TRAIN_FORMAT TEST_FORMAT TRAIN_SOURCE TRAIN_LABELS \
   TEST_SOURCE TEST_LABELS CIFAR_KIND IMAGE_SIZE COLOR PRETRAIN_SOURCE PRETRAIN_FORMAT HIERARCHY RUNS BASE BIN THREADS SEED \
-  DATA_SEED BLAS_CORE INGEST_LIMIT PRETRAIN_IMAGES KNN_MONITOR_LIMIT LOG_EVERY AUGMENT RECIPE AUGMENT_EXTRA KEEP_VIEWS EPOCHS OBJECTIVE \
+  DATA_SEED BLAS_CORE INGEST_LIMIT PRETRAIN_IMAGES KNN_MONITOR_LIMIT LOG_EVERY AUGMENT RECIPE AUGMENT_EXTRA KEEP_VIEWS KEEP_CHECKPOINTS EPOCHS OBJECTIVE \
   SAMPLER WIDTH BATCH LR WD SCHEDULE TAU QUEUE KEY_MOMENTUM RING_OUTER RING_INNER ANNEAL_EPOCHS SAMPLER_EXTRA PRETRAIN_EXTRA \
   KNN_K KNN_TAU PROBE_PROTOCOL PROBE_EXTRA CNCE_REPETITIONS CNCE_EXTRA
 $(RUN)/run.json: $(BIN)/bench FORCE

@@ -80,6 +80,8 @@ final class PipelineMakeTests: XCTestCase {
         let finalWeights = try tensorBytes(checkpoint)
         let probe = try Data(contentsOf: URL(fileURLWithPath: run + "/results/probe.json"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/views/epoch-001.safetensors.zst"), "views are deleted once their epoch is trained")
+        XCTAssertEqual(TestSupport.listing(URL(fileURLWithPath: run + "/ckpt")), ["epoch-002.safetensors.zst"],
+                       "the last checkpoint and every 10th are kept (KEEP_CHECKPOINTS)")
 
         XCTAssertEqual(stagesRun(first).filter { $0 == "pretrain" }.count, 2, first.stdout)
 
@@ -135,10 +137,12 @@ final class PipelineMakeTests: XCTestCase {
         }
 
         // 5. a second seed lands in its own folder; make results compares every finished run
-        let seeded = try make(dir, ["SEED=1"])
+        let seeded = try make(dir, ["SEED=1", "KEEP_CHECKPOINTS=1"])
         XCTAssertEqual(seeded.status, 0, String(seeded.stderr.suffix(2000)))
         XCTAssertTrue(seeded.stdout.hasSuffix("report: \(run)-seed1/report/index.html\n"), String(seeded.stdout.suffix(300)))
         XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link + "-seed1"), folder + "-seed1")
+        XCTAssertEqual(TestSupport.listing(URL(fileURLWithPath: run + "-seed1/ckpt")), ["epoch-001.safetensors.zst", "epoch-002.safetensors.zst"],
+                       "KEEP_CHECKPOINTS=1 keeps every epoch's")
         XCTAssertEqual(try stagesOfMake(dir), [], "the seed-0 run is still up to date")
         let results = try make(dir, ["results"])
         XCTAssertEqual(results.status, 0, String(results.stderr.suffix(2000)))
