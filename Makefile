@@ -378,6 +378,7 @@ results: $(BIN)/report
 	@test -f studies/$(STUDY).rows || { echo "make: no study studies/$(STUDY).rows" >&2; exit 64; }
 	$(BIN)/report $(foreach r,$(STUDY_ROWS),--run $(r)) --baseline "raw pixels=$(STUDY_DIR)/baselines/raw" \
 	  --baseline "random encoder (width $(WIDTH))=$(STUDY_DIR)/baselines/random-w$(WIDTH)" \
+	  $(if $(wildcard studies/$(STUDY).claims),--claims studies/$(STUDY).claims) \
 	  --title "Study $(STUDY): $(words $(STUDY_ROWS)) finished rows" --out $(STUDY_REPORT)
 	bash scripts/splice_results.sh $(STUDY_RESULTS) $(STUDY) $(STUDY_REPORT)/summary.md $(STUDY_DIR)/report/charts/
 endif

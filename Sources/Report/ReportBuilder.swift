@@ -11,6 +11,7 @@ public struct ReportInputs {
     public var title = "Negative sampling report"
     public var grids: ImageGridInputs?                  // the image grids of the first run (HTML only)
     public var classNames: [String]?                    // label → name (a class hierarchy's), for tables and grids
+    public var claims: String?                          // a claims file: the papers' claims against the runs
     public init() {}
 }
 
@@ -48,6 +49,7 @@ public enum ReportBuilder {
 
         sections.append(resultsSection(runs + baselines))
         if let comparison = ComparisonTable.make(runs) { sections.append(comparison) }
+        if let claims = inputs.claims { sections.append(try ClaimsSection.make(runs, claimsFile: claims)) }
         if let perClass = PerClassSection.make(runs + baselines, classNames: inputs.classNames) { sections.append(perClass) }
         if let training = TrainingSection.make(runs, chart: chart) { sections.append(training) }
         let allHardness = runs.flatMap { r in r.hardness.map { ("\(r.name) / \($0.0)", $0.1) } } + extraHardness

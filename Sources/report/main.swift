@@ -21,6 +21,8 @@ struct ReportCommand: StageCommand {
     var gridCandidates: String?
     @Option(help: "Image grids: the training dataset (the neighbours' and negatives' pixels).") var gridTrainImages: String?
     @Option(help: "Image grids: the test dataset (the queries' pixels).") var gridTestImages: String?
+    @Option(help: "The papers' claims to test against the runs: lines 'claim | better row | worse row | source' (e.g. studies/ten-epoch.claims).")
+    var claims: String?
     @Option(help: "Class names (per-class table, image grids) from a class hierarchy JSON (else the dataset's own, else numbers).") var classNames: String?
 
     func validate() throws {
@@ -42,6 +44,7 @@ struct ReportCommand: StageCommand {
             inputs.cnce = cnce
             inputs.hardness = hardness
             inputs.title = title
+            inputs.claims = claims
             inputs.classNames = try classNames.map { try ImageGrids.classNames(hierarchy: $0) }
             if let candidates = gridCandidates, let trainImages = gridTrainImages, let testImages = gridTestImages {
                 var g = ImageGridInputs(trainFeatures: runs[0] + "/features/train.safetensors.zst", testFeatures: runs[0] + "/features/test.safetensors.zst",

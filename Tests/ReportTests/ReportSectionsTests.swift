@@ -140,3 +140,49 @@ final class ReportSectionsTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/out"))
     }
 }
+
+/// `report --claims`: differences of seed means, the pooled seed-to-seed error and each relation's verdict,
+/// computed here by hand on made-up rows.
+final class ClaimsSectionTests: XCTestCase {
+    func testClaimsTable() throws {
+        let dir = try TestSupport.scratchDir("report-claims")
+        func row(_ name: String, probe: Double, knn: Double) throws -> String {
+            let r = dir.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: r.appendingPathComponent("results"), withIntermediateDirectories: true)
+            try #"{"stage": "probe", "parameters": {"protocol": "tuned"}, "results": {"top1": \#(probe)}}"#
+                .write(to: r.appendingPathComponent("results/probe.json"), atomically: true, encoding: .utf8)
+            try #"{"stage": "knn", "parameters": {"feature": "backbone"}, "results": {"top1": \#(knn)}}"#
+                .write(to: r.appendingPathComponent("results/knn-backbone.json"), atomically: true, encoding: .utf8)
+            return r.path
+        }
+        // ring: seeds 80, 82; uniform: 75, 77 (sample variance 2 each → pooled variance 2 on 2 degrees of freedom)
+        let runs = [try row("ring-seed0", probe: 80, knn: 70), try row("ring-seed1", probe: 82, knn: 72),
+                    try row("uniform-seed0", probe: 75, knn: 71), try row("uniform-seed1", probe: 77, knn: 73),
+                    try row("band-seed0", probe: 76.5, knn: 60)]
+        let claims = dir.path + "/x.claims"
+        try """
+        # comment
+        Ring beats uniform   | ring    | >    | uniform | paper A
+        Band matches uniform | band    | ~0.7 | uniform | paper B
+        Band no worse        | band    | >=   | uniform | paper B
+        Missing rows         | nothing | >    | uniform | paper C
+        """.write(toFile: claims, atomically: true, encoding: .utf8)
+        let out = dir.path + "/report"
+        let r = try TestSupport.runStage("report", runs.flatMap { ["--run", $0] } + ["--claims", claims, "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let md = try String(contentsOfFile: out + "/summary.md", encoding: .utf8)
+        // ring − uniform: probe +5 ± √(2·(1/2 + 1/2)) = 1.41 → supported; kNN −1 ± 1.41 → within noise
+        XCTAssertTrue(md.contains("| Ring beats uniform | ring (2) > uniform (2) | +5.00 ± 1.41 | supported | -1.00 ± 1.41 | within noise | paper A |"), md)
+        // band (1 seed) − uniform: probe +0.5 ± √(2·(1 + 1/2)) = 1.73 → within ±0.7: supported; kNN −12 → contradicted
+        XCTAssertTrue(md.contains("| Band matches uniform | band (1) ≈ (±0.7) uniform (2) | +0.50 ± 1.73 | supported | -12.00 ± 1.73 | contradicted | paper B |"), md)
+        XCTAssertTrue(md.contains("| Band no worse | band (1) ≥ uniform (2) | +0.50 ± 1.73 | supported | -12.00 ± 1.73 | contradicted | paper B |"), md)
+        XCTAssertTrue(md.contains("| Missing rows | nothing (0) > uniform (2) | — | waiting for rows | — | waiting for rows | paper C |"), md)
+        XCTAssertTrue(md.contains("probe: sd 1.41 points, 2 degrees of freedom"), md)
+
+        try "Bad | ring | >> | uniform | x\n".write(toFile: claims, atomically: true, encoding: .utf8)
+        let bad = try TestSupport.runStage("report", ["--run", runs[0], "--claims", claims, "--out", dir.path + "/bad"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("\(claims): line 1: relation '>>' is not >, >= or ~M"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/bad"))
+    }
+}

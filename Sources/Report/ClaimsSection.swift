@@ -1,0 +1,109 @@
+import Foundation
+import StageKit
+
+/// The papers' claims against a study's rows (`report --claims FILE`): for each claim relating row A to
+/// row B, the difference of the means over seeds (A − B) in the tuned probe's and the backbone kNN's
+/// top-1, its standard error, and a verdict at this scale. The seed-to-seed spread is pooled over every
+/// row that ran under several seeds (one number for the study), so single-seed rows get an error bar too.
+///
+/// The claims file: one claim per line, `text | row A | relation | row B | source`; `#` starts a comment.
+/// Relations: `>` (A beats B), `>=` (A is no worse than B), `~M` (A and B within M points). Row names
+/// are experiment names (folders `NAME-seedK` group as NAME).
+enum ClaimsSection {
+    enum Relation: Equatable { case better, noWorse, within(Double) }
+    struct Claim { let text, a, b, source: String; let relation: Relation }
+
+    static func load(_ path: String) throws -> [Claim] {
+        let text = try String(decoding: Data(readFileBytes(path)), as: UTF8.self)
+        var claims: [Claim] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+                .trimmingCharacters(in: .whitespaces) ?? ""
+            if line.isEmpty { continue }
+            let parts = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 5, !parts[0].isEmpty, !parts[1].isEmpty, !parts[3].isEmpty else {
+                throw StageError(path, "line \(i + 1): expected 'claim | row A | relation | row B | source', got '\(line)'")
+            }
+            let relation: Relation
+            switch parts[2] {
+            case ">": relation = .better
+            case ">=": relation = .noWorse
+            case let r where r.hasPrefix("~") && Double(r.dropFirst()).map({ $0 > 0 }) == true: relation = .within(Double(r.dropFirst())!)
+            default: throw StageError(path, "line \(i + 1): relation '\(parts[2])' is not >, >= or ~M (M points)")
+            }
+            claims.append(Claim(text: parts[0], a: parts[1], b: parts[3], source: parts[4], relation: relation))
+        }
+        return claims
+    }
+
+    /// Mean, sample variance (nil for one seed) and count of a metric over an experiment's seeds.
+    struct Summary { let mean: Double; let variance: Double?; let count: Int }
+
+    static func summarise(_ values: [Double]) -> Summary? {
+        let v = values.filter(\.isFinite)
+        guard !v.isEmpty else { return nil }
+        let mean = v.reduce(0, +) / Double(v.count)
+        let variance = v.count > 1 ? v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count - 1) : nil
+        return Summary(mean: mean, variance: variance, count: v.count)
+    }
+
+    /// The seed-to-seed variance pooled over every experiment with several seeds (degrees-of-freedom
+    /// weighted), and those degrees of freedom; nil when no experiment has repeats yet.
+    static func pooledVariance(_ summaries: [Summary]) -> (Double, Int)? {
+        let repeated = summaries.filter { $0.variance != nil }
+        let df = repeated.reduce(0) { $0 + $1.count - 1 }
+        guard df > 0 else { return nil }
+        return (repeated.reduce(0) { $0 + $1.variance! * Double($1.count - 1) } / Double(df), df)
+    }
+
+    static func make(_ runs: [RunData], claimsFile: String) throws -> ReportBuilder.Section {
+        let claims = try load(claimsFile)
+        let groups = Dictionary(grouping: runs.filter { !$0.results.isEmpty }, by: { ComparisonTable.experimentName($0.name) })
+        let metrics: [(String, (RunData) -> Double)] = [("probe", { ComparisonTable.top1($0, "probe") }),
+                                                         ("kNN", { ComparisonTable.top1($0, "knn", "backbone") })]
+        var header = ["claim", "rows (seeds)"]
+        var pooled: [String: (Double, Int)] = [:]
+        for (name, metric) in metrics {
+            header += ["\(name) Δ ± se", "\(name) verdict"]
+            pooled[name] = pooledVariance(groups.values.compactMap { summarise($0.map(metric)) })
+        }
+        header.append("source")
+        var rows: [[String]] = []
+        for c in claims {
+            let a = groups[c.a] ?? [], b = groups[c.b] ?? []
+            let op: String
+            switch c.relation { case .better: op = ">"; case .noWorse: op = "≥"; case let .within(m): op = "≈ (±\(ComparisonTable.shortNumber(m)))" }
+            var row = [c.text, "\(c.a) (\(a.count)) \(op) \(c.b) (\(b.count))"]
+            for (name, metric) in metrics {
+                guard let sa = summarise(a.map(metric)), let sb = summarise(b.map(metric)) else { row += ["—", "waiting for rows"]; continue }
+                let delta = sa.mean - sb.mean
+                guard let (variance, _) = pooled[name] else {
+                    row += [signed(delta), "no seed repeats yet"]; continue
+                }
+                let se = (variance * (1 / Double(sa.count) + 1 / Double(sb.count))).squareRoot()
+                let verdict: String
+                switch c.relation {
+                case .better: verdict = delta > 2 * se ? "supported" : delta < -2 * se ? "contradicted" : "within noise"
+                case .noWorse: verdict = delta < -2 * se ? "contradicted" : "supported"
+                case let .within(m): verdict = abs(delta) <= m ? "supported" : abs(delta) > m + 2 * se ? "contradicted" : "within noise"
+                }
+                row += ["\(signed(delta)) ± \(fixed(se, 2))", verdict]
+            }
+            row.append(c.source)
+            rows.append(row)
+        }
+        var notes = "Δ: row A's mean top-1 minus row B's (points; rows in brackets: seeds); se: the standard error of that difference "
+            + "from the seed-to-seed spread pooled over every experiment run under several seeds"
+        for (name, _) in metrics {
+            if let (v, df) = pooled[name] { notes += "; \(name): sd \(fixed(v.squareRoot(), 2)) points, \(df) degrees of freedom" }
+        }
+        notes += ". Verdicts — A > B: supported when Δ > 2 se, contradicted when Δ < −2 se; A ≥ B: contradicted only when Δ < −2 se; "
+            + "A ≈ B (±M): supported when |Δ| ≤ M, contradicted when |Δ| > M + 2 se; otherwise within noise. At this scale (the "
+            + "study's epochs, width and data), not the papers'."
+        return ReportBuilder.Section(title: "The papers' claims at this scale",
+                                     html: ReportBuilder.htmlTable(header, rows) + "<p>\(escapeXML(notes))</p>\n",
+                                     markdown: ReportBuilder.markdownTable(header, rows) + "\n" + notes + "\n")
+    }
+
+    static func signed(_ v: Double) -> String { (v >= 0 ? "+" : "") + fixed(v, 2) }
+}
