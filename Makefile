@@ -21,11 +21,11 @@ endif
 #   folder     an ImageFolder tree (one sub-folder per class, JPEGs); IMAGE_SIZE = S scales the shorter
 #              side to S and crops the centre S×S (empty: every image must already share one size);
 #              COLOR = rgb | gray
-#   unlabeled  a flat folder of JPEGs (labels −1; for PRETRAIN_SOURCE: probe and kNN need labels)
+#   unlabeled  a flat folder of JPEGs (labels −1: for PRETRAIN_SOURCE only — probe and kNN need labels)
 #   dataset    an existing .safetensors.zst dataset, used where it is: make never writes it
 # Ingested splits go to data/DATASET (DATA), a folder make owns: it refuses to write over datasets it did
-# not make. PRETRAIN_SOURCE (format PRETRAIN_FORMAT) pretrains on other images than the training split,
-# e.g. an unlabeled folder. HIERARCHY: the classes' tree for the hardness analysis (empty: none).
+# not make. PRETRAIN_SOURCE (format PRETRAIN_FORMAT, labels PRETRAIN_LABELS for idx) pretrains on other
+# images than the training split, e.g. an unlabeled folder. HIERARCHY: the classes' tree for the hardness analysis (empty: none).
 FASHION  ?= /usr/share/datasets/fashion-mnist
 DATASET  ?= fashion-mnist
 DATA     ?= data/$(DATASET)
@@ -39,17 +39,22 @@ CIFAR_KIND   ?= cifar10
 IMAGE_SIZE   ?=
 COLOR        ?= rgb
 PRETRAIN_SOURCE ?=
-PRETRAIN_FORMAT ?= $(TRAIN_FORMAT)
+PRETRAIN_FORMAT ?=
+PRETRAIN_LABELS ?=
 HIERARCHY ?= $(if $(filter fashion-mnist,$(DATASET)),resources/hierarchy/fashion-mnist.json)
 FORMATS := idx cifar folder unlabeled dataset
-$(foreach v,TRAIN_FORMAT TEST_FORMAT PRETRAIN_FORMAT,$(if $(filter $($(v)),$(FORMATS)),,$(error $(v)=$($(v)) is not a format (one of: $(FORMATS)))))
-ifeq ($(DATASET)$(filter $(FASHION)/%,$(TRAIN_SOURCE)),fashion-mnist)
+$(foreach v,TRAIN_FORMAT TEST_FORMAT,$(if $(filter $($(v)),$(FORMATS)),,$(error $(v)=$($(v)) is not a format (one of: $(FORMATS)))))
+$(foreach v,TRAIN_FORMAT TEST_FORMAT,$(if $(filter unlabeled,$($(v))),$(error $(v)=unlabeled: probe and kNN need labelled splits; pretrain on unlabeled images with PRETRAIN_SOURCE=DIR PRETRAIN_FORMAT=unlabeled)))
+ifneq ($(strip $(PRETRAIN_SOURCE)),)
+$(if $(filter $(PRETRAIN_FORMAT),$(FORMATS)),,$(error PRETRAIN_SOURCE needs PRETRAIN_FORMAT (one of: $(FORMATS))))
+$(if $(and $(filter idx,$(PRETRAIN_FORMAT)),$(if $(strip $(PRETRAIN_LABELS)),,x)),$(error PRETRAIN_FORMAT=idx needs PRETRAIN_LABELS (the IDX label file)))
+endif
+# Own data must be named, and none of Fashion-MNIST's files may stay in it unnoticed.
+ifeq ($(filter $(FASHION)/%,$(TRAIN_SOURCE)),)
+ifeq ($(DATASET),fashion-mnist)
 $(error TRAIN_SOURCE is not Fashion-MNIST: name the data with DATASET=NAME (its splits go to data/NAME))
 endif
-ifneq ($(TRAIN_FORMAT),idx)
-ifneq ($(filter $(FASHION)/%,$(TEST_SOURCE)),)
-$(error TRAIN_FORMAT=$(TRAIN_FORMAT) with Fashion-MNIST's TEST_SOURCE: name the test images too (TEST_SOURCE=…))
-endif
+$(foreach v,$(if $(filter idx,$(TRAIN_FORMAT)),TRAIN_LABELS) TEST_SOURCE $(if $(filter idx,$(TEST_FORMAT)),TEST_LABELS),$(if $(filter $(FASHION)/%,$($(v))),$(error TRAIN_SOURCE is your own but $(v) is still Fashion-MNIST's ($($(v))): set $(v) too)))
 endif
 # Runs live under RUNS (e.g. `make experiments RUNS=runs/short EPOCHS=3` keeps a shorter study apart).
 RUNS     ?= runs
@@ -72,6 +77,7 @@ export NS_BLAS_CORE := $(BLAS_CORE)
 INGEST_LIMIT  ?= 0
 # Pretrain on the first N training images (0 = all of them); embed/probe/kNN always use the full splits.
 PRETRAIN_IMAGES ?= 30000
+PRETRAIN_N := $(strip $(PRETRAIN_IMAGES))
 KNN_MONITOR_LIMIT ?= 10000
 # A training-log row every LOG_EVERY steps (the report's loss and learning-rate curves) besides each epoch's.
 LOG_EVERY ?= 50
@@ -82,6 +88,7 @@ KEEP_VIEWS    ?=
 # Checkpoints kept: the last and every KEEP_CHECKPOINTS-th epoch's (1 keeps all); the others are deleted
 # once the next epoch's exists (a 50-epoch run keeps 6 × 10 MB instead of 500 MB).
 KEEP_CHECKPOINTS ?= 10
+$(if $(shell [ "$(KEEP_CHECKPOINTS)" -ge 1 ] 2>/dev/null && echo ok),,$(error KEEP_CHECKPOINTS=$(KEEP_CHECKPOINTS) must be a whole number ≥ 1 (1 keeps every checkpoint)))
 EPOCHS        ?= 4
 OBJECTIVE     ?= moco
 SAMPLER       ?= ring
@@ -112,7 +119,7 @@ ingest_unlabeled = folder --unlabeled $(1) $(folder_args)
 INGEST_ARGS = --seed $(DATA_SEED) --limit $(INGEST_LIMIT)
 INGEST_TRAIN = $(call ingest_$(TRAIN_FORMAT),$(TRAIN_SOURCE),$(TRAIN_LABELS)) $(INGEST_ARGS)
 INGEST_TEST  = $(call ingest_$(TEST_FORMAT),$(TEST_SOURCE),$(TEST_LABELS)) $(INGEST_ARGS)
-INGEST_PRETRAIN = $(call ingest_$(PRETRAIN_FORMAT),$(PRETRAIN_SOURCE)) --seed $(DATA_SEED) --limit $(PRETRAIN_IMAGES)
+INGEST_PRETRAIN = $(call ingest_$(PRETRAIN_FORMAT),$(PRETRAIN_SOURCE),$(PRETRAIN_LABELS)) --seed $(DATA_SEED) --limit $(PRETRAIN_N)
 augment_args  = --recipe $(RECIPE) --seed $(1) $(AUGMENT_EXTRA)
 pretrain_args = --seed $(1) --objective $(OBJECTIVE) --sampler $(SAMPLER) --width $(WIDTH) --batch $(BATCH) \
   --lr $(LR) --wd $(WD) --schedule $(SCHEDULE) --tau $(TAU) --queue $(QUEUE) --key-momentum $(KEY_MOMENTUM) \
@@ -130,17 +137,17 @@ split_file = $(if $(filter dataset,$(1)),$(2),$(DATA)/$(3).safetensors.zst)
 TRAIN     := $(call split_file,$(TRAIN_FORMAT),$(TRAIN_SOURCE),train)
 TEST      := $(call split_file,$(TEST_FORMAT),$(TEST_SOURCE),test)
 ifeq ($(strip $(PRETRAIN_SOURCE)),)
-PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_IMAGES)),$(TRAIN),$(DATA)/train-first$(PRETRAIN_IMAGES).safetensors.zst)
-else ifeq ($(PRETRAIN_FORMAT)$(PRETRAIN_IMAGES),dataset0)
+PRETRAIN_SET := $(if $(filter 0,$(PRETRAIN_N)),$(TRAIN),$(DATA)/train-first$(PRETRAIN_N).safetensors.zst)
+else ifeq ($(PRETRAIN_FORMAT)$(PRETRAIN_N),dataset0)
 PRETRAIN_SET := $(PRETRAIN_SOURCE)
 else
-PRETRAIN_SET := $(DATA)/pretrain-first$(PRETRAIN_IMAGES).safetensors.zst
+PRETRAIN_SET := $(DATA)/pretrain-first$(PRETRAIN_N).safetensors.zst
 endif
 
 # ---- the run folder: one per setting --------------------------------------------------------------
 # A run is named after its experiment and a short hash of what it trains with (data, augmentation,
 # pretraining; not the seed), then the seed: runs/moco-ring-3fa91c2e, runs/moco-ring-3fa91c2e-seed1.
-# runs/moco-ring (-seed1) links to the latest of them. A changed training setting trains in a new folder
+# runs/moco-ring (-seed1) links to the latest of them, and runs/latest to the latest run of all. A changed training setting trains in a new folder
 # (nothing is replaced); a changed evaluation setting (KNN_K, PROBE_EXTRA, …) re-evaluates the run in
 # place. RUN=DIR names the folder yourself (no hash, no link).
 SEED_SUFFIX = $(if $(filter-out 0,$(SEED)),-seed$(SEED))
@@ -151,7 +158,7 @@ RUN_HASH := $(shell printf '%s' '$(strip $(RUN_SETTINGS))' | sha256sum | cut -c1
 RUN_LINK := $(RUNS)/$(EXP)$(SEED_SUFFIX)
 RUN      ?= $(RUNS)/$(EXP)-$(RUN_HASH)$(SEED_SUFFIX)
 # link_run: point RUN_LINK at this run (only for the hashed folders, and never over a real folder).
-link_run = $(if $(filter file,$(origin RUN)),@if [ -L $(RUN_LINK) ] || [ ! -e $(RUN_LINK) ]; then ln -sfn $(notdir $(RUN)) $(RUN_LINK); fi)
+link_run = $(if $(filter file,$(origin RUN)),@for l in $(RUN_LINK) $(RUNS)/latest; do if [ -L $$l ] || [ ! -e $$l ]; then ln -sfn $(notdir $(RUN)) $$l; fi; done)
 CKPT      := $(RUN)/ckpt/epoch-$(LAST).safetensors.zst
 
 .PHONY: all deps build test bench fuzz calibrate clean distclean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results study FORCE
@@ -211,10 +218,10 @@ $(eval $(call ingest_rule,test,$(INGEST_TEST)))
 endif
 ifneq ($(strip $(PRETRAIN_SOURCE)),)
 ifneq ($(PRETRAIN_FORMAT),dataset)
-$(eval $(call ingest_rule,pretrain-first$(PRETRAIN_IMAGES),$(INGEST_PRETRAIN)))
+$(eval $(call ingest_rule,pretrain-first$(PRETRAIN_N),$(INGEST_PRETRAIN)))
 else
-$(eval $(call ingest_rule,pretrain-first$(PRETRAIN_IMAGES),dataset $(PRETRAIN_SOURCE) --seed $(DATA_SEED) --limit $(PRETRAIN_IMAGES)))
-$(DATA)/pretrain-first$(PRETRAIN_IMAGES).safetensors.zst: $(PRETRAIN_SOURCE)
+$(eval $(call ingest_rule,pretrain-first$(PRETRAIN_N),dataset $(PRETRAIN_SOURCE) --seed $(DATA_SEED) --limit $(PRETRAIN_N)))
+$(DATA)/pretrain-first$(PRETRAIN_N).safetensors.zst: $(PRETRAIN_SOURCE)
 endif
 endif
 ingest: $(TRAIN) $(TEST)
@@ -222,6 +229,7 @@ ingest: $(TRAIN) $(TEST)
 $(DATA)/train-first%.safetensors.zst: $(TRAIN) $(BIN)/ingest | $(DEPS)
 	$(if $(DATA_FOREIGN),$(FOREIGN_DATA_ERROR))
 	$(call progress,1,ingest)
+	@mkdir -p $(DATA)/params
 	$(BIN)/ingest dataset $(TRAIN) --seed $(DATA_SEED) --limit $* --out $@
 
 # ---- augment: two views of every training image, one file per epoch ---------------------------
@@ -250,6 +258,7 @@ $(RUN)/ckpt/epoch-$(1).safetensors.zst: $(RUN)/views/epoch-$(1).safetensors.zst 
 	  --knn-train $(TRAIN) --knn-test $(TEST) --knn-limit $(KNN_MONITOR_LIMIT) --log $(RUN)/log.csv --out $$@
 	$(if $(KEEP_VIEWS),,rm -f $(RUN)/views/epoch-$(1).safetensors.zst)
 	$(if $(3),rm -f $(2))
+	@echo "$(1) $$$$(date +%s)" >> $(RUN)/epoch-times
 endef
 # pretrain_epoch(epoch, previous checkpoint or empty, drop the previous one once this one exists?)
 previous_checkpoint = $(RUN)/ckpt/epoch-$(shell printf '%03d' $$((10#$(1) - 1))).safetensors.zst
@@ -331,24 +340,25 @@ cnce: $(BASE)/cnce/cnce.json
 $(BASE)/cnce/cnce.json: $(BIN)/hardness $(BASE)/params/cnce.args
 	$(BIN)/hardness cnce-study $(CNCE_ARGS) --out $(BASE)/cnce
 
-# ---- provenance: run.json, every make of the run (rewritten only when its content changes) ------------
+# ---- provenance: run.json, written with the run's training settings (again when they or the binaries change) ----
 RUN_VARIABLES := EXP RUN RUN_HASH DATASET DATA TRAIN TEST PRETRAIN_SET TRAIN_FORMAT TEST_FORMAT TRAIN_SOURCE TRAIN_LABELS \
-  TEST_SOURCE TEST_LABELS CIFAR_KIND IMAGE_SIZE COLOR PRETRAIN_SOURCE PRETRAIN_FORMAT HIERARCHY RUNS BASE BIN THREADS SEED \
+  TEST_SOURCE TEST_LABELS CIFAR_KIND IMAGE_SIZE COLOR PRETRAIN_SOURCE PRETRAIN_FORMAT PRETRAIN_LABELS HIERARCHY FASHION PREBUILT RUNS BASE BIN THREADS SEED \
   DATA_SEED BLAS_CORE INGEST_LIMIT PRETRAIN_IMAGES KNN_MONITOR_LIMIT LOG_EVERY AUGMENT RECIPE AUGMENT_EXTRA KEEP_VIEWS KEEP_CHECKPOINTS EPOCHS OBJECTIVE \
   SAMPLER WIDTH BATCH LR WD SCHEDULE TAU QUEUE KEY_MOMENTUM RING_OUTER RING_INNER ANNEAL_EPOCHS SAMPLER_EXTRA PRETRAIN_EXTRA \
   KNN_K KNN_TAU PROBE_PROTOCOL PROBE_EXTRA CNCE_REPETITIONS CNCE_EXTRA
-$(RUN)/run.json: $(BIN)/bench FORCE
+$(RUN)/run.json: $(BIN)/bench $(BIN)/pretrain $(RUN)/params/augment.args $(RUN)/params/pretrain.args
 	@python3 scripts/run_json.py --out $@ --machine "$$($(BIN)/bench machine --threads $(THREADS))" \
 	  $(foreach v,$(RUN_VARIABLES),'$(v)=$(strip $($(v)))')
 
 # ---- report ---------------------------------------------------------------------------------------
 report: $(RUN)/report/index.html
-$(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safetensors.zst $(CANDIDATES) $(TRAIN) $(TEST) \
+$(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safetensors.zst $(CANDIDATES) $(TRAIN) $(TEST) $(PRETRAIN_SET) \
                           $(BASELINES) $(BASE)/cnce/cnce.json $(BIN)/report | $(RUN)/run.json
 	$(call progress,8,report)
 	$(BIN)/report --run $(RUN) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json --title "$(EXP): $(OBJECTIVE) + $(SAMPLER)" \
-	  --grid-candidates $(CANDIDATES) --grid-train-images $(TRAIN) --grid-test-images $(TEST) $(if $(HIERARCHY),--class-names $(HIERARCHY)) \
+	  --grid-candidates $(CANDIDATES) --grid-candidate-images $(if $(filter simclr,$(OBJECTIVE)),$(TRAIN),$(PRETRAIN_SET)) \
+	  --grid-train-images $(TRAIN) --grid-test-images $(TEST) $(if $(HIERARCHY),--class-names $(HIERARCHY)) \
 	  --out $(RUN)/report
 
 # ---- experiments (pipelines/*.mk) --------------------------------------------------------------
@@ -357,7 +367,7 @@ experiments:
 	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) report || exit 1; done
 ifeq ($(STUDY),)
 # Every run folder with results (not the latest-run links, so no run counts twice; not the baselines).
-FINISHED = $(sort $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/%,$(shell find $(RUNS) -mindepth 3 -maxdepth 3 -path '*/results/probe.json' 2>/dev/null))))
+FINISHED = $(sort $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/% $(RUNS)/baselines/%,$(shell find $(RUNS) -mindepth 3 -maxdepth 3 -path '*/results/probe.json' 2>/dev/null))))
 results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
 	$(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json $(if $(HIERARCHY),--class-names $(HIERARCHY)) --title "All finished runs in $(RUNS)" --out $(RUNS)/report
@@ -420,10 +430,11 @@ FUZZ_SECONDS ?= 60
 fuzz: | .deps.stamp
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh
 
-# clean: the runs; distclean: also the ingested data, the builds and the study's frozen copy. Neither
-# touches a dataset of yours (TRAIN_FORMAT=dataset files stay where they are).
+# clean: the runs (RUNS); distclean: also the datasets make ingested (data/NAME folders with its params/),
+# the builds and the study's frozen copy. Neither touches a dataset of yours.
 clean:
-	rm -rf runs
+	rm -rf $(RUNS)
 distclean: clean
-	rm -rf data .build .build-test .build-fuzz .build-study .deps.stamp
+	@for d in data/*/; do if [ -d "$$d/params" ]; then echo "rm -rf $$d"; rm -rf "$$d"; else echo "make: keeping $$d (not made by make)"; fi; done
+	rm -rf .build .build-test .build-fuzz .build-study .deps.stamp
 	git worktree prune 2>/dev/null || true

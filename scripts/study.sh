@@ -56,6 +56,7 @@ if [[ ! -x $bin/pretrain ]]; then
   swift build -c release >&2
   mkdir -p "$bin"
   for s in $stages inspect bench; do cp -p .build/release/$s "$bin/"; done   # -p: the data made by this build stays up to date
+  cp -p .build/release/build-info "$bin/" 2>/dev/null || true                   # the commit the stages record (BuildInfo)
   { git rev-parse HEAD; git diff --quiet HEAD -- Sources Package.swift || echo "(with uncommitted changes to Sources)"; } > "$bin/COMMIT"
 fi
 binaries_commit=$(head -1 "$bin/COMMIT" 2>/dev/null || echo unknown)

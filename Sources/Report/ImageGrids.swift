@@ -11,6 +11,7 @@ public struct ImageGridInputs {
     public var trainFeatures: String
     public var testFeatures: String
     public var candidates: String
+    public var candidateImages: String? = nil     // the pretraining set, where the queue/bank entries come from (default: trainImages)
     public var trainImages: String
     public var testImages: String
     public var classNames: [String]? = nil
@@ -57,6 +58,12 @@ public enum ImageGrids {
     /// The class names of a class hierarchy JSON (label order).
     public static func classNames(hierarchy path: String) throws -> [String] { try ClassHierarchy.load(path).classes }
 
+    /// The class names a dataset file records (ingest writes them for ImageFolder and CIFAR sources), if any.
+    public static func classNames(dataset path: String) -> [String]? {
+        (try? TensorFile.read(path))?.metadata["classes"].flatMap { $0.data(using: .utf8) }
+            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String] }
+    }
+
     static func make(_ g: ImageGridInputs) throws -> ReportBuilder.Section {
         let trainBackbone = try features(g.trainFeatures, "backbone")
         let testBackbone = try features(g.testFeatures, "backbone")
@@ -66,6 +73,11 @@ public enum ImageGrids {
             throw StageError(g.candidates, "its \(candidates.tensorName) has dimension \(candidates.dim), the test projections \(testProjection.dim)")
         }
         let train = try Pixels.load(g.trainImages), test = try Pixels.load(g.testImages)
+        let pool = try g.candidateImages.map(Pixels.load) ?? train
+        let poolPath = g.candidateImages ?? g.trainImages
+        // a memory bank's row i is item i of the pretraining set (it stores no index); a queue stores each key's index
+        let byRow = candidates.tensorName == "bank"
+        func poolRow(_ i: Int) -> Int? { byRow ? (Int(candidates.index[i]) < pool.labels.count ? Int(candidates.index[i]) : nil) : pool.rowOfIndex[candidates.index[i]] }
         let names = g.classNames ?? test.classes ?? train.classes
         func label(_ l: Int64) -> String { l < 0 ? "unlabelled" : names.flatMap { Int(l) < $0.count ? $0[Int(l)] : nil } ?? "class \(l)" }
 
@@ -89,10 +101,10 @@ public enum ImageGrids {
                 html += cell(train.png(row: r), caption: label(trainBackbone.labels[i]), style: nil, similarity: s)
             }
             for (i, s) in hardest {
-                guard let r = train.rowOfIndex[candidates.index[i]] else { throw StageError(g.trainImages, "has no image of index \(candidates.index[i]) (a queue entry)") }
+                guard let r = poolRow(i) else { throw StageError(poolPath, "has no image for \(candidates.tensorName) entry \(i) (index \(candidates.index[i])): not the run's pretraining set?") }
                 let same = queryLabel >= 0 && candidates.labels[i] == queryLabel
                 falseNegatives += same ? 1 : 0; negativesShown += 1
-                html += cell(train.png(row: r), caption: label(candidates.labels[i]), style: same ? "same" : nil, similarity: s)
+                html += cell(pool.png(row: r), caption: label(candidates.labels[i]), style: same ? "same" : nil, similarity: s)
             }
             html += "</tr>\n"
         }

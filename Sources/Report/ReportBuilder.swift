@@ -105,7 +105,7 @@ public enum ReportBuilder {
         }
         var html = htmlTable(header, body), md = markdownTable(header, body)
         let legend = "probe: the tuned probe (standardised features, L2 chosen on a 10 % hold-out of the training split). "
-            + "collapse monitor: \"flagged\" when a training log row crosses a threshold (median query–negative similarity > "
+            + "collapse monitor: \"flagged\" when an epoch's training log row crosses a threshold (median query–negative similarity > "
             + "\(CollapseThresholds.maxMedianSimilarity), uniformity > \(CollapseThresholds.maxUniformity), effective rank < "
             + "\(CollapseThresholds.minEffectiveRank)); the flagged rows are listed under Training."
         html += "<p>\(escapeXML(legend))</p>\n"; md += "\n" + legend + "\n"

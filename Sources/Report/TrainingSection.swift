@@ -39,7 +39,13 @@ enum TrainingSection {
         let byStep = runs.contains(where: \.logsWithinEpochs), x = byStep ? "step" : "epoch"
         let bounds = series(["ring_outer", "ring_inner"], byStep: byStep) { r, c in "\(r.name) \(c == "ring_outer" ? "outer" : "inner")" }
         if !bounds.isEmpty {
-            add(chart("ring_bounds", Charts.line(title: "Ring / band bounds over training", xLabel: x, yLabel: "fraction of K", series: bounds, includeZero: true)))
+            add(chart("ring_bounds", Charts.line(title: "Ring bounds over training (outer: fraction of K; inner: fraction of outer)", xLabel: x,
+                                                 yLabel: "fraction", series: bounds, includeZero: true)))
+        }
+        let band = series(["band_lo", "band_hi"], byStep: byStep) { r, c in "\(r.name) \(c == "band_lo" ? "from" : "to")" }
+        if !band.isEmpty {
+            add(chart("band_bounds", Charts.line(title: "Band bounds over training (hardness percent of K)", xLabel: x, yLabel: "percent",
+                                                 series: band, includeZero: true)))
         }
         let selected = series(["negatives"], byStep: byStep) { r, _ in r.name }
         if !selected.isEmpty {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Progress for long work on stderr: a redrawn bar with ETA on a terminal, plain periodic lines otherwise
-/// (so logs of `make` runs stay readable). Silent when NS_QUIET is set.
+/// (so logs of `make` runs stay readable). Silent when NS_QUIET is set to anything but the empty string.
 public final class Progress {
     private let label: String
     private let total: Int
@@ -18,7 +18,7 @@ public final class Progress {
         self.total = max(total, 0)
         self.unit = unit
         interactive = isatty(STDERR_FILENO) != 0
-        quiet = ProcessInfo.processInfo.environment["NS_QUIET"] != nil
+        quiet = !(ProcessInfo.processInfo.environment["NS_QUIET"] ?? "").isEmpty
         interval = interactive ? 0.2 : 10
     }
 

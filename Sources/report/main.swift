@@ -19,7 +19,9 @@ struct ReportCommand: StageCommand {
     @Option(help: "Output folder (index.html, summary.md, charts/).") var out: String
     @Option(help: ArgumentHelp("Image grids (HTML): the final queue/bank — the checkpoint — or, for SimCLR, the training features; needs --grid-train-images and --grid-test-images, and reads the first run's features/.", valueName: "file"))
     var gridCandidates: String?
-    @Option(help: "Image grids: the training dataset (the neighbours' and negatives' pixels).") var gridTrainImages: String?
+    @Option(help: "Image grids: the training dataset (the neighbours' pixels).") var gridTrainImages: String?
+    @Option(help: "Image grids: the dataset the queue/bank entries come from — the pretraining set (default: --grid-train-images).")
+    var gridCandidateImages: String?
     @Option(help: "Image grids: the test dataset (the queries' pixels).") var gridTestImages: String?
     @Option(help: "The papers' claims to test against the runs: lines 'claim | better row | worse row | source' (e.g. studies/ten-epoch.claims).")
     var claims: String?
@@ -30,6 +32,7 @@ struct ReportCommand: StageCommand {
         if grid.contains(where: { $0 != nil }) && grid.contains(where: { $0 == nil }) {
             throw ValidationError("--grid-candidates, --grid-train-images and --grid-test-images go together")
         }
+        if gridCandidateImages != nil && gridCandidates == nil { throw ValidationError("--grid-candidate-images needs --grid-candidates") }
         if gridCandidates != nil && runs.isEmpty { throw ValidationError("--grid-candidates needs a --run folder (its features/ are the queries and neighbours)") }
     }
 
@@ -45,11 +48,12 @@ struct ReportCommand: StageCommand {
             inputs.hardness = hardness
             inputs.title = title
             inputs.claims = claims
-            inputs.classNames = try classNames.map { try ImageGrids.classNames(hierarchy: $0) }
+            inputs.classNames = try classNames.map { try ImageGrids.classNames(hierarchy: $0) } ?? gridTestImages.flatMap(ImageGrids.classNames(dataset:))
             if let candidates = gridCandidates, let trainImages = gridTrainImages, let testImages = gridTestImages {
                 var g = ImageGridInputs(trainFeatures: runs[0] + "/features/train.safetensors.zst", testFeatures: runs[0] + "/features/test.safetensors.zst",
                                         candidates: candidates, trainImages: trainImages, testImages: testImages)
                 g.classNames = inputs.classNames
+                g.candidateImages = gridCandidateImages
                 inputs.grids = g
             }
             try ReportBuilder.build(inputs, outDir: out)

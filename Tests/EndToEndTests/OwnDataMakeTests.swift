@@ -69,6 +69,29 @@ final class OwnDataMakeTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/hardness/summary.json"), "hardness without a class hierarchy")
         let provenance = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as! [String: Any]
         XCTAssertEqual((provenance["make_variables"] as? [String: String])?["TRAIN_FORMAT"], "folder")
+        XCTAssertEqual(try TensorFile.read(run + "/features/test.safetensors.zst").metadata["commit"], "unknown", "the test build has no build-info")
+        let html = try String(contentsOfFile: run + "/report/index.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("alt=\"bee\""), "the grids name the classes from the dataset")
+
+        // 1b. pretraining on an unlabeled flat folder (the same JPEGs), probe and kNN on the labelled splits
+        let flat = dir.appendingPathComponent("flat")
+        try FileManager.default.createDirectory(at: flat, withIntermediateDirectories: true)
+        for cls in ["ant", "bee"] {
+            for f in try FileManager.default.contentsOfDirectory(atPath: images.path + "/train/" + cls) {
+                try FileManager.default.copyItem(atPath: "\(images.path)/train/\(cls)/\(f)", toPath: "\(flat.path)/\(cls)-\(f)")
+            }
+        }
+        let unlabeled = try make(settings(dir) + ["DATASET=photos", "DATA=\(data)", "BASE=\(dir.path)/base", "TRAIN_FORMAT=folder",
+                                                  "TRAIN_SOURCE=\(images.path)/train", "TEST_SOURCE=\(images.path)/val", "IMAGE_SIZE=16",
+                                                  "PRETRAIN_SOURCE=\(flat.path)", "PRETRAIN_FORMAT=unlabeled"])
+        XCTAssertEqual(unlabeled.status, 0, String(unlabeled.stderr.suffix(3000)))
+        let pretrainSet = try TensorFile.read(data + "/pretrain-first0.safetensors.zst")
+        XCTAssertEqual(try pretrainSet.info("images").shape, [96, 3, 16, 16])
+        XCTAssertEqual(Set(try pretrainSet.integers("labels")), [-1])
+        let missingFormat = try make(settings(dir) + ["DATASET=photos", "DATA=\(data)", "TRAIN_FORMAT=folder", "TRAIN_SOURCE=\(images.path)/train",
+                                                      "TEST_SOURCE=\(images.path)/val", "PRETRAIN_SOURCE=\(flat.path)", "ingest"])
+        XCTAssertNotEqual(missingFormat.status, 0)
+        XCTAssertTrue(missingFormat.stderr.contains("PRETRAIN_SOURCE needs PRETRAIN_FORMAT"), missingFormat.stderr)
 
         // 2. the same splits as the user's own dataset files: used in place, never rewritten, not even when
         // the run's settings change; nothing is ingested
@@ -78,7 +101,7 @@ final class OwnDataMakeTests: XCTestCase {
             try FileManager.default.copyItem(atPath: "\(data)/\(split).safetensors.zst", toPath: "\(mine.path)/\(split).safetensors.zst")
         }
         let before = try ["train", "test"].map { try Data(contentsOf: mine.appendingPathComponent("\($0).safetensors.zst")) }
-        let inPlace = settings(dir) + ["DATASET=mine", "BASE=\(dir.path)/base-mine", "TRAIN_FORMAT=dataset", "TEST_FORMAT=dataset",
+        let inPlace = settings(dir) + ["DATASET=mine", "DATA=\(dir.path)/data/mine", "BASE=\(dir.path)/base-mine", "TRAIN_FORMAT=dataset", "TEST_FORMAT=dataset",
                                         "TRAIN_SOURCE=\(mine.path)/train.safetensors.zst", "TEST_SOURCE=\(mine.path)/test.safetensors.zst"]
         for extra in [[], ["LR=0.05"]] {
             let r = try make(inPlace + extra)
@@ -100,16 +123,42 @@ final class OwnDataMakeTests: XCTestCase {
         let unnamed = try make(settings(dir) + ["TRAIN_FORMAT=folder", "TRAIN_SOURCE=\(images.path)/train", "TEST_SOURCE=\(images.path)/val", "ingest"])
         XCTAssertNotEqual(unnamed.status, 0)
         XCTAssertTrue(unnamed.stderr.contains("DATASET=NAME"), unnamed.stderr)
+        let halfFashion = try make(settings(dir) + ["DATASET=mnist", "TRAIN_SOURCE=\(dir.path)/train-images.gz", "ingest"])
+        XCTAssertNotEqual(halfFashion.status, 0)
+        XCTAssertTrue(halfFashion.stderr.contains("TRAIN_LABELS is still Fashion-MNIST's"), halfFashion.stderr)
     }
 
     /// `--version` on every stage: the project version and the commit (unknown for the test build, which
     /// has no build-info beside it).
-    func testEveryStageHasVersion() throws {
+    func testEveryStageHasVersionHelpExampleAndCompletion() throws {
         for stage in ["ingest", "augment", "pretrain", "embed", "probe", "knn", "hardness", "report", "inspect", "bench"] {
             let r = try TestSupport.runStage(stage, ["--version"])
             XCTAssertEqual(r.status, 0, "\(stage): \(r.stderr)")
             XCTAssertTrue(r.stdout.hasPrefix("0.1.0 (commit "), "\(stage): \(r.stdout)")
+            let help = try TestSupport.runStage(stage, ["--help"])
+            XCTAssertTrue(help.stdout.contains("Example"), "\(stage) --help has no example")
+            let completion = try TestSupport.runStage(stage, ["--generate-completion-script", "bash"])
+            XCTAssertEqual(completion.status, 0, completion.stderr)
+            XCTAssertTrue(completion.stdout.contains("complete"), "\(stage): no bash completion")
         }
+        let help = try TestSupport.runStage("pretrain", ["--help"]).stdout
+        for title in ["FILES:", "OBJECTIVE AND MODEL:", "OPTIMISATION:", "MOCO QUEUE AND IR/CMC MEMORY BANK:", "RING SAMPLER:", "MONITORING:"] {
+            XCTAssertTrue(help.contains(title), "pretrain --help lacks the group \(title)")
+        }
+    }
+
+    /// A binary with make's build-info beside it reports that commit (in --version and in its outputs'
+    /// metadata); one newer than its build-info (rebuilt some other way) says unknown.
+    func testBuildInfoBesideTheBinary() throws {
+        let dir = try TestSupport.scratchDir("build-info")
+        let binary = dir.path + "/inspect"
+        try FileManager.default.copyItem(atPath: TestSupport.binDir.path + "/inspect", toPath: binary)
+        let commit = String(repeating: "ab", count: 20)
+        try "commit=\(commit)\ndirty=true\nswift=Swift version 6.x\n".write(toFile: dir.path + "/build-info", atomically: true, encoding: .utf8)
+        let r = try TestSupport.run(binary, ["--version"])
+        XCTAssertEqual(r.stdout, "0.1.0 (commit \(commit)-dirty; Swift version 6.x)\n")
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(3600)], ofItemAtPath: binary)
+        XCTAssertEqual(try TestSupport.run(binary, ["--version"]).stdout, "0.1.0 (commit unknown; unknown)\n")
     }
 }
 

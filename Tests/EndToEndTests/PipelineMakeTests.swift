@@ -84,6 +84,14 @@ final class PipelineMakeTests: XCTestCase {
                        "the last checkpoint and every 10th are kept (KEEP_CHECKPOINTS)")
 
         XCTAssertEqual(stagesRun(first).filter { $0 == "pretrain" }.count, 2, first.stdout)
+        // progress: make's stage lines, the hardness headline, the below-baseline note, the total time; runs/latest
+        for line in ["make: [1/8] ingest", "make: [2/8] augment epoch 1 of 2", "make: [3/8] pretrain epoch 2 of 2", "make: [4/8] embed train",
+                     "make: [7/8] hardness", "make: [8/8] report", "hardness: 640 queries × 640 candidates; same class: hardest 1 % ",
+                     "make: note: \(folder) is below the raw pixels baseline (kNN backbone top-1 ", "make: done in "] {
+            XCTAssertTrue(first.stdout.contains(line), "missing '\(line)' in: \(first.stdout.suffix(3000))")
+        }
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: dir.path + "/runs/latest"), folder)
+        XCTAssertEqual(try String(contentsOfFile: run + "/epoch-times", encoding: .utf8).split(separator: "\n").map { $0.prefix(4) }, ["001 ", "002 "])
 
         // 2. nothing left to do; a changed pretraining parameter trains a new run in its own folder (the first
         // stays as it was), but reruns neither ingest nor the baselines; a changed kNN parameter reruns the six

@@ -56,6 +56,9 @@ final class ReportSectionsTests: XCTestCase {
         try #"{"make_variables": {"LR": "0.06", "EPOCHS": "3"}, "machine": {"blas_core": "Haswell", "threads": 2}, "checkout": {"dirty": false}}"#
             .write(to: run.appendingPathComponent("run.json"), atomically: true, encoding: .utf8)
         try "--seed 0 --lr 0.06\n".write(to: run.appendingPathComponent("params/pretrain.args"), atomically: true, encoding: .utf8)
+        // a log with rows within epochs (--log-every): the first row, mid-epoch, sits above the collapse thresholds
+        try "epoch,step,lr,loss,sim_p50,erank\n1,5,0.06,7.0,0.9,2\n1,10,0.05,6.5,0.2,40\n2,15,0.04,6.0,0.2,40\n2,20,0.03,5.5,0.2,40\n"
+            .write(to: run.appendingPathComponent("log.csv"), atomically: true, encoding: .utf8)
         let hard: [Int64] = (0..<200).map { $0 < 5 ? 90 : Int64(5 + $0 % 7) }      // 5 candidates far in the tail
         var h = TensorFileWriter(metadata: ["stage": "hardness"])
         h.add("hard_count", hard, shape: [200]); h.add("eligible_count", [Int64](repeating: 100, count: 200), shape: [200])
@@ -110,8 +113,12 @@ final class ReportSectionsTests: XCTestCase {
         XCTAssertTrue(html.contains("<td>make_variables.LR</td><td>0.06</td>"), html)
         XCTAssertTrue(html.contains("<td>checkout.dirty</td><td>false</td>"), html)
         XCTAssertTrue(html.contains("<td>params/pretrain.args</td><td>--seed 0 --lr 0.06</td>"), html)
-        XCTAssertTrue(md.contains("| class | run probe |\n|---|---|\n| 0 | 50.00 |\n| 1 | 100.00 |\n| 2 | — |\n| 3 | 25.00 |"), md)
+        XCTAssertTrue(md.contains("| class | run probe |\n|---|---|\n| ant | 50.00 |\n| bee | 100.00 |\n| cat | — |\n| dog | 25.00 |"), "class names from the test dataset: \(md)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/charts/consistency_0.svg"))
+        for chart in ["loss_per_step", "lr_per_step", "loss_knn"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/charts/\(chart).svg"), "missing chart \(chart)")
+        }
+        XCTAssertTrue(md.contains("run: collapse monitor clean"), "only each epoch's last row counts: \(md)")
         // the null: Binomial(100, p̄) with p̄ = mean count / 100; mean + 6 sd of it
         let p = Double(hard.reduce(0, +)) / 200 / 100
         let limit = min(100, Int((100 * p + 6 * (100 * p * (1 - p)).squareRoot()).rounded(.up)))
