@@ -54,11 +54,17 @@ struct EvaluationBench: ParsableCommand {
     func run() throws {
         try options.configure()
         EvaluationBenchmark.run(threads: options.threads).forEach { print($0) }
-        print(embedTiming(threads: options.threads))
+        let (line, evalRate) = embedTiming(threads: options.threads)
+        print(line)
+        // the same model's training step (MoCo, uniform negatives) in the same run: evaluation-mode forward vs training
+        if let train = PretrainBenchmark.measure(samplers: [UniformSampler.name], steps: 3, threads: options.threads).first {
+            print(String(format: "eval-mode forward %.0f img/s = %.1f× the training step's %.0f img/s (MoCo, width 16, batch 256)",
+                         evalRate, evalRate / train.imagesPerSecond, train.imagesPerSecond))
+        }
     }
 
     /// Embedding 10 000 Fashion-MNIST-sized images with the default model (width 16), eval mode, batch 256.
-    func embedTiming(threads: Int) -> String {
+    func embedTiming(threads: Int) -> (String, Double) {
         let n = 10_000, batch = 256, side = 28
         var rng = RNG(seed: 5)
         let images = (0..<(n * side * side)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -77,6 +83,7 @@ struct EvaluationBench: ParsableCommand {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        return String(format: "embed 10000 × 1×28×28 with ResNet-18 width 16 (eval, batch 256): %.1f s (%.0f img/s)", seconds, Double(n) / seconds)
+        return (String(format: "embed 10000 × 1×28×28 with ResNet-18 width 16 (eval, batch 256): %.1f s (%.0f img/s)", seconds, Double(n) / seconds),
+                Double(n) / seconds)
     }
 }
