@@ -169,6 +169,7 @@ final class ClaimsSectionTests: XCTestCase {
         let claims = dir.path + "/x.claims"
         try """
         # comment
+        target: probe 80, knn 75
         Ring beats uniform   | ring    | >    | uniform | paper A
         Band matches uniform | band    | ~0.7 | uniform | paper B
         Band no worse        | band    | >=   | uniform | paper B
@@ -185,6 +186,8 @@ final class ClaimsSectionTests: XCTestCase {
         XCTAssertTrue(md.contains("| Band no worse | band (1) ≥ uniform (2) | +0.50 ± 1.73 | supported | -12.00 ± 1.73 | contradicted | paper B |"), md)
         XCTAssertTrue(md.contains("| Missing rows | nothing (0) > uniform (2) | — | waiting for rows | — | waiting for rows | paper C |"), md)
         XCTAssertTrue(md.contains("probe: sd 1.41 points, 2 degrees of freedom"), md)
+        XCTAssertTrue(md.contains("Best probe: ring 81.00 % (2 seeds) against the target of ≥ 80 % — reached. "), md)
+        XCTAssertTrue(md.contains("Best kNN: uniform 72.00 % (2 seeds) against the target of ≥ 75 % — 3.00 points short. "), md)
 
         try "Bad | ring | >> | uniform | x\n".write(toFile: claims, atomically: true, encoding: .utf8)
         let bad = try TestSupport.runStage("report", ["--run", runs[0], "--claims", claims, "--out", dir.path + "/bad"])
