@@ -86,9 +86,9 @@ RECIPE        ?= mocov2
 AUGMENT_EXTRA ?=
 KEEP_VIEWS    ?=
 # Checkpoints kept: the last and every KEEP_CHECKPOINTS-th epoch's (1 keeps all); the others are deleted
-# once the next epoch's exists (a 50-epoch run keeps 6 × 10 MB instead of 500 MB).
+# once the next epoch's exists (a 50-epoch run keeps 5 × 10 MB — epochs 10, 20, …, 50 — instead of 50).
 KEEP_CHECKPOINTS ?= 10
-$(if $(shell [ "$(KEEP_CHECKPOINTS)" -ge 1 ] 2>/dev/null && echo ok),,$(error KEEP_CHECKPOINTS=$(KEEP_CHECKPOINTS) must be a whole number ≥ 1 (1 keeps every checkpoint)))
+$(if $(shell echo '$(KEEP_CHECKPOINTS)' | grep -qxE '[1-9][0-9]*' && echo ok),,$(error KEEP_CHECKPOINTS=$(KEEP_CHECKPOINTS) must be a whole number ≥ 1 (1 keeps every checkpoint)))
 EPOCHS        ?= 4
 OBJECTIVE     ?= moco
 SAMPLER       ?= ring
@@ -186,7 +186,7 @@ $(addprefix $(BIN)/,$(STAGES)): $(BIN)/.built
 endif
 
 # progress(k, stage[, epoch]): make's "[k/8] stage" line before each stage (scripts/progress.sh; with the
-# epoch, the time left of pretraining from the checkpoints' times).
+# epoch, the time left of pretraining from RUN/epoch-times, which the pretrain rule writes).
 progress = @bash scripts/progress.sh $(1) 8 '$(strip $(2))' $(if $(3),$(RUN) $(3) $(EPOCHS))
 START := $(shell date +%s)
 
@@ -252,13 +252,13 @@ $(RUN)/params/pretrain.args: FORCE
 	$(call params,$(PRETRAIN_ARGS))
 	$(link_run)
 define pretrain_epoch
-$(RUN)/ckpt/epoch-$(1).safetensors.zst: $(RUN)/views/epoch-$(1).safetensors.zst $(2) $(TRAIN) $(TEST) $(BIN)/pretrain $(RUN)/params/pretrain.args
+$(RUN)/ckpt/epoch-$(1).safetensors.zst: $(2) $(RUN)/views/epoch-$(1).safetensors.zst $(TRAIN) $(TEST) $(BIN)/pretrain $(RUN)/params/pretrain.args
 	$$(call progress,3,pretrain,$(1))
 	$(BIN)/pretrain --views $(RUN)/views/epoch-$(1).safetensors.zst $(if $(2),--resume $(2)) $(PRETRAIN_ARGS) \
 	  --knn-train $(TRAIN) --knn-test $(TEST) --knn-limit $(KNN_MONITOR_LIMIT) --log $(RUN)/log.csv --out $$@
+	@echo "$(1) $$$$(date +%s)" $(if $(2),>>,>) $(RUN)/epoch-times
 	$(if $(KEEP_VIEWS),,rm -f $(RUN)/views/epoch-$(1).safetensors.zst)
 	$(if $(3),rm -f $(2))
-	@echo "$(1) $$$$(date +%s)" >> $(RUN)/epoch-times
 endef
 # pretrain_epoch(epoch, previous checkpoint or empty, drop the previous one once this one exists?)
 previous_checkpoint = $(RUN)/ckpt/epoch-$(shell printf '%03d' $$((10#$(1) - 1))).safetensors.zst
@@ -267,6 +267,9 @@ $(foreach e,$(EPOCH_IDS),$(eval $(call pretrain_epoch,$(e),$(if $(filter 001,$(e
 # Checkpoints before the last are kept only as KEEP_CHECKPOINTS says: make neither remakes a deleted one
 # nor reruns what follows it (as with the views).
 .SECONDARY: $(filter-out $(CKPT),$(foreach e,$(EPOCH_IDS),$(RUN)/ckpt/epoch-$(e).safetensors.zst))
+# pretrain writes each checkpoint atomically: one is never half-written, so an interrupted recipe (after the
+# previous checkpoint was pruned) must not make .DELETE_ON_ERROR remove it.
+.PRECIOUS: $(foreach e,$(EPOCH_IDS),$(RUN)/ckpt/epoch-$(e).safetensors.zst)
 pretrain: $(CKPT)
 
 # ---- embed: frozen encoder → features (backbone + projection) ----------------------------------

@@ -14,10 +14,15 @@ public struct ClassHierarchy: Sendable {
     public let classes: [String]          // [C] label → node name
     public let depth: [Int]               // [C] depth of each class node
     public let lcaDepth: [Double]         // [C, C] depth of the lowest common ancestor
+    public static let classLimit = 4096
 
     /// Builds the tables; `file` names the source in errors.
     public init(classes: [String], parents: [String: String], file: String = "hierarchy") throws {
         guard !classes.isEmpty else { throw StageError(file, "'classes' is empty") }
+        // the LCA table is C × C doubles: 4096 classes = 134 MB (ImageNet has 1000)
+        guard classes.count <= ClassHierarchy.classLimit else {
+            throw StageError(file, "'classes' lists \(classes.count) classes, more than the limit of \(ClassHierarchy.classLimit)")
+        }
         // path from each class up to the root, class first
         func pathToRoot(_ node: String) throws -> [String] {
             var path = [node]

@@ -19,7 +19,7 @@ enum ClaimsSection {
         var claims: [Claim] = [], targets: [String: Double] = [:]
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
-                .trimmingCharacters(in: .whitespaces) ?? ""
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             if line.isEmpty { continue }
             if line.hasPrefix("target:") {
                 for item in line.dropFirst("target:".count).split(separator: ",") {
@@ -92,11 +92,12 @@ enum ClaimsSection {
                     row += [signed(delta), "no seed repeats yet"]; continue
                 }
                 let se = (variance * (1 / Double(sa.count) + 1 / Double(sb.count))).squareRoot()
+                let margin = studentT975(degreesOfFreedom: pooled[name]!.1) * se
                 let verdict: String
                 switch c.relation {
-                case .better: verdict = delta > 2 * se ? "supported" : delta < -2 * se ? "contradicted" : "within noise"
-                case .noWorse: verdict = delta < -2 * se ? "contradicted" : "supported"
-                case let .within(m): verdict = abs(delta) <= m ? "supported" : abs(delta) > m + 2 * se ? "contradicted" : "within noise"
+                case .better: verdict = delta > margin ? "supported" : delta < -margin ? "contradicted" : "within noise"
+                case .noWorse: verdict = delta < -margin ? "contradicted" : "not contradicted"
+                case let .within(m): verdict = abs(delta) + margin <= m ? "supported" : abs(delta) - margin > m ? "contradicted" : "within noise"
                 }
                 row += ["\(signed(delta)) ± \(fixed(se, 2))", verdict]
             }
@@ -119,12 +120,20 @@ enum ClaimsSection {
                     + (s.mean >= target ? "reached. " : "\(fixed(target - s.mean, 2)) points short. ")
             }
         }
-        notes += "Verdicts — A > B: supported when Δ > 2 se, contradicted when Δ < −2 se; A ≥ B: contradicted only when Δ < −2 se; "
-            + "A ≈ B (±M): supported when |Δ| ≤ M, contradicted when |Δ| > M + 2 se; otherwise within noise. At this scale (the "
+        notes += "Verdicts, with t the two-sided 95 % Student quantile for the pooled degrees of freedom — A > B: supported when "
+            + "Δ > t·se, contradicted when Δ < −t·se; A ≥ B: contradicted when Δ < −t·se, else not contradicted; A ≈ B (±M): "
+            + "supported when |Δ| + t·se ≤ M, contradicted when |Δ| − t·se > M; otherwise within noise. At this scale (the "
             + "study's epochs, width and data), not the papers'."
         return ReportBuilder.Section(title: "The papers' claims at this scale",
                                      html: ReportBuilder.htmlTable(header, rows) + "<p>\(escapeXML(notes))</p>\n",
                                      markdown: ReportBuilder.markdownTable(header, rows) + "\n" + notes + "\n")
+    }
+
+    /// Student's t 97.5 % quantile (two-sided 95 %) for `df` degrees of freedom (table, rounded down to a listed df).
+    static func studentT975(degreesOfFreedom df: Int) -> Double {
+        let table: [(Int, Double)] = [(1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (5, 2.571), (6, 2.447), (7, 2.365), (8, 2.306),
+                                      (9, 2.262), (10, 2.228), (12, 2.179), (15, 2.131), (20, 2.086), (30, 2.042), (60, 2.000), (120, 1.980)]
+        return table.last(where: { $0.0 <= max(df, 1) })!.1
     }
 
     static func signed(_ v: Double) -> String { (v >= 0 ? "+" : "") + fixed(v, 2) }

@@ -23,7 +23,7 @@ struct ReportCommand: StageCommand {
     @Option(help: "Image grids: the dataset the queue/bank entries come from — the pretraining set (default: --grid-train-images).")
     var gridCandidateImages: String?
     @Option(help: "Image grids: the test dataset (the queries' pixels).") var gridTestImages: String?
-    @Option(help: "The papers' claims to test against the runs: lines 'claim | better row | worse row | source' (e.g. studies/ten-epoch.claims).")
+    @Option(help: "The papers' claims to test against the runs: lines 'claim | row A | >, >= or ~M | row B | source', and 'target: probe P, knn K' (e.g. studies/ten-epoch.claims).")
     var claims: String?
     @Option(help: "Class names (per-class table, image grids) from a class hierarchy JSON (else the dataset's own, else numbers).") var classNames: String?
 

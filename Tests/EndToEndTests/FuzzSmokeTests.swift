@@ -8,7 +8,9 @@ import XCTest
 /// are `make fuzz FUZZ_SECONDS=1800`.
 final class FuzzSmokeTests: XCTestCase {
     func testEveryHarnessBuildsAndRunsClean() throws {
-        let r = try TestSupport.run("/usr/bin/env", ["bash", TestSupport.repoRoot.path + "/fuzz/run.sh"], env: ["FUZZ_SECONDS": "5"])
+        let work = try TestSupport.scratchDir("fuzz-smoke")     // a fresh corpus and artifacts folder: earlier runs cannot interfere
+        let r = try TestSupport.run("/usr/bin/env", ["bash", TestSupport.repoRoot.path + "/fuzz/run.sh"],
+                                    env: ["FUZZ_SECONDS": "5", "FUZZ_WORK": work.path])
         XCTAssertEqual(r.status, 0, String((r.stdout + r.stderr).suffix(3000)))
         for harness in ["tensorfile", "idx", "cifar", "jpeg", "views", "checkpoint"] {
             let line = r.stdout.split(separator: "\n").first { $0.hasPrefix("fuzz \(harness) ") }

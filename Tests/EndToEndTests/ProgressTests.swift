@@ -18,8 +18,11 @@ final class ProgressTests: XCTestCase {
         let script = TestSupport.repoRoot.path + "/scripts/progress.sh"
         func line(_ args: [String]) throws -> String { try TestSupport.run("/usr/bin/env", ["bash", script] + args).stdout }
         XCTAssertEqual(try line(["3", "8", "pretrain", run.path, "001", "10"]), "make: [3/8] pretrain epoch 1 of 10\n", "no estimate before two epochs")
-        try "001 1000\n002 1100\n003 1300\n".write(toFile: run.path + "/epoch-times", atomically: true, encoding: .utf8)
-        // (1300 − 1000) / 2 = 150 s an epoch; epochs 4…10 left: 7 × 150 s = 17.5 min
+        // 150 s an epoch (the median gap; an interrupted make's idle hours do not count); epochs 4…10 left: 7 × 150 s = 17.5 min
+        try "001 1000\n002 1150\n003 9000\n004 9150\n".write(toFile: run.path + "/epoch-times", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try line(["3", "8", "pretrain", run.path, "005", "10"]),
+                       "make: [3/8] pretrain epoch 5 of 10 — about 15 min left of pretraining (3 min an epoch), then 5 shorter stages\n")
+        try "001 1000\n002 1150\n003 1300\n".write(toFile: run.path + "/epoch-times", atomically: true, encoding: .utf8)
         XCTAssertEqual(try line(["3", "8", "pretrain", run.path, "004", "10"]),
                        "make: [3/8] pretrain epoch 4 of 10 — about 18 min left of pretraining (3 min an epoch), then 5 shorter stages\n")
         XCTAssertEqual(try line(["7", "8", "hardness"]), "make: [7/8] hardness\n")
