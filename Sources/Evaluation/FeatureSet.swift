@@ -73,11 +73,6 @@ public struct LabeledFeatures: Sendable {
     }
 }
 
-/// Turns a TensorFileError raised inside `body` into the StageError every stage reports.
-func wrapping<T>(_ path: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as TensorFileError { throw StageError(e.path, e.message) }
-}
-
 /// Checks that a train and a test split can be evaluated together.
 func requireCompatible(train: LabeledFeatures, trainPath: String, test: LabeledFeatures, testPath: String, kind: FeatureKind) throws {
     guard train.dim == test.dim else {

@@ -91,28 +91,25 @@ extension ImageDataset {
     /// keeping each row's `index` (its position in the original source), label and the class names.
     public static func fromDatasetFile(_ path: String, subset: Subset) throws -> ImageDataset {
         try requireReadableFile(path)
-        let file: TensorFile
-        do { file = try TensorFile.read(path) } catch let e as StageError { throw e } catch { throw StageError(path, "\(error)") }
-        let info = try wrap(path) { try file.info("images") }
+        let file = try wrapping(path) { try TensorFile.read(path) }
+        let info = try wrapping(path) { try file.info("images") }
         guard info.dtype == .u8, info.shape.count == 4, info.shape.allSatisfy({ $0 > 0 }) else {
             throw StageError(path, "tensor 'images' is \(info.dtype.rawValue) \(info.shape), expected U8 [N, C, H, W] with every size > 0")
         }
         let n = info.shape[0], c = info.shape[1], h = info.shape[2], w = info.shape[3]
-        let labels = try wrap(path) { try file.array("labels", as: Int64.self, shape: [n]) }
-        let index = try wrap(path) { try file.array("index", as: Int64.self, shape: [n]) }
+        let labels = try wrapping(path) { try file.array("labels", as: Int64.self, shape: [n]) }
+        let index = try wrapping(path) { try file.array("index", as: Int64.self, shape: [n]) }
         if let bad = labels.first(where: { $0 < -1 }) { throw StageError(path, "label \(bad) is below −1 (−1 = unlabeled)") }
-        let pixels = try wrap(path) { try file.array("images", as: UInt8.self) }
+        let pixels = try wrapping(path) { try file.array("images", as: UInt8.self) }
         let kept = subset.positions(total: n), size = c * h * w
         var images = [UInt8](); images.reserveCapacity(kept.count * size)
         for p in kept { images += pixels[(p * size)..<((p + 1) * size)] }
-        let classes = file.metadata["classes"].flatMap { $0.data(using: .utf8) }
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String] }
         return ImageDataset(images: images, channels: c, height: h, width: w, labels: kept.map { labels[$0] },
-                            index: kept.map { index[$0] }, classes: classes)
+                            index: kept.map { index[$0] }, classes: classNames(metadata: file.metadata))
     }
-}
 
-/// A tensor-file error as a one-line error naming the file.
-private func wrap<T>(_ path: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as StageError { throw e } catch { throw StageError(path, "\(error)") }
+    /// The class names a dataset's metadata records (`classes`, a JSON array written by `write`), if any.
+    public static func classNames(metadata: [String: String]) -> [String]? {
+        metadata["classes"].flatMap { $0.data(using: .utf8) }.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String] }
+    }
 }

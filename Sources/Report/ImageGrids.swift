@@ -44,7 +44,7 @@ public enum ImageGrids {
             let index = try file.integers("index", shape: [n])
             var rowOfIndex: [Int64: Int] = [:]
             for (row, i) in index.enumerated() { rowOfIndex[i] = row }
-            let classes = file.metadata["classes"].flatMap { $0.data(using: .utf8) }.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String] }
+            let classes = ImageDataset.classNames(metadata: file.metadata)
             return Pixels(bytes: try file.array("images", as: UInt8.self), channels: info.shape[1], height: info.shape[2], width: info.shape[3],
                           labels: try file.integers("labels", shape: [n]), rowOfIndex: rowOfIndex, classes: classes)
         }
@@ -60,8 +60,7 @@ public enum ImageGrids {
 
     /// The class names a dataset file records (ingest writes them for ImageFolder and CIFAR sources), if any.
     public static func classNames(dataset path: String) -> [String]? {
-        (try? TensorFile.read(path))?.metadata["classes"].flatMap { $0.data(using: .utf8) }
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String] }
+        (try? TensorFile.read(path)).flatMap { ImageDataset.classNames(metadata: $0.metadata) }
     }
 
     static func make(_ g: ImageGridInputs) throws -> ReportBuilder.Section {

@@ -1,4 +1,5 @@
 import Foundation
+import TensorFiles
 
 /// The one error type a stage reports: a file (when one is at fault) and what is wrong with it.
 /// Printed as a single line `path: message` so that a user sees at once which input to fix.
@@ -47,4 +48,9 @@ public enum Stage {
             exit((error as? StageError)?.isUsage == true ? usageExitCode : 1)
         }
     }
+}
+
+/// Turns a TensorFileError raised inside `body` into the StageError every stage reports.
+public func wrapping<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as TensorFileError { throw StageError(e.path, e.message) }
 }
