@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // NegativeSampling: contrastive self-supervised learning with negative sampling as a first-class choice.
 // Layout: README.md "Architecture". Each C library is reached from one module:
-// zstd → TensorFiles, libjpeg-turbo and zlib → Images, OpenBLAS → NN.
+// zstd → TensorFiles, libjpeg-turbo and zlib → Images, OpenBLAS → NN, OpenMPI → Cluster.
 import PackageDescription
 
 // Numeric modules trade overflow/bounds traps for speed in release builds; debug builds keep every check.
@@ -29,6 +29,8 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
 
         .target(name: "TensorFiles", dependencies: ["CZstd"], swiftSettings: fast),
         .target(name: "StageKit", dependencies: ["TensorFiles", argumentParser], swiftSettings: fast),
@@ -36,8 +38,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["COpenBLAS", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "Augment", dependencies: ["Images", "TensorFiles", "StageKit", argumentParser], swiftSettings: fast),
         .target(name: "Ranking", swiftSettings: fast),
+        .target(name: "Cluster", dependencies: ["CMPI"], swiftSettings: fast),
         .target(name: "Evaluation", dependencies: ["NN", "TensorFiles", "StageKit"], swiftSettings: fast),
-        .target(name: "Contrastive", dependencies: ["NN", "Evaluation", "Ranking", "TensorFiles", "StageKit", argumentParser], swiftSettings: fast),
+        .target(name: "Contrastive", dependencies: ["NN", "Evaluation", "Ranking", "Cluster", "TensorFiles", "StageKit", argumentParser], swiftSettings: fast),
         .target(name: "Analysis", dependencies: ["NN", "Ranking", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "Report", dependencies: ["Analysis", "Images", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "TestSupport", path: "Sources/TestSupport"),

@@ -4,6 +4,8 @@
 set -euo pipefail
 
 apt_pkgs=(pkg-config libzstd-dev zlib1g-dev libopenblas-dev dataset-fashion-mnist zstd)
+# OpenMPI: data-parallel pretraining (mpirun -np N pretrain, make RANKS=N).
+apt_pkgs+=(libopenmpi-dev openmpi-bin)
 # libjpeg-turbo: Debian names the TurboJPEG API package libturbojpeg0-dev; djpeg comes with libjpeg-turbo-progs.
 apt_pkgs+=(libturbojpeg0-dev libjpeg-turbo-progs)
 if apt-cache show libjpeg62-turbo-dev >/dev/null 2>&1; then apt_pkgs+=(libjpeg62-turbo-dev); else apt_pkgs+=(libjpeg-turbo8-dev); fi

@@ -18,7 +18,7 @@ public final class Progress {
         self.total = max(total, 0)
         self.unit = unit
         interactive = isatty(STDERR_FILENO) != 0
-        quiet = !(ProcessInfo.processInfo.environment["NS_QUIET"] ?? "").isEmpty
+        quiet = !(ProcessInfo.processInfo.environment["NS_QUIET"] ?? "").isEmpty || Console.secondary
         interval = interactive ? 0.2 : 10
     }
 
@@ -58,8 +58,15 @@ public final class Progress {
     }
 }
 
+/// Who speaks for a process on stderr.
+public enum Console {
+    /// Set by every data-parallel rank but the first, so one rank reports progress and notes for the
+    /// run (errors are still every rank's own).
+    nonisolated(unsafe) public static var secondary = false
+}
+
 /// One informational line on stderr (stdout stays for results).
 public func note(_ text: String) {
-    guard ProcessInfo.processInfo.environment["NS_QUIET"] == nil else { return }
+    guard ProcessInfo.processInfo.environment["NS_QUIET"] == nil, !Console.secondary else { return }
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }

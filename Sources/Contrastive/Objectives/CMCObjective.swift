@@ -18,13 +18,13 @@ public enum CMCObjective {
     public static func lossAndGradient(featuresL fL: [Float], featuresAB fAB: [Float], indices: [Int],
                                        bankL: MemoryBank, bankAB: MemoryBank, queryLabels: [Int64]? = nil,
                                        negatives k: Int, tau: Float, sampler: any NegativeSampler, step: Int, seed: UInt64,
-                                       threads: Int, percentiles: Bool = false) -> CMCResult {
+                                       threads: Int, percentiles: Bool = false, share: BatchShare? = nil) -> CMCResult {
         let a = IRObjective.lossAndGradient(features: fL, indices: indices, bank: bankAB, queryLabels: queryLabels, negatives: k,
                                             tau: tau, sampler: sampler, step: step, seed: seed, stream: 0, threads: threads,
-                                            percentiles: percentiles)
+                                            percentiles: percentiles, share: share)
         let b = IRObjective.lossAndGradient(features: fAB, indices: indices, bank: bankL, queryLabels: queryLabels, negatives: k,
                                             tau: tau, sampler: sampler, step: step, seed: seed, stream: 1, threads: threads,
-                                            percentiles: percentiles)
+                                            percentiles: percentiles, share: share)
         return CMCResult(loss: a.loss + b.loss, gradL: a.gradFeatures, gradAB: b.gradFeatures, lToAB: a, abToL: b)
     }
 }

@@ -7,7 +7,7 @@ import StageKit
 //   `.all` samplers (uniform, hcl, dcl): k entries drawn uniformly with replacement;
 //   ring / band / subset: S = f·bankᵀ [B,N], the sampler keeps part of the N−1 candidates (ranks:
 //   ties by bank index), then k−1 are drawn uniformly with replacement from the kept ones (SPEC §2).
-// Only f gets a gradient: df_i = (g⁺·bank[i] + Σ_t g_t·bank[draw_t]) / (τ·B).
+// Only f gets a gradient: df_i = (g⁺·bank[i] + Σ_t g_t·bank[draw_t]) / (τ·B), B the global batch.
 // The draws come from RNG(seed, [IR, stream, step, i]) and are returned so a reference can replay them.
 
 public struct IRResult: Sendable {
@@ -23,8 +23,9 @@ public enum IRObjective {
     /// `indices` [B] are the items' rows in the bank; `queryLabels` [B] feeds the same-label statistic only.
     public static func lossAndGradient(features f: [Float], indices: [Int], bank: MemoryBank, queryLabels: [Int64]? = nil,
                                        negatives k: Int, tau: Float, sampler: any NegativeSampler, step: Int, seed: UInt64,
-                                       stream: UInt64 = 0, threads: Int, percentiles: Bool = false) -> IRResult {
+                                       stream: UInt64 = 0, threads: Int, percentiles: Bool = false, share: BatchShare? = nil) -> IRResult {
         let d = bank.dim, N = bank.count, B = indices.count
+        let share = share ?? .whole(B)
         precondition(f.count == B * d && k >= 1, "features must be [B, d] and k >= 1")
         precondition(indices.allSatisfy { $0 >= 0 && $0 < N }, "an index lies outside the bank")
         let choice = sampler.choice(candidates: N - 1, step: step)
@@ -35,20 +36,21 @@ public enum IRObjective {
         if choice != .all { gemm(transB: true, m: B, n: N, k: d, f, bank.features, scores.data) }
 
         // choose: draw each query's m negatives, and build its logit row [f·bank[i], f·bank[draw_t]] ÷ τ
-        let plan = Draws(choice: choice, indices: indices, bankSize: N, perQuery: m, seed: seed, stream: stream, step: step)
+        let plan = Draws(choice: choice, indices: indices, bankSize: N, perQuery: m, seed: seed, stream: stream, step: step,
+                         firstRow: share.offset)
         let (rows, drawn, similarities, kept) = plan.draw(features: f, bank: bank.features, bankLabels: bank.labels, dim: d, scores: scores,
                                                           queryLabels: queryLabels, tau: tau, threads: threads)
         // row loss and d loss / d logits
         rows.evaluate(sampler.lossForm, tau: tau, threads: threads)
 
         // gradient: df_i = (g⁺·bank[i] + Σ_t g_t·bank[draw_t]) / (τ·B)
-        let scale = 1 / (tau * Float(B))
+        let scale = 1 / (tau * Float(share.total))
         var grad = rows.positiveGradient(bank.rows(indices), dim: d) { $0 * scale }           // [B, d]
         addNegativeGradient(rows, drawn: drawn, bank: bank.features, dim: d, scale: scale, into: &grad, threads: threads)
 
         var stats = rows.reduce(candidates: choice == .all ? m : N - 1, choice: choice)
         stats.outer = sampler.logColumns(step: step)["ring_outer"] ?? 1
-        if percentiles { stats.percentiles = Percentiles.of(plan.scored(scores: scores, drawnSimilarities: similarities)) }
+        if percentiles { stats.percentiles = Percentiles.of(share.gather(plan.scored(scores: scores, drawnSimilarities: similarities))) }
         return IRResult(loss: stats.loss, gradFeatures: grad, stats: stats, negatives: drawn.array, negativesPerQuery: m, kept: kept.array)
     }
 
@@ -73,8 +75,9 @@ public enum IRObjective {
         let indices: [Int]
         let bankSize: Int, perQuery: Int
         let seed: UInt64, stream: UInt64, step: Int
+        let firstRow: Int                    // global row of query 0 (data-parallel share)
 
-        func rng(_ i: Int) -> RNG { RNG(seed: seed, stream: [0x4952, stream, UInt64(step), UInt64(i)]) }
+        func rng(_ i: Int) -> RNG { RNG(seed: seed, stream: [0x4952, stream, UInt64(step), UInt64(firstRow + i)]) }
 
         /// Phase "choose": the kept candidates (every one, or the sampler's part of S's row without the
         /// query's own entry), m draws with replacement from them, and the logit rows.

@@ -16,15 +16,17 @@ public struct MoCoResult: Sendable {
 
 public enum MoCoObjective {
     /// Loss and gradient for queries q [B,d] with positive keys [B,d] against `queue`.
-    /// `queryLabels` [B] (optional) feeds the same-label statistic only.
+    /// `queryLabels` [B] (optional) feeds the same-label statistic only. `share`: these B rows' place in
+    /// a data-parallel batch (nil: they are the whole batch).
     public static func lossAndGradient(queries q: [Float], positiveKeys kPos: [Float], queue: Queue, queryLabels: [Int64]? = nil,
                                        tau: Float, sampler: any NegativeSampler, step: Int, seed: UInt64, threads: Int,
-                                       percentiles: Bool = false) -> MoCoResult {
+                                       percentiles: Bool = false, share: BatchShare? = nil) -> MoCoResult {
         let d = queue.dim, K = queue.size, B = q.count / d
         precondition(q.count == B * d && kPos.count == B * d, "queries and keys must be [B, d]")
+        let share = share ?? .whole(B)
         let choice = sampler.choice(candidates: K, step: step), form = sampler.lossForm
         let synthesis = sampler.synthesis(step: step)
-        let invTau = 1 / tau, invB = 1 / Float(B)
+        let invTau = 1 / tau, invB = 1 / Float(share.total)
 
         // scores: S [B, K] = q [B, d] · queueᵀ [d, K]
         let scores = Tensor<Float>([B, K])
@@ -36,11 +38,11 @@ public enum MoCoObjective {
         let source = LogitRows.ScoreRows(scores: scores, positives: positives, candidateLabels: queue.labels, queryLabels: queryLabels)
         let rows = LogitRows.choose(choice, from: source, tau: tau, masking: form == .softmax && synthesis == nil,
                                     extra: synthesis?.count ?? 0,
-                                    rng: { RowWork.subsetStream(seed: seed, objective: 0, step: step, row: $0) }, threads: threads)
+                                    rng: { RowWork.subsetStream(seed: seed, objective: 0, step: step, row: share.offset + $0) }, threads: threads)
         // MoCHi: synthetic negatives after the real ones
         let mochi = synthesis.map {
             MochiSampler.synthesise($0, rows: rows, scores: scores, queries: q, queue: queue.keys, dim: d, tau: tau,
-                                    seed: seed, step: step, threads: threads)
+                                    seed: seed, step: step, firstRow: share.offset, threads: threads)
         }
         // row loss and d loss / d logits
         rows.evaluate(form, tau: tau, threads: threads)
@@ -53,7 +55,7 @@ public enum MoCoObjective {
 
         var stats = rows.reduce(candidates: K, choice: choice)
         stats.outer = sampler.logColumns(step: step)["ring_outer"] ?? 1
-        if percentiles { stats.percentiles = Percentiles.of(allScores) }
+        if percentiles { stats.percentiles = Percentiles.of(share.gather(allScores)) }
         return MoCoResult(loss: stats.loss, gradQueries: gradQ, stats: stats, mochi: mochi?.draws,
                           chosen: choice.isRandom ? rows.chosenColumns : nil)
     }

@@ -64,7 +64,8 @@ public struct MochiSampler: NegativeSampler {
     /// s + s′ synthetic unit vectors whose logits (÷τ) follow the row's real negatives.
     /// `scores` [B, K] = q·queueᵀ; `queries` [B, d]; `queue` [K, d].
     static func synthesise(_ plan: MochiSynthesis, rows: LogitRows, scores: Tensor<Float>, queries: UnsafePointer<Float>,
-                           queue: UnsafePointer<Float>, dim d: Int, tau: Float, seed: UInt64, step: Int, threads: Int) -> Batch {
+                           queue: UnsafePointer<Float>, dim d: Int, tau: Float, seed: UInt64, step: Int, firstRow: Int = 0,
+                           threads: Int) -> Batch {
         let B = rows.count, K = scores.shape[1], n = min(plan.hardest, K), e = plan.count
         let vectors = Tensor<Float>([B, max(1, e), d])
         let draws = DrawBuffers(rows: B, s: plan.s, sPrime: plan.sPrime)
@@ -75,7 +76,7 @@ public struct MochiSampler: NegativeSampler {
             for i in range {
                 _ = RankSelection.selectRanks(keys, scores: scores.data + i * K, count: K, ranks: 0..<n)
                 for t in 0..<n { hardest[t] = Int32(RankOrder.candidate(keys[t])) }
-                var rng = RNG(seed: seed, stream: [0x4D4F4348, UInt64(step), UInt64(i)])
+                var rng = RNG(seed: seed, stream: [0x4D4F4348, UInt64(step), UInt64(firstRow + i)])   // the global row's stream
                 let qi = queries + i * d, h = vectors.data + i * e * d
                 mix(query: qi, queue: queue, dim: d, hardest: hardest, n: n, s: plan.s, sPrime: plan.sPrime, rng: &rng,
                     out: h, row: i, draws: draws)

@@ -29,7 +29,8 @@ final class ContrastiveModel {
 
     static let embeddingDimension = 128
 
-    init(options o: PretrainOptions, views: ViewsData) {
+    /// `ranks`: data-parallel processes; each normalises its share's `bnSplits / ranks` BN groups.
+    init(options o: PretrainOptions, views: ViewsData, ranks: Int = 1) {
         objective = o.objective
         let c1 = views.shape1[1], c2 = views.shape2[1], seed = o.common.seed
         let stats1 = ViewsData.channelStatistics(views.view1, shape: views.shape1)
@@ -37,7 +38,7 @@ final class ContrastiveModel {
         func make(_ name: String, channels: Int, stream: UInt64) -> Encoder<Float> {
             var rng = RNG(seed: seed, stream: [0x454E_4344, stream])
             let encoder = Encoder<Float>(inChannels: channels, width: o.width, embeddingDimension: ContrastiveModel.embeddingDimension,
-                                         bnSplits: o.bnSplits, prefix: name + ".", seed: rng.next())
+                                         bnSplits: o.bnSplits / ranks, prefix: name + ".", seed: rng.next())
             if o.referenceConvolutions { encoder.convolutionPolicy = .direct }
             return encoder
         }

@@ -1,3 +1,4 @@
+import Cluster
 import Evaluation
 import Foundation
 import NN
@@ -11,11 +12,22 @@ import TensorFiles
 ///
 /// Randomness is a function of (seed, epoch, step), never of wall time or thread scheduling, so a run
 /// killed at any moment and restarted from its last checkpoint ends bit-identical to one that was not.
+///
+/// Under `mpirun -np N` the N ranks train one run data-parallel (Trainer.step): each loads the views and
+/// the checkpoint, trains on its share of every batch, and rank 0 alone runs the kNN monitor and writes
+/// the checkpoint and the log. The state is the same on every rank, so a run resumes at any N.
 public enum PretrainStage {
     public static func run(_ o: PretrainOptions) throws {
         let threads = o.common.resolvedThreads
-        try BLASRuntime.configure(core: o.common.blasCore, threads: threads)
+        try BLASRuntime.configure(core: o.common.blasCore, threads: threads)   // may re-execute: before MPI_Init
         NNRuntime.threads = threads
+        let comm = Communicator.world
+        Console.secondary = !comm.isRoot
+        try train(o, threads: threads, comm: comm)
+        comm.finalize()
+    }
+
+    static func train(_ o: PretrainOptions, threads: Int, comm: Communicator) throws {
         let inputs = o.views.map { ("--views", Optional($0)) } + [("--resume", o.resume), ("--knn-train", o.knnTrain), ("--knn-test", o.knnTest)]
         try requireDistinctOutput(o.out, flag: "--out", from: inputs)
         if let log = o.log { try requireDistinctOutput(log, flag: "--log", from: inputs + [("--out", o.out)]) }
@@ -36,6 +48,7 @@ public enum PretrainStage {
         if o.objective != .cmc && first.shape1[1] != first.shape2[1] {
             throw StageError(o.views[0], "view1 and view2 differ in channels (\(first.shape1[1]) vs \(first.shape2[1])); only cmc uses such views")
         }
+        try checkShares(o, ranks: comm.size)
         let sampler = try o.negativeSampler(stepsPerEpoch: stepsPerEpoch)
         let candidates: Int
         switch o.objective {
@@ -45,13 +58,14 @@ public enum PretrainStage {
         }
         try sampler.check(objective: o.objective, candidates: candidates)
 
-        let model = ContrastiveModel(options: o, views: first)
+        let model = ContrastiveModel(options: o, views: first, ranks: comm.size)
         var epochsDone = 0, step = 0
         var log = TrainLog()
         var provenance = Provenance(stage: "pretrain", seed: o.common.seed)
         provenance.parameters = o.identity
         provenance.parameters["views"] = o.views.joined(separator: ",")
         provenance.parameters["threads"] = "\(threads)"
+        provenance.parameters["ranks"] = "\(comm.size)"
         for (i, path) in o.views.enumerated() { try provenance.addInput("views\(i)", path: path) }
 
         if let resume = o.resume {
@@ -79,12 +93,14 @@ public enum PretrainStage {
             log = TrainLog(csv: f.metadata["log_csv"] ?? "")
         }
 
-        let trainer = Trainer(options: o, model: model, sampler: sampler, stepsPerEpoch: stepsPerEpoch, threads: threads)
+        let trainer = Trainer(options: o, model: model, sampler: sampler, stepsPerEpoch: stepsPerEpoch, threads: threads,
+                              comm: comm)
         if o.resume == nil && !model.banks.isEmpty && o.bankInit == .forward {
             try trainer.fillBanks(views: first, batch: o.batch)
             note("pretrain: memory bank filled by one forward pass of the initial encoder (\(first.count) items)")
         }
-        let monitor = try KNNMonitor(options: o, threads: threads)
+        let monitor = comm.isRoot ? try KNNMonitor(options: o, threads: threads) : nil
+        let started = DispatchTime.now().uptimeNanoseconds
         for (i, path) in o.views.enumerated() {
             let views = i == 0 ? first : try ViewsData.load(path)
             let epoch = epochsDone + 1
@@ -125,6 +141,9 @@ public enum PretrainStage {
             epochsDone = epoch
         }
 
+        if comm.size > 1 { note(communicationSummary(comm, steps: stepsPerEpoch * o.views.count, started: started)) }
+        guard comm.isRoot else { return }    // rank 0 writes the checkpoint and the log
+
         var meta = provenance.metadata
         for (k, v) in BLASRuntime.provenance { meta[k] = v }
         meta["identity"] = Provenance.json(o.identity)
@@ -145,6 +164,26 @@ public enum PretrainStage {
             try writeTextAtomically(log.csv, to: logPath)
         }
         print("pretrain: wrote \(o.out) (epoch \(epochsDone)/\(o.epochs), step \(step))")
+    }
+
+    /// Every rank trains on whole BN groups of an equal share of the batch, so N must divide the batch and
+    /// the BN groups (SimCLR's: those of each view's half).
+    static func checkShares(_ o: PretrainOptions, ranks n: Int) throws {
+        guard n > 1 else { return }
+        if o.batch % n != 0 { throw StageError.usage("--batch \(o.batch) is not divisible by the \(n) ranks") }
+        let groups = o.objective == .simclr ? 2 * n : n
+        if o.bnSplits % groups != 0 {
+            throw StageError.usage("--bn-splits \(o.bnSplits) is not divisible by \(groups) (the \(n) ranks\(o.objective == .simclr ? " × SimCLR's two views" : "")): every rank normalises whole BN groups")
+        }
+    }
+
+    /// One line on what the ranks spent in collectives.
+    static func communicationSummary(_ comm: Communicator, steps: Int, started: UInt64) -> String {
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let perStep = Double(comm.bytesReduced) / Double(max(steps, 1)) / 1e6
+        return String(format: "pretrain: %d ranks: %.2f s of %.2f s in collectives (%.1f %%, %.1f ms/step); %.2f MB all-reduced and %.2f MB all-gathered per step by each rank",
+                      comm.size, comm.seconds, wall, 100 * comm.seconds / max(wall, 1e-9), 1000 * comm.seconds / Double(max(steps, 1)),
+                      perStep, Double(comm.bytesGathered) / Double(max(steps, 1)) / 1e6)
     }
 
     /// The collapse monitor's one-line warning (thresholds: StageKit.CollapseThresholds, docs/pretrain.md).
