@@ -71,6 +71,16 @@ export NS_THREADS := $(THREADS)
 # OpenBLAS kernel: auto = the best this CPU supports; or a name such as Haswell / SkylakeX.
 BLAS_CORE ?= auto
 export NS_BLAS_CORE := $(BLAS_CORE)
+# Scale-out (docs/scale.md). RANKS=N pretrains data-parallel with N MPI processes sharing THREADS
+# (THREADS/RANKS threads each; results equal one process's within rounding, not bit for bit); MPIRUN is
+# the launcher (e.g. MPIRUN="srun -n $(RANKS) --mpi=pmix" under Slurm). LAUNCH prefixes every compute
+# stage (e.g. LAUNCH="srun -c 2 --exclusive" to place each stage as a Slurm job step).
+RANKS    ?= 1
+LAUNCH   ?=
+$(if $(shell [ "$(RANKS)" -ge 1 ] 2>/dev/null && echo ok),,$(error RANKS=$(RANKS): the number of MPI processes, a whole number ≥ 1))
+MPIRUN   ?= mpirun -np $(RANKS) --oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none$(if $(filter 0,$(shell id -u)), --allow-run-as-root)
+RANK_THREADS = $(shell t=$$(( $(THREADS) / $(RANKS) )); echo $$(( t > 0 ? t : 1 )))
+PRETRAIN_LAUNCH = $(LAUNCH) $(if $(filter-out 1,$(RANKS)),$(MPIRUN))
 
 # ---- parameters: the base every experiment starts from (MoCo v2 + annealed Ring); the default job's
 # own settings (SimCLR, sized for ~15 minutes on 2 cores) are in pipelines/default.mk ---------------
@@ -161,7 +171,7 @@ RUN      ?= $(RUNS)/$(EXP)-$(RUN_HASH)$(SEED_SUFFIX)
 link_run = $(if $(filter file,$(origin RUN)),@for l in $(RUN_LINK) $(RUNS)/latest; do if [ -L $$l ] || [ ! -e $$l ]; then ln -sfn $(notdir $(RUN)) $$l; fi; done)
 CKPT      := $(RUN)/ckpt/epoch-$(LAST).safetensors.zst
 
-.PHONY: all deps build test bench fuzz calibrate clean distclean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments results study FORCE
+.PHONY: all deps build test bench fuzz calibrate clean distclean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments shared print-experiments results study FORCE
 all: $(RUN)/report/index.html
 	@awk '/^## Results/{p=1; print; next} /^## /{p=0} p' $(RUN)/report/summary.md
 	@awk -F' *[|] *' '/^[|] run [|]/{t=1; next} t && /^[|]---/{next} t && /^[|]/{ if (!r) { r=$$2; k=$$3; p=$$6 } \
@@ -208,7 +218,7 @@ $(DATA)/params/ingest-$(1).args: FORCE
 	$$(call params,$(2))
 $(DATA)/$(1).safetensors.zst: $(BIN)/ingest $(DATA)/params/ingest-$(1).args | $(DEPS)
 	$$(call progress,1,ingest)
-	$(BIN)/ingest $(2) --out $$@
+	$(LAUNCH) $(BIN)/ingest $(2) --out $$@
 endef
 ifneq ($(TRAIN_FORMAT),dataset)
 $(eval $(call ingest_rule,train,$(INGEST_TRAIN)))
@@ -230,7 +240,7 @@ $(DATA)/train-first%.safetensors.zst: $(TRAIN) $(BIN)/ingest | $(DEPS)
 	$(if $(DATA_FOREIGN),$(FOREIGN_DATA_ERROR))
 	$(call progress,1,ingest)
 	@mkdir -p $(DATA)/params
-	$(BIN)/ingest dataset $(TRAIN) --seed $(DATA_SEED) --limit $* --out $@
+	$(LAUNCH) $(BIN)/ingest dataset $(TRAIN) --seed $(DATA_SEED) --limit $* --out $@
 
 # ---- augment: two views of every training image, one file per epoch ---------------------------
 # AUGMENT may name any executable that honours the same arguments and file contract (docs/augment.md).
@@ -245,7 +255,7 @@ AUGMENT_PROGRAM = $(if $(filter $(BIN)/augment,$(AUGMENT)),$(BIN)/augment,$(wild
 $(RUN)/views/epoch-%.safetensors.zst: $(PRETRAIN_SET) $(AUGMENT_PROGRAM) $(RUN)/params/augment.args
 	@mkdir -p $(@D)
 	$(call progress,2,augment,$*)
-	$(AUGMENT) --dataset $(PRETRAIN_SET) --epoch $$((10#$*)) $(AUGMENT_ARGS) --out $@
+	$(LAUNCH) $(AUGMENT) --dataset $(PRETRAIN_SET) --epoch $$((10#$*)) $(AUGMENT_ARGS) --out $@
 
 # ---- pretrain: epoch e continues from epoch e−1's checkpoint -----------------------------------
 $(RUN)/params/pretrain.args: FORCE
@@ -254,8 +264,8 @@ $(RUN)/params/pretrain.args: FORCE
 define pretrain_epoch
 $(RUN)/ckpt/epoch-$(1).safetensors.zst: $(2) $(RUN)/views/epoch-$(1).safetensors.zst $(TRAIN) $(TEST) $(BIN)/pretrain $(RUN)/params/pretrain.args
 	$$(call progress,3,pretrain,$(1))
-	$(BIN)/pretrain --views $(RUN)/views/epoch-$(1).safetensors.zst $(if $(2),--resume $(2)) $(PRETRAIN_ARGS) \
-	  --knn-train $(TRAIN) --knn-test $(TEST) --knn-limit $(KNN_MONITOR_LIMIT) --log $(RUN)/log.csv --out $$@
+	$(PRETRAIN_LAUNCH) $(BIN)/pretrain --views $(RUN)/views/epoch-$(1).safetensors.zst $(if $(2),--resume $(2)) $(PRETRAIN_ARGS) \
+	  $(if $(filter-out 1,$(RANKS)),--threads $(RANK_THREADS)) --knn-train $(TRAIN) --knn-test $(TEST) --knn-limit $(KNN_MONITOR_LIMIT) --log $(RUN)/log.csv --out $$@
 	@echo "$(1) $$$$(date +%s)" $(if $(2),>>,>) $(RUN)/epoch-times
 	$(if $(KEEP_VIEWS),,rm -f $(RUN)/views/epoch-$(1).safetensors.zst)
 	$(if $(3),rm -f $(2))
@@ -278,17 +288,35 @@ embed: $(RUN)/features/train.safetensors.zst $(RUN)/features/test.safetensors.zs
 SPLIT_train := $(TRAIN)
 SPLIT_test  := $(TEST)
 .SECONDEXPANSION:
+# EMBED_PARTS=N embeds each split as N parts of whole batches (run side by side by make -j or LAUNCH's
+# scheduler), then joins them with `embed merge`: the same file as one embed, bit for bit.
+EMBED_PARTS ?= 1
+embed_split = $(LAUNCH) $(BIN)/embed --encoder checkpoint --checkpoint $(CKPT) --dataset $(SPLIT_$(1)) --seed $(SEED)
+ifeq ($(EMBED_PARTS),1)
 $(RUN)/features/%.safetensors.zst: $(CKPT) $$(SPLIT_$$*) $(BIN)/embed
 	$(call progress,4,embed $*)
-	$(BIN)/embed --encoder checkpoint --checkpoint $(CKPT) --dataset $(SPLIT_$*) --seed $(SEED) --out $@
+	$(call embed_split,$*) --out $@
+else
+PART_IDS := $(shell seq 0 $$(( $(EMBED_PARTS) - 1 )))
+part_file = $(RUN)/features/$(1).part-$(2)-of-$(EMBED_PARTS).safetensors.zst
+define embed_part
+$(call part_file,%,$(1)): $(CKPT) $$$$(SPLIT_$$$$*) $(BIN)/embed
+	$$(call progress,4,embed $$* part $(1)/$(EMBED_PARTS))
+	$$(call embed_split,$$*) --part $(1)/$(EMBED_PARTS) --out $$@
+endef
+$(foreach k,$(PART_IDS),$(eval $(call embed_part,$(k))))
+$(RUN)/features/%.safetensors.zst: $(foreach k,$(PART_IDS),$(call part_file,%,$(k))) $(BIN)/embed
+	$(LAUNCH) $(BIN)/embed merge $(filter-out $(BIN)/embed,$^) --out $@
+.INTERMEDIATE: $(foreach s,train test,$(foreach k,$(PART_IDS),$(call part_file,$(s),$(k))))
+endif
 
 # Baselines every results table carries: raw pixels, and a randomly initialised encoder of the same width.
 RAW    := $(BASE)/raw
 RANDOM := $(BASE)/random-w$(WIDTH)
 $(RAW)/features/%.safetensors.zst: $$(SPLIT_$$*) $(BIN)/embed
-	$(BIN)/embed --encoder raw --dataset $< --seed $(DATA_SEED) --out $@
+	$(LAUNCH) $(BIN)/embed --encoder raw --dataset $< --seed $(DATA_SEED) --out $@
 $(RANDOM)/features/%.safetensors.zst: $$(SPLIT_$$*) $(BIN)/embed
-	$(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(DATA_SEED) --out $@
+	$(LAUNCH) $(BIN)/embed --encoder random --width $(WIDTH) --dataset $< --seed $(DATA_SEED) --out $@
 
 # ---- probe and kNN on a folder's features (a run or a baseline) ---------------------------------
 # probe.json: the tuned probe (standardised, L2 chosen on a 10 % hold-out); probe-moco.json: MoCo's
@@ -305,13 +333,13 @@ $(1)/params/knn.args: FORCE
 	$$(call params,$$(KNN_ARGS))
 $(1)/results/probe.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/probe $(1)/params/probe.args
 	$$(call progress,5,probe $(notdir $(1)) (tuned))
-	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) $$(PROBE_ARGS) --out $$@
+	$(LAUNCH) $(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) $$(PROBE_ARGS) --out $$@
 $(1)/results/probe-moco.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/probe
 	$$(call progress,5,probe $(notdir $(1)) (MoCo protocol))
-	$(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) --protocol moco --out $$@
+	$(LAUNCH) $(BIN)/probe --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst $(if $(2),--checkpoint $(2)) --seed $(3) --protocol moco --out $$@
 $(1)/results/knn-%.json: $(1)/features/train.safetensors.zst $(1)/features/test.safetensors.zst $(BIN)/knn $(1)/params/knn.args
 	$$(call progress,6,knn $(notdir $(1)) $$*)
-	$(BIN)/knn --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst --feature $$* $$(KNN_ARGS) --out $$@
+	$(LAUNCH) $(BIN)/knn --train $(1)/features/train.safetensors.zst --test $(1)/features/test.safetensors.zst --feature $$* $$(KNN_ARGS) --out $$@
 endef
 $(eval $(call evaluate_rules,$(RUN),$(CKPT),$(SEED)))
 $(eval $(call evaluate_rules,$(RAW),,$(DATA_SEED)))
@@ -330,7 +358,7 @@ CANDIDATES = $(if $(filter simclr,$(OBJECTIVE)),$(RUN)/features/train.safetensor
 hardness: $(RUN)/hardness/stats.safetensors.zst
 $(RUN)/hardness/stats.safetensors.zst: $(CANDIDATES) $(RUN)/features/test.safetensors.zst $(BIN)/hardness $(HIERARCHY)
 	$(call progress,7,hardness)
-	$(BIN)/hardness analyse --queries $(RUN)/features/test.safetensors.zst --candidates $(CANDIDATES) \
+	$(LAUNCH) $(BIN)/hardness analyse --queries $(RUN)/features/test.safetensors.zst --candidates $(CANDIDATES) \
 	  $(if $(HIERARCHY),--hierarchy $(HIERARCHY)) --seed $(SEED) --out $@ --summary $(RUN)/hardness/summary.json
 
 # The CNCE estimator study (first seed paper): bias and variance of NCE vs CNCE on Gaussians.
@@ -341,14 +369,14 @@ $(BASE)/params/cnce.args: FORCE
 	$(call params,$(CNCE_ARGS))
 cnce: $(BASE)/cnce/cnce.json
 $(BASE)/cnce/cnce.json: $(BIN)/hardness $(BASE)/params/cnce.args
-	$(BIN)/hardness cnce-study $(CNCE_ARGS) --out $(BASE)/cnce
+	$(LAUNCH) $(BIN)/hardness cnce-study $(CNCE_ARGS) --out $(BASE)/cnce
 
 # ---- provenance: run.json, written with the run's training settings (again when they or the binaries change) ----
 RUN_VARIABLES := EXP RUN RUN_HASH DATASET DATA TRAIN TEST PRETRAIN_SET TRAIN_FORMAT TEST_FORMAT TRAIN_SOURCE TRAIN_LABELS \
   TEST_SOURCE TEST_LABELS CIFAR_KIND IMAGE_SIZE COLOR PRETRAIN_SOURCE PRETRAIN_FORMAT PRETRAIN_LABELS HIERARCHY FASHION PREBUILT RUNS BASE BIN THREADS SEED \
   DATA_SEED BLAS_CORE INGEST_LIMIT PRETRAIN_IMAGES KNN_MONITOR_LIMIT LOG_EVERY AUGMENT RECIPE AUGMENT_EXTRA KEEP_VIEWS KEEP_CHECKPOINTS EPOCHS OBJECTIVE \
   SAMPLER WIDTH BATCH LR WD SCHEDULE TAU QUEUE KEY_MOMENTUM RING_OUTER RING_INNER ANNEAL_EPOCHS SAMPLER_EXTRA PRETRAIN_EXTRA \
-  KNN_K KNN_TAU PROBE_PROTOCOL PROBE_EXTRA CNCE_REPETITIONS CNCE_EXTRA
+  KNN_K KNN_TAU PROBE_PROTOCOL PROBE_EXTRA CNCE_REPETITIONS CNCE_EXTRA RANKS LAUNCH EMBED_PARTS
 $(RUN)/run.json: $(BIN)/bench $(BIN)/pretrain $(RUN)/params/augment.args $(RUN)/params/pretrain.args
 	@python3 scripts/run_json.py --out $@ --machine "$$($(BIN)/bench machine --threads $(THREADS))" \
 	  $(foreach v,$(RUN_VARIABLES),'$(v)=$(strip $($(v)))')
@@ -358,16 +386,25 @@ report: $(RUN)/report/index.html
 $(RUN)/report/index.html: $(call RESULTS_OF,$(RUN)) $(RUN)/hardness/stats.safetensors.zst $(CANDIDATES) $(TRAIN) $(TEST) $(PRETRAIN_SET) \
                           $(BASELINES) $(BASE)/cnce/cnce.json $(BIN)/report | $(RUN)/run.json
 	$(call progress,8,report)
-	$(BIN)/report --run $(RUN) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
+	$(LAUNCH) $(BIN)/report --run $(RUN) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json --title "$(EXP): $(OBJECTIVE) + $(SAMPLER)" \
 	  --grid-candidates $(CANDIDATES) --grid-candidate-images $(if $(filter simclr,$(OBJECTIVE)),$(TRAIN),$(PRETRAIN_SET)) \
 	  --grid-train-images $(TRAIN) --grid-test-images $(TEST) $(if $(HIERARCHY),--class-names $(HIERARCHY)) \
 	  --out $(RUN)/report
 
 # ---- experiments (pipelines/*.mk) --------------------------------------------------------------
-EXPERIMENTS := $(filter-out default,$(basename $(notdir $(wildcard pipelines/*.mk))))
-experiments:
-	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e $(MAKEOVERRIDES) report || exit 1; done
+# `make -j N experiments` runs N at once: first, one after another, what the runs share (datasets,
+# baselines, the CNCE study: each experiment's own, since a pipeline may change WIDTH or the data), then
+# every experiment's run in its own folder — so no two processes ever write the same file.
+EXPERIMENTS ?= $(filter-out default,$(basename $(notdir $(wildcard pipelines/*.mk))))
+experiments: $(if $(PREBUILT),,$(BIN)/.built)
+	@for e in $(EXPERIMENTS); do $(MAKE) --no-print-directory EXP=$$e shared || exit 1; done
+	@$(MAKE) --no-print-directory $(addprefix experiment-,$(EXPERIMENTS))
+experiment-%:
+	@$(MAKE) --no-print-directory EXP=$* report
+shared: $(TRAIN) $(TEST) $(PRETRAIN_SET) $(BASELINES) $(BASE)/cnce/cnce.json
+print-experiments:
+	@echo $(EXPERIMENTS)
 ifeq ($(STUDY),)
 # Every run folder with results (not the latest-run links, so no run counts twice; not the baselines).
 FINISHED = $(sort $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/% $(RUNS)/baselines/%,$(shell find $(RUNS) -mindepth 3 -maxdepth 3 -path '*/results/probe.json' 2>/dev/null))))

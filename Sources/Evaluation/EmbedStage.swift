@@ -18,6 +18,8 @@ public enum EmbedStage {
         public var width: Int = 16
         public var seed: UInt64 = 0
         public var threads: Int = defaultThreadCount
+        /// embed only this contiguous part of the rows (FeatureParts; `embed merge` joins the parts)
+        public var part: FeatureParts.Part?
 
         public init(datasetPath: String, outPath: String) {
             self.datasetPath = datasetPath
@@ -31,6 +33,13 @@ public enum EmbedStage {
         public let labels: [Int64]     // [N]
         public let index: [Int64]      // [N]
         public let metadata: [String: String]
+
+        /// The given rows only (an `embed --part`).
+        func rows(_ r: Range<Int>) -> Dataset {
+            let size = shape[1...].reduce(1, *)
+            return Dataset(images: Array(images[(r.lowerBound * size)..<(r.upperBound * size)]), shape: [r.count] + shape.dropFirst(),
+                           labels: Array(labels[r]), index: Array(index[r]), metadata: metadata)
+        }
     }
 
     /// Reads and validates a dataset file.
@@ -61,9 +70,14 @@ public enum EmbedStage {
         }
         try requireWritableOutput(o.outPath)
         try requireDistinctOutput(o.outPath, flag: "--out", from: [("--dataset", o.datasetPath), ("--checkpoint", o.checkpointPath)])
-        let data = try readDataset(o.datasetPath)
+        let whole = try readDataset(o.datasetPath)
+        let rows = o.part?.rows(of: whole.shape[0], batch: o.batch) ?? 0..<whole.shape[0]
+        let data = o.part == nil ? whole : whole.rows(rows)
         let encoder = try makeEncoder?(data) ?? o.encoder.make(imageShape: Array(data.shape.dropFirst()), options: o)
         let n = data.shape[0], imageSize = data.shape[1...].reduce(1, *)
+        guard n > 0 else {
+            throw StageError.usage("--part \(o.part!.text) holds no rows of the \(whole.shape[0]) in \(o.datasetPath) (batches of \(o.batch)): use fewer parts")
+        }
         let d = encoder.backboneDim, p = encoder.projectionDim
         let (floats, overflow) = n.multipliedReportingOverflow(by: d + p)
         try OutputBudget.check(floats &* 4, overflow: overflow || floats > Int.max / 4, what: "features of \(n) images × (\(d) + \(p)) floats",
@@ -73,6 +87,10 @@ public enum EmbedStage {
         try provenance.addInput("dataset", path: o.datasetPath)
         if let checkpoint = o.checkpointPath { try provenance.addInput("checkpoint", path: checkpoint) }
         provenance.set("batch", o.batch)
+        if let part = o.part {
+            provenance.set("part", part.text)
+            provenance.set("rows", "\(rows.lowerBound)..<\(rows.upperBound) of \(whole.shape[0])")
+        }
         for (k, v) in encoder.description where k != "encoder" { provenance.set("encoder_\(k)", v) }
         let encoderName = encoder.description["encoder"] ?? o.encoder.rawValue
         provenance.set("encoder", encoderName)

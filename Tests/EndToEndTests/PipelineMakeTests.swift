@@ -10,19 +10,19 @@ import XCTest
 final class PipelineMakeTests: XCTestCase {
     static let fashion = "/usr/share/datasets/fashion-mnist"
 
-    func variables(_ dir: URL, runs: String = "runs") -> [String] {
+    static func variables(_ dir: URL, runs: String = "runs") -> [String] {
         ["PREBUILT=\(TestSupport.binDir.path)", "FASHION=\(Self.fashion)", "DATA=\(dir.path)/data", "RUNS=\(dir.path)/\(runs)",
          "BASE=\(dir.path)/base", "INGEST_LIMIT=640", "PRETRAIN_IMAGES=512", "EPOCHS=2", "BATCH=64", "QUEUE=128", "WIDTH=4", "THREADS=2",
          "KNN_MONITOR_LIMIT=256", "CNCE_REPETITIONS=4", "CNCE_EXTRA=--batch 16 --pool 128 --rhos 0.5"]
     }
 
     /// `make -C <repo>` with the slice's variables, as arguments to /usr/bin/env.
-    func makeArguments(_ dir: URL, _ extra: [String] = [], runs: String = "runs") -> [String] {
-        ["make", "-C", TestSupport.repoRoot.path, "--no-print-directory"] + variables(dir, runs: runs) + extra
+    static func makeArguments(_ dir: URL, _ extra: [String] = [], runs: String = "runs") -> [String] {
+        ["make", "-C", TestSupport.repoRoot.path, "--no-print-directory"] + Self.variables(dir, runs: runs) + extra
     }
 
     func make(_ dir: URL, _ extra: [String] = [], runs: String = "runs") throws -> TestSupport.Result {
-        try TestSupport.run("/usr/bin/env", makeArguments(dir, extra, runs: runs))
+        try TestSupport.run("/usr/bin/env", Self.makeArguments(dir, extra, runs: runs))
     }
 
     /// The stage binaries a `make` started, in order (make echoes every recipe line it runs).
@@ -112,7 +112,7 @@ final class PipelineMakeTests: XCTestCase {
         try FileManager.default.removeItem(atPath: run)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = makeArguments(dir)
+        p.arguments = Self.makeArguments(dir)
         var env = ProcessInfo.processInfo.environment
         env["NS_QUIET"] = "1"
         p.environment = env
