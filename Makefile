@@ -409,7 +409,7 @@ ifeq ($(STUDY),)
 # Every run folder with results (not the latest-run links, so no run counts twice; not the baselines).
 FINISHED = $(sort $(patsubst %/results/probe.json,%,$(filter-out $(BASE)/% $(RUNS)/baselines/%,$(shell find $(RUNS) -mindepth 3 -maxdepth 3 -path '*/results/probe.json' 2>/dev/null))))
 results: $(BIN)/report $(BASELINES) $(BASE)/cnce/cnce.json
-	$(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
+	$(LAUNCH) $(BIN)/report $(foreach r,$(FINISHED),--run $(r)) --baseline "raw pixels=$(RAW)" --baseline "random encoder (width $(WIDTH))=$(RANDOM)" \
 	  --cnce $(BASE)/cnce/cnce.json $(if $(HIERARCHY),--class-names $(HIERARCHY)) --title "All finished runs in $(RUNS)" --out $(RUNS)/report
 	@echo "report: $(RUNS)/report/index.html"
 else
@@ -426,7 +426,7 @@ study:
 	bash scripts/study.sh $(STUDY) $(STUDY_FLAGS)
 results: $(BIN)/report
 	@test -f studies/$(STUDY).rows || { echo "make: no study studies/$(STUDY).rows" >&2; exit 64; }
-	$(BIN)/report $(foreach r,$(STUDY_ROWS),--run $(r)) --baseline "raw pixels=$(STUDY_DIR)/baselines/raw" \
+	$(LAUNCH) $(BIN)/report $(foreach r,$(STUDY_ROWS),--run $(r)) --baseline "raw pixels=$(STUDY_DIR)/baselines/raw" \
 	  --baseline "random encoder (width $(WIDTH))=$(STUDY_DIR)/baselines/random-w$(WIDTH)" \
 	  $(if $(wildcard studies/$(STUDY).claims),--claims studies/$(STUDY).claims) \
 	  --title "Study $(STUDY): $(words $(STUDY_ROWS)) finished rows" --out $(STUDY_REPORT)
