@@ -73,14 +73,14 @@ BLAS_CORE ?= auto
 export NS_BLAS_CORE := $(BLAS_CORE)
 # Scale-out (docs/scale.md). RANKS=N pretrains data-parallel with N MPI processes sharing THREADS
 # (THREADS/RANKS threads each; results equal one process's within rounding, not bit for bit); MPIRUN is
-# the launcher (e.g. MPIRUN="srun -n $(RANKS) --mpi=pmix" under Slurm). LAUNCH prefixes every compute
-# stage (e.g. LAUNCH="srun -c 2 --exclusive" to place each stage as a Slurm job step).
+# its launcher, in LAUNCH's place (e.g. MPIRUN="srun -n $(RANKS) --mpi=pmix -K" under Slurm). LAUNCH
+# prefixes every compute stage (e.g. LAUNCH="srun -n 1 -c 2 --exclusive": each stage a Slurm job step).
 RANKS    ?= 1
 LAUNCH   ?=
 $(if $(shell [ "$(RANKS)" -ge 1 ] 2>/dev/null && echo ok),,$(error RANKS=$(RANKS): the number of MPI processes, a whole number ≥ 1))
 MPIRUN   ?= mpirun -np $(RANKS) --oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none$(if $(filter 0,$(shell id -u)), --allow-run-as-root)
 RANK_THREADS = $(shell t=$$(( $(THREADS) / $(RANKS) )); echo $$(( t > 0 ? t : 1 )))
-PRETRAIN_LAUNCH = $(LAUNCH) $(if $(filter-out 1,$(RANKS)),$(MPIRUN))
+PRETRAIN_LAUNCH = $(if $(filter-out 1,$(RANKS)),$(MPIRUN),$(LAUNCH))
 
 # ---- parameters: the base every experiment starts from (MoCo v2 + annealed Ring); the default job's
 # own settings (SimCLR, sized for ~15 minutes on 2 cores) are in pipelines/default.mk ---------------
@@ -119,6 +119,7 @@ PRETRAIN_EXTRA ?=
 KNN_K         ?= 200
 KNN_TAU       ?= 0.1
 PROBE_EXTRA   ?=
+$(if $(shell [ $$(( $(BATCH) % $(RANKS) )) -eq 0 ] 2>/dev/null && echo ok),,$(error RANKS=$(RANKS) does not divide BATCH=$(BATCH): every rank trains on an equal share of the batch))
 
 # The stages' arguments; the ones that take the seed are functions of it (the run folder's hash leaves it out).
 folder_args    = $(if $(IMAGE_SIZE),--size $(IMAGE_SIZE)) --color $(COLOR)
@@ -171,7 +172,7 @@ RUN      ?= $(RUNS)/$(EXP)-$(RUN_HASH)$(SEED_SUFFIX)
 link_run = $(if $(filter file,$(origin RUN)),@for l in $(RUN_LINK) $(RUNS)/latest; do if [ -L $$l ] || [ ! -e $$l ]; then ln -sfn $(notdir $(RUN)) $$l; fi; done)
 CKPT      := $(RUN)/ckpt/epoch-$(LAST).safetensors.zst
 
-.PHONY: all deps build test bench fuzz calibrate clean distclean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments shared print-experiments results study FORCE
+.PHONY: all deps build test bench fuzz calibrate clean distclean ingest augment pretrain embed probe knn evaluate hardness report baselines experiments shared print-experiments results study tta FORCE
 all: $(RUN)/report/index.html
 	@awk '/^## Results/{p=1; print; next} /^## /{p=0} p' $(RUN)/report/summary.md
 	@awk -F' *[|] *' '/^[|] run [|]/{t=1; next} t && /^[|]---/{next} t && /^[|]/{ if (!r) { r=$$2; k=$$3; p=$$6 } \
@@ -289,8 +290,9 @@ SPLIT_train := $(TRAIN)
 SPLIT_test  := $(TEST)
 .SECONDEXPANSION:
 # EMBED_PARTS=N embeds each split as N parts of whole batches (run side by side by make -j or LAUNCH's
-# scheduler), then joins them with `embed merge`: the same file as one embed, bit for bit.
+# scheduler), then joins them with `embed merge`: the same tensors as one embed, bit for bit.
 EMBED_PARTS ?= 1
+$(if $(shell [ "$(EMBED_PARTS)" -ge 1 ] 2>/dev/null && echo ok),,$(error EMBED_PARTS=$(EMBED_PARTS): the number of parts, a whole number ≥ 1))
 embed_split = $(LAUNCH) $(BIN)/embed --encoder checkpoint --checkpoint $(CKPT) --dataset $(SPLIT_$(1)) --seed $(SEED)
 ifeq ($(EMBED_PARTS),1)
 $(RUN)/features/%.safetensors.zst: $(CKPT) $$(SPLIT_$$*) $(BIN)/embed
@@ -450,6 +452,17 @@ $(CALIBRATION)/features/test.safetensors.zst: $(CALIBRATION)/features/train.safe
 $(eval $(call evaluate_rules,$(CALIBRATION),,$(SEED)))
 calibrate: $(call RESULTS_OF,$(RUN)) $(call RESULTS_OF,$(CALIBRATION))
 	@for f in $(call RESULTS_OF,$(RUN)) $(call RESULTS_OF,$(CALIBRATION)); do printf '%-50s top-1 %s\n' $$f "$$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"]["top1"])' $$f)"; done
+
+# ---- time to accuracy: the recipe here and in PyTorch on the same views, in the same run -----------
+# `make tta` (torch importable: a venv's bin first on PATH) trains EXP's recipe with both engines at
+# THREADS threads and prints the training seconds each needs to reach the raw-pixel kNN level and its kNN
+# within each budget (TTA_BUDGETS seconds); scripts/tta.py, RUNS/tta-EXP/tta.json. Never a test.
+TTA_BUDGETS ?= 60,120,300,600,1200
+tta: $(PRETRAIN_SET) $(TRAIN) $(TEST) $(addprefix $(BIN)/,ingest augment pretrain embed knn bench) scripts/tta.py scripts/torch_calibrate.py
+	python3 scripts/tta.py --bin $(BIN) --pretrain-set $(PRETRAIN_SET) --train $(TRAIN) --test $(TEST) --out $(RUNS)/tta-$(EXP) \
+	  --pretrain-args "$(PRETRAIN_ARGS)" --objective $(OBJECTIVE) --sampler $(SAMPLER) --recipe $(RECIPE) --augment-extra "$(AUGMENT_EXTRA)" \
+	  --epochs $(EPOCHS) --batch $(BATCH) --lr $(LR) --wd $(WD) --tau $(TAU) --queue $(QUEUE) --key-momentum $(KEY_MOMENTUM) \
+	  --width $(WIDTH) --seed $(SEED) --threads $(THREADS) --monitor-limit $(KNN_MONITOR_LIMIT) --budgets $(TTA_BUDGETS)
 
 # ---- checks -------------------------------------------------------------------------------------
 # Tests build in their own folder: a test build relinks the executables with testing enabled, which

@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["COpenBLAS", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "Augment", dependencies: ["Images", "TensorFiles", "StageKit", argumentParser], swiftSettings: fast),
         .target(name: "Ranking", swiftSettings: fast),
-        .target(name: "Cluster", dependencies: ["CMPI"], swiftSettings: fast),
+        .target(name: "Cluster", dependencies: ["CMPI"]),   // checked arithmetic: it sizes MPI calls
         .target(name: "Evaluation", dependencies: ["NN", "TensorFiles", "StageKit"], swiftSettings: fast),
         .target(name: "Contrastive", dependencies: ["NN", "Evaluation", "Ranking", "Cluster", "TensorFiles", "StageKit", argumentParser], swiftSettings: fast),
         .target(name: "Analysis", dependencies: ["NN", "Ranking", "TensorFiles", "StageKit"], swiftSettings: fast),

@@ -127,6 +127,98 @@ def shuffle_order(n, groups, gen):
     return torch.tensor(order)
 
 
+class TorchRecipe:
+    """The recipe's state across epochs: the model (and MoCo's key encoder and queue), the optimiser,
+    the step, the input normalisation (from the first epoch's view 1). `a` holds the settings main()
+    parses (objective, epochs, batch, lr, wd, tau, queue, key_momentum, width, bn_splits, shuffle_bn, seed)."""
+
+    def __init__(self, a):
+        self.a = a
+        torch.manual_seed(a.seed)
+        self.gen = torch.Generator().manual_seed(a.seed)
+        self.shuffle = a.shuffle_bn == "true"
+        self.model, self.key_model, self.opt, self.queue, self.mean, self.std = None, None, None, None, None, None
+        self.step, self.total = 0, None
+
+    def train_epoch(self, views_path):
+        """One epoch on a views file (the project's augment output); returns the mean loss."""
+        a, gen = self.a, self.gen
+        v = load(views_path)
+        v1, v2 = torch.from_numpy(v["view1"].astype(np.float32) / 255), torch.from_numpy(v["view2"].astype(np.float32) / 255)
+        if self.model is None:
+            c = v1.shape[1]
+            self.mean = v1.mean(dim=(0, 2, 3)).view(1, c, 1, 1)
+            self.std = v1.std(dim=(0, 2, 3), unbiased=False).clamp_min(1e-3).view(1, c, 1, 1)
+            self.model = Encoder(c, a.width, a.bn_splits)
+            self.opt = torch.optim.SGD(self.model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd)
+            self.total = a.epochs * (len(v1) // a.batch)
+            if a.objective == "moco":
+                self.key_model = Encoder(c, a.width, a.bn_splits)
+                self.key_model.load_state_dict(self.model.state_dict())
+                for q in self.key_model.parameters():
+                    q.requires_grad = False
+                self.queue = F.normalize(torch.randn(a.queue, 128, generator=gen), dim=1)
+        model, key_model, opt, queue = self.model, self.key_model, self.opt, self.queue
+        v1, v2 = (v1 - self.mean) / self.std, (v2 - self.mean) / self.std
+        order = torch.randperm(len(v1), generator=gen)
+        model.train()
+        losses = []
+        for s in range(len(v1) // a.batch):
+            rows = order[s * a.batch:(s + 1) * a.batch]
+            lr = 0.5 * a.lr * (1 + math.cos(math.pi * self.step / self.total))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            b = a.batch
+            if a.objective == "simclr":
+                groups = a.bn_splits // 2 if a.bn_splits % 2 == 0 else 1
+                perm = shuffle_order(b, groups, gen) if self.shuffle else torch.arange(b)
+                _, z = model(torch.cat([v1[rows], v2[rows[perm]]]))
+                z1 = z[:b]
+                z2 = torch.empty_like(z1)
+                z2[perm] = z[b:]
+                zz = torch.cat([z1, z2])
+                sim = zz @ zz.t() / a.tau
+                sim.fill_diagonal_(float("-inf"))
+                target = torch.cat([torch.arange(b, 2 * b), torch.arange(b)])
+                loss = F.cross_entropy(sim, target)
+            else:
+                _, q = model(v1[rows])
+                with torch.no_grad():
+                    for pk, pq in zip(key_model.parameters(), model.parameters()):
+                        pk.mul_(a.key_momentum).add_(pq.detach(), alpha=1 - a.key_momentum)
+                    perm = shuffle_order(b, a.bn_splits, gen) if self.shuffle else torch.arange(b)
+                    _, ks = key_model(v2[rows[perm]])
+                    k = torch.empty_like(ks)
+                    k[perm] = ks
+                logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], dim=1) / a.tau
+                loss = F.cross_entropy(logits, torch.zeros(b, dtype=torch.long))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if a.objective == "moco":
+                with torch.no_grad():
+                    ptr = (self.step * b) % a.queue
+                    queue[ptr:ptr + b] = k
+            losses.append(loss.item())
+            self.step += 1
+        return float(np.mean(losses))
+
+    def save_features(self, dataset_path, out_path):
+        """Eval-mode backbone and projection of a dataset file, in the project's features format."""
+        self.model.eval()
+        d = load(dataset_path)
+        feats, projs = [], []
+        with torch.no_grad():
+            for i in range(0, len(d["images"]), 1000):
+                x = (torch.from_numpy(d["images"][i:i + 1000].astype(np.float32) / 255) - self.mean) / self.std
+                f, z = self.model(x)
+                feats.append(f.numpy())
+                projs.append(z.numpy())
+        save(out_path, {"backbone": np.concatenate(feats).astype(np.float32), "projection": np.concatenate(projs).astype(np.float32),
+                        "labels": d["labels"].astype(np.int64), "index": d["index"].astype(np.int64)},
+             {"stage": "torch_calibrate", "parameters": json.dumps(vars(self.a), sort_keys=True), "torch": torch.__version__})
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--check", action="store_true")
@@ -158,95 +250,24 @@ def main():
     if a.check:
         return
     torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    gen = torch.Generator().manual_seed(a.seed)
-    shuffle = a.shuffle_bn == "true"
+    recipe = TorchRecipe(a)
     views_dir = os.path.join(a.out, "views")
     os.makedirs(views_dir, exist_ok=True)
     started = time.perf_counter()
-    model, key_model, opt, queue, mean, std = None, None, None, None, None, None
-    step, total = 0, None
     log = []
     for epoch in range(1, a.epochs + 1):
         path = os.path.join(views_dir, f"epoch-{epoch:03d}.safetensors.zst")
         subprocess.run([a.augment, "--dataset", a.pretrain_set, "--epoch", str(epoch), "--recipe", a.recipe,
                         "--seed", str(a.seed), *a.augment_extra.split(), "--out", path], check=True, stdout=subprocess.DEVNULL)
-        v = load(path)
+        loss = recipe.train_epoch(path)
         os.remove(path)
-        v1, v2 = torch.from_numpy(v["view1"].astype(np.float32) / 255), torch.from_numpy(v["view2"].astype(np.float32) / 255)
-        if model is None:
-            c = v1.shape[1]
-            mean = v1.mean(dim=(0, 2, 3)).view(1, c, 1, 1)
-            std = v1.std(dim=(0, 2, 3), unbiased=False).clamp_min(1e-3).view(1, c, 1, 1)
-            model = Encoder(c, a.width, a.bn_splits)
-            opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9, weight_decay=a.wd)
-            total = a.epochs * (len(v1) // a.batch)
-            if a.objective == "moco":
-                key_model = Encoder(c, a.width, a.bn_splits)
-                key_model.load_state_dict(model.state_dict())
-                for q in key_model.parameters():
-                    q.requires_grad = False
-                queue = F.normalize(torch.randn(a.queue, 128, generator=gen), dim=1)
-        v1, v2 = (v1 - mean) / std, (v2 - mean) / std
-        order = torch.randperm(len(v1), generator=gen)
-        model.train()
-        losses = []
-        for s in range(len(v1) // a.batch):
-            rows = order[s * a.batch:(s + 1) * a.batch]
-            lr = 0.5 * a.lr * (1 + math.cos(math.pi * step / total))
-            for g in opt.param_groups:
-                g["lr"] = lr
-            b = a.batch
-            if a.objective == "simclr":
-                groups = a.bn_splits // 2 if a.bn_splits % 2 == 0 else 1
-                perm = shuffle_order(b, groups, gen) if shuffle else torch.arange(b)
-                _, z = model(torch.cat([v1[rows], v2[rows[perm]]]))
-                z1 = z[:b]
-                z2 = torch.empty_like(z1)
-                z2[perm] = z[b:]
-                zz = torch.cat([z1, z2])
-                sim = zz @ zz.t() / a.tau
-                sim.fill_diagonal_(float("-inf"))
-                target = torch.cat([torch.arange(b, 2 * b), torch.arange(b)])
-                loss = F.cross_entropy(sim, target)
-            else:
-                _, q = model(v1[rows])
-                with torch.no_grad():
-                    for pk, pq in zip(key_model.parameters(), model.parameters()):
-                        pk.mul_(a.key_momentum).add_(pq.detach(), alpha=1 - a.key_momentum)
-                    perm = shuffle_order(b, a.bn_splits, gen) if shuffle else torch.arange(b)
-                    _, ks = key_model(v2[rows[perm]])
-                    k = torch.empty_like(ks)
-                    k[perm] = ks
-                logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.t()], dim=1) / a.tau
-                loss = F.cross_entropy(logits, torch.zeros(b, dtype=torch.long))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if a.objective == "moco":
-                with torch.no_grad():
-                    ptr = (step * b) % a.queue
-                    queue[ptr:ptr + b] = k
-            losses.append(loss.item())
-            step += 1
-        log.append({"epoch": epoch, "step": step, "loss": float(np.mean(losses)), "seconds": time.perf_counter() - started})
-        print(f"torch: epoch {epoch}/{a.epochs} loss {np.mean(losses):.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
+        log.append({"epoch": epoch, "step": recipe.step, "loss": loss, "seconds": time.perf_counter() - started})
+        print(f"torch: epoch {epoch}/{a.epochs} loss {loss:.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
     train_seconds = time.perf_counter() - started
+    step = recipe.step
 
-    model.eval()
     for split, path in [("train", a.train), ("test", a.test)]:
-        d = load(path)
-        feats, projs = [], []
-        with torch.no_grad():
-            for i in range(0, len(d["images"]), 1000):
-                x = (torch.from_numpy(d["images"][i:i + 1000].astype(np.float32) / 255) - mean) / std
-                f, z = model(x)
-                feats.append(f.numpy())
-                projs.append(z.numpy())
-        save(os.path.join(a.out, "features", f"{split}.safetensors.zst"),
-             {"backbone": np.concatenate(feats).astype(np.float32), "projection": np.concatenate(projs).astype(np.float32),
-              "labels": d["labels"].astype(np.int64), "index": d["index"].astype(np.int64)},
-             {"stage": "torch_calibrate", "parameters": json.dumps(vars(a), sort_keys=True), "torch": torch.__version__})
+        recipe.save_features(path, os.path.join(a.out, "features", f"{split}.safetensors.zst"))
     with open(os.path.join(a.out, "torch_log.json"), "w") as f:
         json.dump({"log": log, "train_seconds": train_seconds, "torch": torch.__version__, "threads": a.threads,
                    "settings": vars(a)}, f, indent=1, sort_keys=True)

@@ -33,6 +33,19 @@ public final class Communicator: @unchecked Sendable {
         return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
     }
 
+    /// Why this process looks like one of several copies started without MPI (e.g. `srun -n 4` with
+    /// --mpi=none or pmi2), which would otherwise train N whole runs into the same files; nil if not.
+    public static var unjoinedCopies: String? {
+        guard !launchedByMPI else { return nil }
+        let env = ProcessInfo.processInfo.environment
+        for key in ["SLURM_STEP_NUM_TASKS", "PMI_SIZE"] {
+            if let n = env[key].flatMap(Int.init), n > 1 {
+                return "started as one of \(n) tasks (\(key)) without an MPI launcher this OpenMPI joins; use mpirun, or srun --mpi=pmix"
+            }
+        }
+        return nil
+    }
+
     private init(launched: Bool) {
         guard launched else { rank = 0; size = 1; mpi = false; return }
         if ns_mpi_initialized() == 0 { Communicator.check(ns_mpi_init(), "MPI_Init") }
@@ -67,7 +80,10 @@ public final class Communicator: @unchecked Sendable {
     /// Every rank's `x` (the same count on every rank), concatenated in rank order.
     public func allGather(_ x: [Float]) -> [Float] {
         guard size > 1 else { return x }
-        precondition(x.count * size <= Int(Int32.max), "allGather: \(x.count) × \(size) floats exceed one MPI call")
+        if x.count > Int(Int32.max) / size {
+            FileHandle.standardError.write(Data("error: all-gather of \(x.count) floats × \(size) ranks exceeds one MPI call\n".utf8))
+            ns_mpi_abort(70)
+        }
         var out = [Float](repeating: 0, count: x.count * size)
         timed {
             x.withUnsafeBufferPointer { sent in
@@ -78,6 +94,13 @@ public final class Communicator: @unchecked Sendable {
             bytesGathered += x.count * MemoryLayout<Float>.size
         }
         return out
+    }
+
+    /// Ends every rank of the job now (a failure on one rank must not leave the others waiting in a
+    /// collective: mpirun would stop them, `srun` without --kill-on-bad-exit would not).
+    public func abort(_ code: Int32) -> Never {
+        if mpi { ns_mpi_abort(code) }
+        exit(code)
     }
 
     public func barrier() {

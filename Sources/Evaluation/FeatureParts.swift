@@ -57,7 +57,7 @@ public enum FeatureParts {
             if let n = expected, n != part.count { throw StageError(path, "is a part of \(part.count), the others of \(n)") }
             expected = part.count
             if let seen = byIndex[part.index] { throw StageError(path, "is part \(partText) again (also \(seen.path))") }
-            var identity = file.metadata.filter { $0.key != "parameters" && $0.key != "commit" }
+            var identity = file.metadata.filter { $0.key != "parameters" }     // commit included: one build's parts
             identity["parameters"] = Provenance.json(parameters)
             if let c = common, c != identity {
                 let key = Set(c.keys).union(identity.keys).sorted().first { c[$0] != identity[$0] } ?? "?"
@@ -75,6 +75,11 @@ public enum FeatureParts {
             throw StageError.usage("part \(missing)/\(n) is missing (\(byIndex.count) of \(n) given)")
         }
         let ordered = (0..<n).map { byIndex[$0]! }
+        let rowsTotal = ordered.last!.total
+        let width = try ["backbone", "projection"].reduce(0) { $0 + (try ordered[0].file.info($1).shape.dropFirst().reduce(1, *)) }
+        let (floats, overflow) = rowsTotal.multipliedReportingOverflow(by: width + 4)
+        try OutputBudget.check(floats &* 4, overflow: overflow || floats > Int.max / 4, what: "\(rowsTotal) rows of merged features",
+                               inputBytes: OutputBudget.size(of: paths), file: ordered[0].path, hint: "merge fewer rows")
 
         var metadata = ordered[0].file.metadata
         var parameters = Provenance.decode(metadata["parameters"])

@@ -138,6 +138,12 @@ final class DataParallelTests: XCTestCase {
         let (worst, tensor) = try worstDifference(path("whole.st.zst"), path("e2.st.zst"))
         XCTAssertLessThan(worst, 1e-5, "resumed at another rank count: \(tensor) differs by \(worst)")
 
+        // one of several tasks a launcher started without MPI: refused, not N whole runs into one file
+        r = try TestSupport.runStage("pretrain", ["--views", views[0], "--out", path("refused.st.zst")] + common, env: ["SLURM_STEP_NUM_TASKS": "4"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("srun --mpi=pmix"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("refused.st.zst")))
+
         // a batch or BN groups that the ranks cannot share: a usage error naming the flag, no checkpoint
         for (flags, mentions) in [(["--batch", "15", "--bn-splits", "1"], "--batch 15"), (["--bn-splits", "2", "--objective", "simclr"], "--bn-splits 2")] {
             r = try mpirun(2, ["--views", views[0], "--out", path("refused.st.zst")] + common + flags)

@@ -23,7 +23,8 @@ final class ScaleMakeTests: XCTestCase {
         let run = dir.appendingPathComponent("runs/latest")
         XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("report/index.html").path))
         let launched = Set(try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").map { URL(fileURLWithPath: String($0)).lastPathComponent })
-        for stage in ["ingest", "augment", "mpirun", "embed", "probe", "knn", "hardness", "report"] {
+        // pretrain's launcher is MPIRUN (mpirun) at RANKS > 1, in LAUNCH's place
+        for stage in ["ingest", "augment", "embed", "probe", "knn", "hardness", "report"] {
             XCTAssertTrue(launched.contains(stage), "LAUNCH prefixes \(stage): \(launched.sorted())")
         }
         // the merged features are those of one whole embed, bit for bit
@@ -47,7 +48,9 @@ final class ScaleMakeTests: XCTestCase {
         let experiments = "EXPERIMENTS=moco-uniform simclr ir-ring"
         let serial = try TestSupport.run("/usr/bin/env", PipelineMakeTests.makeArguments(dir, [experiments, "EPOCHS=1", "experiments"], runs: "serial"))
         XCTAssertEqual(serial.status, 0, String(serial.stderr.suffix(3000)))
-        let parallel = try TestSupport.run("/usr/bin/env", PipelineMakeTests.makeArguments(dir, ["-j2", experiments, "EPOCHS=1", "experiments"], runs: "parallel"))
+        // its own data and baselines, so the shared phase runs under -j too
+        let parallel = try TestSupport.run("/usr/bin/env", PipelineMakeTests.makeArguments(dir, ["-j2", experiments, "EPOCHS=1", "DATA=\(dir.path)/data2",
+                                                                                                    "BASE=\(dir.path)/base2", "experiments"], runs: "parallel"))
         XCTAssertEqual(parallel.status, 0, String(parallel.stderr.suffix(3000)))
         for exp in ["moco-uniform", "simclr", "ir-ring"] {
             let (a, b) = (dir.appendingPathComponent("serial/\(exp)"), dir.appendingPathComponent("parallel/\(exp)"))

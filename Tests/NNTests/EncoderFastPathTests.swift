@@ -7,6 +7,8 @@ import XCTest
 /// only by rounding, so any real disagreement of a fast path shows; in Float the gap is what a run sees.
 final class EncoderFastPathTests: XCTestCase {
     func compare<T: GemmScalar>(_: T.Type, width: Int, batch: Int, splits: Int, threads: Int) -> (embedding: Double, gradient: Double, worst: String) {
+        let saved = NNRuntime.threads
+        defer { NNRuntime.threads = saved }
         NNRuntime.threads = threads
         let fast = Encoder<T>(inChannels: 1, width: width, bnSplits: splits, seed: 11)
         let direct = Encoder<T>(inChannels: 1, width: width, bnSplits: splits, seed: 11)
@@ -16,8 +18,6 @@ final class EncoderFastPathTests: XCTestCase {
         for i in 0..<input.count { input[i] = T(Double(rng.below(1000)) / 500 - 1) }
         let dEmbedding = Tensor<T>([batch, 128])                                     // [B, 128]
         for i in 0..<dEmbedding.count { dEmbedding[i] = T(Double(rng.below(1000)) / 500 - 1) }
-        let saved = NNRuntime.threads
-        defer { NNRuntime.threads = saved }
         var result: [[T]] = []
         for e in [fast, direct] {
             e.zeroGrad()

@@ -21,9 +21,16 @@ public enum PretrainStage {
         let threads = o.common.resolvedThreads
         try BLASRuntime.configure(core: o.common.blasCore, threads: threads)   // may re-execute: before MPI_Init
         NNRuntime.threads = threads
+        if let copies = Communicator.unjoinedCopies { throw StageError.usage(copies) }
         let comm = Communicator.world
         Console.secondary = !comm.isRoot
-        try train(o, threads: threads, comm: comm)
+        do {
+            try train(o, threads: threads, comm: comm)
+        } catch where comm.size > 1 {
+            // one rank's failure ends the job: report it as Stage.run would, then take every rank down
+            FileHandle.standardError.write(Data("pretrain (rank \(comm.rank) of \(comm.size)): error: \(error)\n".utf8))
+            comm.abort((error as? StageError)?.isUsage == true ? Stage.usageExitCode : 1)
+        }
         comm.finalize()
     }
 
@@ -65,7 +72,7 @@ public enum PretrainStage {
         provenance.parameters = o.identity
         provenance.parameters["views"] = o.views.joined(separator: ",")
         provenance.parameters["threads"] = "\(threads)"
-        provenance.parameters["ranks"] = "\(comm.size)"
+        if comm.size > 1 { provenance.parameters["ranks"] = "\(comm.size)" }   // one process: as before MPI
         for (i, path) in o.views.enumerated() { try provenance.addInput("views\(i)", path: path) }
 
         if let resume = o.resume {

@@ -183,16 +183,19 @@ final class Trainer {
         }
     }
 
-    /// The ranks' statistics of their shares as the batch's: means of the ranks' means (every share has
-    /// the same number of queries; the same-class fraction weighs each rank's negatives equally).
+    /// The ranks' statistics of their shares as the batch's: loss, top-1 and negatives per query are
+    /// means over queries (every share has B/N), the selected similarity and the same-class fraction means
+    /// over negatives, so each rank's weighs by its negatives (ranks without labelled ones are left out).
     func reduced(_ s: ContrastiveStats) -> ContrastiveStats {
         guard comm.size > 1 else { return s }
-        var v = [s.loss, s.top1, s.negativesPerQuery, s.meanSelectedSimilarity, s.sameLabelFraction ?? 0]
+        let n = s.negativesPerQuery, labelled = s.sameLabelFraction == nil ? 0 : n
+        var v = [s.loss, s.top1, n, s.meanSelectedSimilarity * n, (s.sameLabelFraction ?? 0) * labelled, labelled]
         comm.allReduceSum(&v)
-        let n = Double(comm.size)
+        let ranks = Double(comm.size)
         var out = s
-        out.loss = v[0] / n; out.top1 = v[1] / n; out.negativesPerQuery = v[2] / n; out.meanSelectedSimilarity = v[3] / n
-        if s.sameLabelFraction != nil { out.sameLabelFraction = v[4] / n }
+        out.loss = v[0] / ranks; out.top1 = v[1] / ranks; out.negativesPerQuery = v[2] / ranks
+        out.meanSelectedSimilarity = v[2] > 0 ? v[3] / v[2] : 0
+        out.sameLabelFraction = v[5] > 0 ? v[4] / v[5] : nil
         return out
     }
 
