@@ -78,18 +78,21 @@ enum ClaimsSection {
             header += ["\(name) Δ ± se", "\(name) verdict"]
             pooled[name] = pooledVariance(groups.values.compactMap { summarise($0.map(metric)) })
         }
-        header.append("source")
+        header += ["source", "what would change it"]
         var rows: [[String]] = []
         for c in claims {
             let a = groups[c.a] ?? [], b = groups[c.b] ?? []
             let op: String
             switch c.relation { case .better: op = ">"; case .noWorse: op = "≥"; case let .within(m): op = "≈ (±\(ComparisonTable.shortNumber(m)))" }
             var row = [c.text, "\(c.a) (\(a.count)) \(op) \(c.b) (\(b.count))"]
+            var changes: [(String, String)] = []
             for (name, metric) in metrics {
-                guard let sa = summarise(a.map(metric)), let sb = summarise(b.map(metric)) else { row += ["—", "waiting for rows"]; continue }
+                guard let sa = summarise(a.map(metric)), let sb = summarise(b.map(metric)) else {
+                    row += ["—", "waiting for rows"]; changes.append((name, "its rows")); continue
+                }
                 let delta = sa.mean - sb.mean
                 guard let (variance, _) = pooled[name] else {
-                    row += [signed(delta), "no seed repeats yet"]; continue
+                    row += [signed(delta), "no seed repeats yet"]; changes.append((name, "seed repeats")); continue
                 }
                 let se = (variance * (1 / Double(sa.count) + 1 / Double(sb.count))).squareRoot()
                 let margin = studentT975(degreesOfFreedom: pooled[name]!.1) * se
@@ -100,8 +103,10 @@ enum ClaimsSection {
                 case let .within(m): verdict = abs(delta) + margin <= m ? "supported" : abs(delta) - margin > m ? "contradicted" : "within noise"
                 }
                 row += ["\(signed(delta)) ± \(fixed(se, 2))", verdict]
+                changes.append((name, change(verdict: verdict, delta: delta, sd: variance.squareRoot(), relation: c.relation)))
             }
             row.append(c.source)
+            row.append(Set(changes.map(\.1)).count == 1 ? changes[0].1 : changes.map { "\($0.0): \($0.1)" }.joined(separator: "; "))
             rows.append(row)
         }
         var notes = ""
@@ -123,10 +128,29 @@ enum ClaimsSection {
         notes += "Verdicts, with t the two-sided 95 % Student quantile for the pooled degrees of freedom — A > B: supported when "
             + "Δ > t·se, contradicted when Δ < −t·se; A ≥ B: contradicted when Δ < −t·se, else not contradicted; A ≈ B (±M): "
             + "supported when |Δ| + t·se ≤ M, contradicted when |Δ| − t·se > M; otherwise within noise. At this scale (the "
-            + "study's epochs, width and data), not the papers'."
+            + "study's epochs, width and data), not the papers'. What would change it: for a verdict within noise, the seeds "
+            + "per row that would settle it if Δ and the spread stay as measured (n = 2·(2·sd / gap)², gap = |Δ|, or the "
+            + "distance of |Δ| from M); a settled verdict holds at this scale and could change only at another (the "
+            + "papers' epochs and width)."
         return ReportBuilder.Section(title: "The papers' claims at this scale",
                                      html: ReportBuilder.htmlTable(header, rows) + "<p>\(escapeXML(notes))</p>\n",
                                      markdown: ReportBuilder.markdownTable(header, rows) + "\n" + notes + "\n")
+    }
+
+    /// What would move a verdict: seeds per row for one within noise (if Δ and sd stay as measured, at
+    /// t ≈ 2: se = sd·√(2/n) must fall below gap/2), a different scale for a settled one.
+    static func change(verdict: String, delta: Double, sd: Double, relation: Relation) -> String {
+        guard verdict == "within noise" || verdict == "not contradicted" else {
+            return "only another scale (the papers' epochs and width)"
+        }
+        let gap: Double
+        switch relation {
+        case .better, .noWorse: gap = abs(delta)
+        case let .within(m): gap = abs(abs(delta) - m)
+        }
+        guard gap > 0 else { return "no number of seeds (Δ sits on the threshold)" }
+        let seeds = Int((2 * pow(2 * sd / gap, 2)).rounded(.up))
+        return seeds > 50 ? "more than 50 seeds per row (Δ is far below the spread)" : "≈ \(max(seeds, 2)) seeds per row"
     }
 
     /// Student's t 97.5 % quantile (two-sided 95 %) for `df` degrees of freedom (table, rounded down to a listed df).

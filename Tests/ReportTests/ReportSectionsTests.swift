@@ -187,6 +187,9 @@ final class ClaimsSectionTests: XCTestCase {
         XCTAssertTrue(md.contains("| Band matches uniform | band (1) ≈ (±0.7) uniform (2) | +0.50 ± 1.73 | within noise | -12.00 ± 1.73 | contradicted | paper B |"), md)
         XCTAssertTrue(md.contains("| Band no worse | band (1) ≥ uniform (2) | +0.50 ± 1.73 | not contradicted | -12.00 ± 1.73 | contradicted | paper B |"), md)
         XCTAssertTrue(md.contains("| Missing rows | nothing (0) > uniform (2) | — | waiting for rows | — | waiting for rows | paper C |"), md)
+        // what would change it: a settled verdict only another scale; within noise, n = 2·(2·sd/|Δ|)² = 2·(2·1.41/1)² → 16 seeds
+        XCTAssertTrue(md.contains("| paper A | probe: only another scale (the papers' epochs and width); kNN: ≈ 16 seeds per row |"), md)
+        XCTAssertTrue(md.contains("| paper C | its rows |"), md)
         XCTAssertTrue(md.contains("probe: sd 1.41 points, 2 degrees of freedom"), md)
         XCTAssertTrue(md.contains("Best probe: ring 81.00 % (2 seeds) against the target of ≥ 80 % — reached. "), md)
         XCTAssertTrue(md.contains("Best kNN: uniform 72.00 % (2 seeds) against the target of ≥ 75 % — 3.00 points short. "), md)
