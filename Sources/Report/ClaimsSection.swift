@@ -103,7 +103,7 @@ enum ClaimsSection {
                 case let .within(m): verdict = abs(delta) + margin <= m ? "supported" : abs(delta) - margin > m ? "contradicted" : "within noise"
                 }
                 row += ["\(signed(delta)) ± \(fixed(se, 2))", verdict]
-                changes.append((name, change(verdict: verdict, delta: delta, sd: variance.squareRoot(), relation: c.relation)))
+                changes.append((name, change(verdict: verdict, delta: delta, variance: variance, relation: c.relation)))
             }
             row.append(c.source)
             row.append(Set(changes.map(\.1)).count == 1 ? changes[0].1 : changes.map { "\($0.0): \($0.1)" }.joined(separator: "; "))
@@ -139,7 +139,7 @@ enum ClaimsSection {
 
     /// What would move a verdict: seeds per row for one within noise (if Δ and sd stay as measured, at
     /// t ≈ 2: se = sd·√(2/n) must fall below gap/2), a different scale for a settled one.
-    static func change(verdict: String, delta: Double, sd: Double, relation: Relation) -> String {
+    static func change(verdict: String, delta: Double, variance: Double, relation: Relation) -> String {
         guard verdict == "within noise" || verdict == "not contradicted" else {
             return "only another scale (the papers' epochs and width)"
         }
@@ -149,7 +149,7 @@ enum ClaimsSection {
         case let .within(m): gap = abs(abs(delta) - m)
         }
         guard gap > 0 else { return "no number of seeds (Δ sits on the threshold)" }
-        let seeds = Int((2 * pow(2 * sd / gap, 2)).rounded(.up))
+        let seeds = Int((8 * variance / (gap * gap) - 1e-9).rounded(.up))   // 2·(2·sd/gap)², exact counts not bumped by rounding
         return seeds > 50 ? "more than 50 seeds per row (Δ is far below the spread)" : "≈ \(max(seeds, 2)) seeds per row"
     }
 
