@@ -6,7 +6,7 @@ public final class BasicBlock<T: GemmScalar> {
     public let conv1: Conv2d<T>, bn1: BatchNorm2d<T>   // bn1 carries the first ReLU
     public let conv2: Conv2d<T>, bn2: BatchNorm2d<T>
     public let downsampleConv: Conv2d<T>?, downsampleBN: BatchNorm2d<T>?
-    public let output = Tensor<T>()            // [O, B, Ho, Wo]
+    public var output: Tensor<T> { bn2.output } // [O, B, Ho, Wo]: bn2 writes the block's output (add + ReLU fused)
     private let sumGrad = Tensor<T>()          // [O, B, Ho, Wo] gradient at the pre-ReLU sum
     private var input: Tensor<T>?              // [I, B, H, W]
 
@@ -37,14 +37,9 @@ public final class BasicBlock<T: GemmScalar> {
     @discardableResult
     public func forward(_ x: Tensor<T>, training: Bool) -> Tensor<T> {
         input = x
-        let main = bn2.forward(conv2.forward(bn1.forward(conv1.forward(x), training: training)), training: training)
         let shortcut = downsampleConv.map { downsampleBN!.forward($0.forward(x), training: training) } ?? x
-        output.reshape(main.shape)
-        let (a, s, y) = (main.data, shortcut.data, output.data)
-        parallelRanges(output.count, threads: NNRuntime.threads) { r in
-            VectorKernels.addReLU(a, s, y, r)
-        }
-        return output
+        // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut): bn2's output pass adds the shortcut and applies the ReLU
+        return bn2.forward(conv2.forward(bn1.forward(conv1.forward(x), training: training)), training: training, residual: shortcut)
     }
 
     /// Accumulates every parameter gradient and returns dX.  dOut: [O, B, Ho, Wo].

@@ -34,10 +34,13 @@ public final class BatchNorm2d<T: GemmScalar> {
         runningVar = Buffer(qualified(name, "running_var"), [channels], fill: 1)
     }
 
+    /// `residual` [C, B, H, W]: the output is max(BN(x) + residual, 0) — a residual block's add and ReLU
+    /// in the output pass (backward is unchanged: the block masks the gradient by this output itself).
     @discardableResult
-    public func forward(_ x: Tensor<T>, training: Bool) -> Tensor<T> {
+    public func forward(_ x: Tensor<T>, training: Bool, residual: Tensor<T>? = nil) -> Tensor<T> {
         let (c, b) = (x.shape[0], x.shape[1])
         precondition(c == channels, "BatchNorm2d: \(c) channels, expected \(channels)")
+        precondition(residual.map { $0.shape == x.shape } ?? true, "BatchNorm2d: residual \(residual!.shape), input \(x.shape)")
         input = x
         trainedForward = training
         output.reshape(x.shape)
@@ -50,6 +53,7 @@ public final class BatchNorm2d<T: GemmScalar> {
         let relu = fusedReLU
         let (xs, ys, g, bt) = (x.data, output.data, gamma.value.data, beta.value.data)
         let (ms, iss, rm, rv) = (mean.data, invStd.data, runningMean.value.data, runningVar.value.data)
+        let rs = residual?.data
         let (eps, momentum) = (self.eps, self.momentum)
         parallelFor(c, threads: NNRuntime.threads) { ch in
             var meanOfMeans = 0.0, meanOfVars = 0.0
@@ -70,7 +74,11 @@ public final class BatchNorm2d<T: GemmScalar> {
                 // y = x·scale + shift
                 let scale = T(Double(g[ch]) * inv), shift = T(Double(bt[ch]) - m * Double(g[ch]) * inv)
                 let dst = ys + ch * b * spatial + grp * groupSize
-                VectorKernels.affine(src, dst, groupSize, scale: scale, shift: shift, relu: relu)
+                if let rs {
+                    VectorKernels.affineAddReLU(src, rs + ch * b * spatial + grp * groupSize, dst, groupSize, scale: scale, shift: shift)
+                } else {
+                    VectorKernels.affine(src, dst, groupSize, scale: scale, shift: shift, relu: relu)
+                }
             }
             if training {
                 rm[ch] = T((1 - momentum) * Double(rm[ch]) + momentum * meanOfMeans / Double(groups))

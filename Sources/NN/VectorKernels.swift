@@ -49,6 +49,21 @@ enum VectorKernels {
         for i in 0..<n { let v = x[i] * scale + shift; y[i] = relu ? max(v, 0) : v }
     }
 
+    /// y = max(x·scale + shift + r, 0): batch norm's output pass fused with a residual block's add and
+    /// ReLU (the same roundings as the separate passes: affine, then the add, then max(·, 0)).
+    static func affineAddReLU<T: GemmScalar>(_ x: UnsafePointer<T>, _ r: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ n: Int,
+                                             scale: T, shift: T) {
+        if T.self == Float.self {
+            let (p, pr, q) = (float(x), float(r), float(y))
+            let (a, b) = (scale as! Float, shift as! Float)
+            var i = 0
+            while i + width <= n { let v = (load(p + i) * a + b) + load(pr + i); store(v.replacing(with: 0, where: v .< 0), q + i); i += width }
+            while i < n { q[i] = max((p[i] * a + b) + pr[i], 0); i += 1 }
+            return
+        }
+        for i in 0..<n { y[i] = max((x[i] * scale + shift) + r[i], 0) }
+    }
+
     /// (Σ g, Σ g·(x − m)) with g = dy, masked to 0 where y ≤ 0 when relu.
     static func gradientSums<T: GemmScalar>(_ dy: UnsafePointer<T>, _ y: UnsafePointer<T>, _ x: UnsafePointer<T>, _ n: Int,
                                             mean: T, relu: Bool) -> (Double, Double) {
@@ -88,18 +103,6 @@ enum VectorKernels {
             return
         }
         for i in 0..<n { let g = relu && y[i] <= 0 ? 0 : dy[i]; dx[i] = g * k + x[i] * a + c }
-    }
-
-    /// out = max(0, a + b)
-    static func addReLU<T: GemmScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ range: Range<Int>) {
-        if T.self == Float.self {
-            let (pa, pb, po) = (float(a), float(b), float(out))
-            var i = range.lowerBound
-            while i + width <= range.upperBound { let v = load(pa + i) + load(pb + i); store(v.replacing(with: 0, where: v .< 0), po + i); i += width }
-            while i < range.upperBound { po[i] = max(pa[i] + pb[i], 0); i += 1 }
-            return
-        }
-        for i in range { out[i] = max(a[i] + b[i], 0) }
     }
 
     /// out = y > 0 ? dy : 0
