@@ -77,7 +77,9 @@ export NS_BLAS_CORE := $(BLAS_CORE)
 # prefixes every compute stage (e.g. LAUNCH="srun -n 1 -c 2 --exclusive": each stage a Slurm job step).
 RANKS    ?= 1
 LAUNCH   ?=
-$(if $(shell [ "$(RANKS)" -ge 1 ] 2>/dev/null && echo ok),,$(error RANKS=$(RANKS): the number of MPI processes, a whole number ≥ 1))
+# require_count(VAR, what it counts): VAR must be a whole number ≥ 1, else make stops naming it.
+require_count = $(if $(shell echo '$($(1))' | grep -qxE '[1-9][0-9]*' && echo ok),,$(error $(1)=$($(1)): $(2), a whole number ≥ 1))
+$(call require_count,RANKS,the number of MPI processes)
 MPIRUN   ?= mpirun -np $(RANKS) --oversubscribe --bind-to none --mca btl_vader_single_copy_mechanism none$(if $(filter 0,$(shell id -u)), --allow-run-as-root)
 RANK_THREADS = $(shell t=$$(( $(THREADS) / $(RANKS) )); echo $$(( t > 0 ? t : 1 )))
 PRETRAIN_LAUNCH = $(if $(filter-out 1,$(RANKS)),$(MPIRUN),$(LAUNCH))
@@ -98,7 +100,7 @@ KEEP_VIEWS    ?=
 # Checkpoints kept: the last and every KEEP_CHECKPOINTS-th epoch's (1 keeps all); the others are deleted
 # once the next epoch's exists (a 50-epoch run keeps 5 × 10 MB — epochs 10, 20, …, 50 — instead of 50).
 KEEP_CHECKPOINTS ?= 10
-$(if $(shell echo '$(KEEP_CHECKPOINTS)' | grep -qxE '[1-9][0-9]*' && echo ok),,$(error KEEP_CHECKPOINTS=$(KEEP_CHECKPOINTS) must be a whole number ≥ 1 (1 keeps every checkpoint)))
+$(call require_count,KEEP_CHECKPOINTS,every how many epochs a checkpoint is kept (1 keeps every checkpoint))
 EPOCHS        ?= 4
 OBJECTIVE     ?= moco
 SAMPLER       ?= ring
@@ -292,7 +294,7 @@ SPLIT_test  := $(TEST)
 # EMBED_PARTS=N embeds each split as N parts of whole batches (run side by side by make -j or LAUNCH's
 # scheduler), then joins them with `embed merge`: the same tensors as one embed, bit for bit.
 EMBED_PARTS ?= 1
-$(if $(shell [ "$(EMBED_PARTS)" -ge 1 ] 2>/dev/null && echo ok),,$(error EMBED_PARTS=$(EMBED_PARTS): the number of parts, a whole number ≥ 1))
+$(call require_count,EMBED_PARTS,the number of parts)
 embed_split = $(LAUNCH) $(BIN)/embed --encoder checkpoint --checkpoint $(CKPT) --dataset $(SPLIT_$(1)) --seed $(SEED)
 ifeq ($(EMBED_PARTS),1)
 $(RUN)/features/%.safetensors.zst: $(CKPT) $$(SPLIT_$$*) $(BIN)/embed
