@@ -39,8 +39,8 @@ public enum FeatureParts {
         guard !paths.isEmpty else { throw StageError.usage("name the part files to join") }
         try requireWritableOutput(out)
         try requireDistinctOutput(out, flag: "--out", from: paths.map { ("part", Optional($0)) })
-        var byIndex: [Int: (path: String, file: TensorFile, rows: Range<Int>, total: Int)] = [:]
-        var common: [String: String]?, expected: Int?
+        var byIndex: [Int: (path: String, file: TensorFile)] = [:]
+        var common: [String: String]?, expected: (parts: Int, rows: Int)?
         for path in paths {
             try requireReadableFile(path)
             let file = try wrapping(path) { try TensorFile.read(path) }
@@ -54,8 +54,9 @@ public enum FeatureParts {
             guard let batch = Int(parameters["batch"] ?? ""), batch >= 1, rows == part.rows(of: total, batch: batch) else {
                 throw StageError(path, "records rows \(rowsText), not part \(partText)'s")
             }
-            if let n = expected, n != part.count { throw StageError(path, "is a part of \(part.count), the others of \(n)") }
-            expected = part.count
+            if let e = expected, e.parts != part.count { throw StageError(path, "is a part of \(part.count), the others of \(e.parts)") }
+            if let e = expected, e.rows != total { throw StageError(path, "is a part of \(total) rows, the others of \(e.rows)") }
+            expected = (part.count, total)
             if let seen = byIndex[part.index] { throw StageError(path, "is part \(partText) again (also \(seen.path))") }
             var identity = file.metadata.filter { $0.key != "parameters" }     // commit included: one build's parts
             identity["parameters"] = Provenance.json(parameters)
@@ -67,17 +68,20 @@ public enum FeatureParts {
             for name in tensors {
                 let info = try wrapping(path) { try file.info(name) }
                 guard info.shape.first == rows.count else { throw StageError(path, "tensor '\(name)' holds \(info.shape.first ?? 0) rows, the part \(rows.count)") }
+                let row = Array(info.shape.dropFirst())
+                if let first = byIndex.values.first, let seen = try? first.file.info(name), Array(seen.shape.dropFirst()) != row {
+                    throw StageError(path, "tensor '\(name)' has rows of \(row), \(first.path) of \(Array(seen.shape.dropFirst()))")
+                }
             }
-            byIndex[part.index] = (path, file, rows, total)
+            byIndex[part.index] = (path, file)
         }
-        let n = expected!
+        let (n, rowsTotal) = expected!
         if let missing = (0..<n).first(where: { byIndex[$0] == nil }) {
             throw StageError.usage("part \(missing)/\(n) is missing (\(byIndex.count) of \(n) given)")
         }
-        let ordered = (0..<n).map { byIndex[$0]! }
-        let rowsTotal = ordered.last!.total
-        let width = try ["backbone", "projection"].reduce(0) { $0 + (try ordered[0].file.info($1).shape.dropFirst().reduce(1, *)) }
-        let (floats, overflow) = rowsTotal.multipliedReportingOverflow(by: width + 4)
+        let ordered = (0..<n).map { byIndex[$0]! }      // their rows partition 0..<rowsTotal (same total, batch, N)
+        let widths = try ["backbone", "projection"].map { try ordered[0].file.info($0).shape.dropFirst().reduce(1, *) }
+        let (floats, overflow) = rowsTotal.multipliedReportingOverflow(by: widths.reduce(0, +) + 4)
         try OutputBudget.check(floats &* 4, overflow: overflow || floats > Int.max / 4, what: "\(rowsTotal) rows of merged features",
                                inputBytes: OutputBudget.size(of: paths), file: ordered[0].path, hint: "merge fewer rows")
 
@@ -88,13 +92,10 @@ public enum FeatureParts {
         metadata["parameters"] = Provenance.json(parameters)
         metadata["commit"] = BuildInfo.commit
         var writer = TensorFileWriter(metadata: metadata)
-        var shapes: [String: [Int]] = [:]
-        for name in ["backbone", "projection"] {
+        for (name, width) in zip(["backbone", "projection"], widths) {
             var all: [Float] = []
             for p in ordered { all += try wrapping(p.path) { try p.file.floats(name) } }
-            let width = try ordered[0].file.info(name).shape.dropFirst().reduce(1, *)
-            shapes[name] = [ordered.last!.total, width]
-            writer.add(name, all, shape: [ordered.last!.total, width])
+            writer.add(name, all, shape: [rowsTotal, width])
         }
         for name in ["labels", "index"] {
             var all: [Int64] = []
@@ -102,8 +103,7 @@ public enum FeatureParts {
             writer.add(name, all, shape: [all.count])
         }
         try writer.write(to: out)
-        let b = shapes["backbone"]!, p = shapes["projection"]!
-        return "embed: merged \(n) parts → backbone \(b[0])×\(b[1]), projection \(p[0])×\(p[1]) → \(out)"
+        return "embed: merged \(n) parts → backbone \(rowsTotal)×\(widths[0]), projection \(rowsTotal)×\(widths[1]) → \(out)"
     }
 
     /// "A..<B of n".

@@ -1,4 +1,5 @@
 import Foundation
+import StageKit
 import TensorFiles
 import TestSupport
 import XCTest
@@ -99,6 +100,24 @@ final class ScaleMakeTests: XCTestCase {
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: path("refused.st.zst")))
         }
+        // a part claiming another dataset size (rows 6..<9 of 9, consistent in itself) beside parts of 10 rows
+        let p2 = try TensorFile.read(path("p2.st.zst"))
+        var parameters = Provenance.decode(p2.metadata["parameters"])
+        parameters["rows"] = "6..<9 of 9"
+        var metadata = p2.metadata
+        metadata["parameters"] = Provenance.json(parameters)
+        var short = TensorFileWriter(metadata: metadata)
+        for name in ["backbone", "projection"] {
+            let width = try p2.info(name).shape[1]
+            short.add(name, Array(try p2.floats(name).prefix(3 * width)), shape: [3, width])
+        }
+        for name in ["labels", "index"] { short.add(name, Array(try p2.integers(name).prefix(3)), shape: [3]) }
+        try short.write(to: path("short2.st.zst"))
+        r = try TestSupport.runStage("embed", ["merge", path("p0.st.zst"), path("p1.st.zst"), path("short2.st.zst"), "--out", path("refused.st.zst")])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("is a part of 9 rows, the others of 10"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("refused.st.zst")))
+
         // parts of another embedding (another width) do not merge
         XCTAssertEqual(try TestSupport.runStage("embed", ["--encoder", "random", "--width", "4", "--batch", "3", "--dataset", path("data.st.zst"),
                                                           "--part", "2/3", "--out", path("q2.st.zst")]).status, 0)
