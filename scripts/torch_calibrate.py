@@ -219,20 +219,14 @@ class TorchRecipe:
              {"stage": "torch_calibrate", "parameters": json.dumps(vars(self.a), sort_keys=True), "torch": torch.__version__})
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--check", action="store_true")
-    p.add_argument("--augment")
-    p.add_argument("--pretrain-set")
-    p.add_argument("--train")
-    p.add_argument("--test")
-    p.add_argument("--out")
+def add_recipe_arguments(p, epochs, batch, lr):
+    """The recipe's settings TorchRecipe reads (shared with tta.py; make passes every one explicitly)."""
     p.add_argument("--objective", default="simclr", choices=["simclr", "moco"])
     p.add_argument("--recipe", default="simclr")
     p.add_argument("--augment-extra", default="", help="further augment options, e.g. '--blur-p 0'")
-    p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--lr", type=float, default=0.06)
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch", type=int, default=batch)
+    p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--wd", type=float, default=5e-4)
     p.add_argument("--tau", type=float, default=0.2)
     p.add_argument("--queue", type=int, default=4096)
@@ -242,6 +236,17 @@ def main():
     p.add_argument("--shuffle-bn", default="true", choices=["true", "false"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--check", action="store_true")
+    p.add_argument("--augment")
+    p.add_argument("--pretrain-set")
+    p.add_argument("--train")
+    p.add_argument("--test")
+    p.add_argument("--out")
+    add_recipe_arguments(p, epochs=4, batch=256, lr=0.06)
     a = p.parse_args()
     if torch is None:
         if a.check:

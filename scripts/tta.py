@@ -23,6 +23,7 @@ import time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
+import torch_calibrate  # noqa: E402  (the PyTorch recipe and its settings; torch itself is optional)
 
 
 def run(cmd, quiet=True):
@@ -47,22 +48,8 @@ def main():
     p.add_argument("--test", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--pretrain-args", required=True, help="the project's pretrain arguments (make's PRETRAIN_ARGS)")
-    p.add_argument("--objective", default="simclr", choices=["simclr", "moco"])
     p.add_argument("--sampler", default="uniform")
-    p.add_argument("--recipe", default="simclr")
-    p.add_argument("--augment-extra", default="")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.12)
-    p.add_argument("--wd", type=float, default=5e-4)
-    p.add_argument("--tau", type=float, default=0.2)
-    p.add_argument("--queue", type=int, default=4096)
-    p.add_argument("--key-momentum", type=float, default=0.99)
-    p.add_argument("--width", type=int, default=16)
-    p.add_argument("--bn-splits", type=int, default=8)
-    p.add_argument("--shuffle-bn", default="true", choices=["true", "false"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
+    torch_calibrate.add_recipe_arguments(p, epochs=3, batch=128, lr=0.12)   # the default job's recipe
     p.add_argument("--monitor-limit", type=int, default=10000)
     p.add_argument("--budgets", default="60,120,300,600,1200")
     p.add_argument("--no-torch", action="store_true")
@@ -70,7 +57,6 @@ def main():
     budgets = [float(b) for b in a.budgets.split(",") if b]
     use_torch = not a.no_torch
     if use_torch:
-        import torch_calibrate
         if torch_calibrate.torch is None:
             print("tta: torch is not importable; the PyTorch column is left out "
                   "(python3 -m venv DIR; DIR/bin/pip install torch safetensors zstandard; DIR/bin first on PATH)", file=sys.stderr)
