@@ -10,7 +10,17 @@ import StageKit
 /// transformed input is 4× the input instead of im2col's 9×.
 ///   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
 ///   Aᵀ = [1 1 1 0; 0 1 −1 −1].
-enum Winograd {
+/// The tile transforms here are the generic definitions (Double for the gradient checks); Float takes
+/// the SIMD versions in WinogradVector.swift, which are bit-identical to them (WinogradTransformTests).
+/// Each of the 16 ξ planes of V and M is `planeStride` apart: its rows × tiles entries, then
+/// `planePadding` spare ones that a vector may run into past a plane's last row of tiles.
+public enum Winograd {
+    /// Spare entries after each ξ plane (≥ one vector of the Float transforms minus one).
+    public static let planePadding = 16
+
+    /// Distance between ξ planes of a [16, rows, tiles] workspace.
+    @inline(__always) public static func planeStride(rows: Int, tiles: Int) -> Int { rows * tiles + planePadding }
+
     /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the kernels g = weights[o, c, ·, ·].   weights: [O, C, 3, 3]
     static func transformWeights<T: GemmScalar>(_ g: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
                                                 into u: UnsafeMutablePointer<T>) {
@@ -41,16 +51,25 @@ enum Winograd {
     }
 
     /// Tiles per image for an h×w output.
-    @inline(__always) static func tiles(_ h: Int, _ w: Int) -> (Int, Int) { ((h + 1) / 2, (w + 1) / 2) }
+    @inline(__always) public static func tiles(_ h: Int, _ w: Int) -> (Int, Int) { ((h + 1) / 2, (w + 1) / 2) }
 
     /// V[ξ, c, t] for images b0..<b0+nb of x [C, B, h, w]; t = (image − b0, tile row, tile column).
     /// Per tile row: Bᵀ applied down the four zero-padded input rows at once (contiguous, vectorises),
     /// then B across each tile's four columns, writing the four ξ planes of that row of tiles.
-    static func transformInput<T: GemmScalar>(_ x: UnsafePointer<T>, channels: Int, batch: Int, h: Int, w: Int,
-                                              b0: Int, nb: Int, into v: UnsafeMutablePointer<T>) {
+    public static func transformInput<T: GemmScalar>(_ x: UnsafePointer<T>, channels: Int, batch: Int, h: Int, w: Int,
+                                                     b0: Int, nb: Int, into v: UnsafeMutablePointer<T>) {
+        if T.self == Float.self {
+            return transformInputVector(VectorKernels.float(x), channels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb,
+                                        into: VectorKernels.float(v))
+        }
+        transformInputReference(x, channels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: v)
+    }
+
+    public static func transformInputReference<T: GemmScalar>(_ x: UnsafePointer<T>, channels: Int, batch: Int, h: Int, w: Int,
+                                                              b0: Int, nb: Int, into v: UnsafeMutablePointer<T>) {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
-        let plane = channels * tileCount            // stride between ξ slices
+        let plane = planeStride(rows: channels, tiles: tileCount)
         let wp = 2 * tx + 2                          // padded row: x = −1 ..< 2·tx + 1
         withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * wp + w) { scratch in
             let rows = scratch.baseAddress!          // [4, wp] rows after Bᵀ, then a zero row [w]
@@ -90,11 +109,20 @@ enum Winograd {
     }
 
     /// y[o, b0+i, ·, ·] from M[ξ, o, t] (Aᵀ·m·A per tile), cropped to h×w.   y: [O, B, h, w]
-    static func transformOutput<T: GemmScalar>(_ mm: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
-                                               b0: Int, nb: Int, into y: UnsafeMutablePointer<T>) {
+    public static func transformOutput<T: GemmScalar>(_ mm: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                                      b0: Int, nb: Int, into y: UnsafeMutablePointer<T>) {
+        if T.self == Float.self {
+            return transformOutputVector(VectorKernels.float(mm), outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb,
+                                         into: VectorKernels.float(y))
+        }
+        transformOutputReference(mm, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y)
+    }
+
+    public static func transformOutputReference<T: GemmScalar>(_ mm: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                                               b0: Int, nb: Int, into y: UnsafeMutablePointer<T>) {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
-        let plane = o * tileCount
+        let plane = planeStride(rows: o, tiles: tileCount)
         withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * tx) { scratch in
             let out0 = scratch.baseAddress!, out1 = out0 + 2 * tx   // one row of tiles: 2 rows × 2·tx
             for oc in 0..<o {
@@ -142,9 +170,10 @@ enum Winograd {
         while b0 < images.upperBound {
             let nb = min(chunk, images.upperBound - b0)
             let n = nb * ty * tx
+            let (vPlane, mPlane) = (planeStride(rows: c, tiles: n), planeStride(rows: o, tiles: n))
             transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: v)
             for xi in 0..<16 {
-                T.gemm(false, false, o, n, c, 1, u + xi * o * c, c, v + xi * c * n, n, 0, m + xi * o * n, n)
+                T.gemm(false, false, o, n, c, 1, u + xi * o * c, c, v + xi * vPlane, n, 0, m + xi * mPlane, n)
             }
             transformOutput(m, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y)
             b0 += nb
@@ -155,11 +184,21 @@ enum Winograd {
 extension Winograd {
     /// Mg[ξ, o, t] = (A·dY·Aᵀ)[ξ] for each 2×2 tile dY of dOut [O, B, h, w] (zero beyond the image):
     /// the adjoint of the output transform, for the weight gradient.   A = (Aᵀ)ᵀ, rows [1 0; 1 1; 1 −1; 0 −1].
-    static func transformOutputGradient<T: GemmScalar>(_ dy: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
-                                                       b0: Int, nb: Int, into mg: UnsafeMutablePointer<T>) {
+    public static func transformOutputGradient<T: GemmScalar>(_ dy: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                                              b0: Int, nb: Int, into mg: UnsafeMutablePointer<T>) {
+        if T.self == Float.self {
+            return transformOutputGradientVector(VectorKernels.float(dy), outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb,
+                                                 into: VectorKernels.float(mg))
+        }
+        transformOutputGradientReference(dy, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: mg)
+    }
+
+    public static func transformOutputGradientReference<T: GemmScalar>(_ dy: UnsafePointer<T>, outChannels o: Int, batch: Int,
+                                                                       h: Int, w: Int, b0: Int, nb: Int,
+                                                                       into mg: UnsafeMutablePointer<T>) {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
-        let plane = o * tileCount
+        let plane = planeStride(rows: o, tiles: tileCount)
         withUnsafeTemporaryAllocation(of: T.self, capacity: 4 * tx) { scratch in
             let row0 = scratch.baseAddress!, row1 = row0 + 2 * tx     // two dOut rows, zero-padded to 2·tx
             for oc in 0..<o {
@@ -201,8 +240,9 @@ extension Winograd {
             let n = nb * ty * tx
             transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: v)
             transformOutputGradient(dy, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: m)
+            let (vPlane, mPlane) = (planeStride(rows: c, tiles: n), planeStride(rows: o, tiles: n))
             for xi in 0..<16 {
-                T.gemm(false, true, o, c, n, 1, m + xi * o * n, n, v + xi * c * n, n, beta, du + xi * o * c, c)
+                T.gemm(false, true, o, c, n, 1, m + xi * mPlane, n, v + xi * vPlane, n, beta, du + xi * o * c, c)
             }
             beta = 1
             b0 += nb

@@ -55,8 +55,8 @@ extension Conv2d {
         let chunk = Winograd.imagesPerChunk(batch: (b + workers - 1) / workers, tilesPerImage: ty * tx, inChannels: c, outChannels: o)
         while winogradV.count < workers { winogradV.append(Tensor()); winogradM.append(Tensor()) }
         for wk in 0..<workers {
-            winogradV[wk].reshape([16 * c * chunk * ty * tx])
-            winogradM[wk].reshape([16 * o * chunk * ty * tx])
+            winogradV[wk].reshape([16 * Winograd.planeStride(rows: c, tiles: chunk * ty * tx)])
+            winogradM[wk].reshape([16 * Winograd.planeStride(rows: o, tiles: chunk * ty * tx)])
         }
         return chunk
     }

@@ -1,0 +1,185 @@
+/// Float versions of Winograd's tile transforms (Winograd.swift holds the definitions): the same
+/// operations on the same values in the same order, so the results are bit-identical to the
+/// reference loops (WinogradTransformTests), but eight tiles at a time along a row of tiles.
+///
+/// Why: at 16–32 channels each transformed entry feeds only 2·C multiply–adds, so the transforms,
+/// not the 16 sgemms, set the speed; the reference loops read every other column and ran almost
+/// entirely in scalar remainders (rows of 4–14 tiles).
+/// How: a tile's four input columns are the even/odd columns of the zero-padded image at k and k+1,
+/// so each image is first split into even and odd columns (padded row −1 … 2·ty, column −1 … 2·tx);
+/// after that every step is a contiguous vector. A row's last vector may run up to 7 tiles past the
+/// row: into the next row of the same plane (written after it) or into the plane's padding.
+extension Winograd {
+    typealias F8 = SIMD8<Float>
+    typealias F16 = SIMD16<Float>
+    static let lanes = 8
+
+    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
+    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> F16 { UnsafeRawPointer(p).loadUnaligned(as: F16.self) }
+    @inline(__always) static func store(_ v: F8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self) }
+    @inline(__always) static func store(_ v: F16, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F16.self) }
+
+    /// The first `count` (≥ 1; 16 if more) entries at p, zero after them: a row's ragged end, read in
+    /// pieces of 8, 4, 2 and 1 (never past the row, and no call to memcpy for a dozen floats).
+    @inline(__always) static func loadPrefix(_ p: UnsafePointer<Float>, _ count: Int) -> F16 {
+        if count >= 16 { return load16(p) }
+        if count >= 8 { return F16(lowHalf: load8(p), highHalf: loadPrefix8(p + 8, count - 8)) }
+        return F16(lowHalf: loadPrefix8(p, count), highHalf: .zero)
+    }
+
+    @inline(__always) static func loadPrefix8(_ p: UnsafePointer<Float>, _ count: Int) -> F8 {   // count < 8
+        func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
+        func prefix4(_ p: UnsafePointer<Float>, _ n: Int) -> SIMD4<Float> {                        // n < 4
+            SIMD4(n > 0 ? p[0] : 0, n > 1 ? p[1] : 0, n > 2 ? p[2] : 0, 0)
+        }
+        return count >= 4 ? F8(lowHalf: load4(p), highHalf: prefix4(p + 4, count - 4)) : F8(lowHalf: prefix4(p, count), highHalf: .zero)
+    }
+
+    /// Stores the first `count` (≥ 1; all 16 if more) lanes of v at p, in pieces of 8, 4, 2 and 1.
+    @inline(__always) static func storePrefix(_ v: F16, _ count: Int, _ p: UnsafeMutablePointer<Float>) {
+        if count >= 16 { return store(v, p) }
+        var (rest, at) = (count, p)
+        var eight = v.lowHalf
+        if rest >= 8 { store(eight, at); eight = v.highHalf; rest -= 8; at += 8 }
+        var four = eight.lowHalf
+        if rest >= 4 { UnsafeMutableRawPointer(at).storeBytes(of: four, as: SIMD4<Float>.self); four = eight.highHalf; rest -= 4; at += 4 }
+        var two = four.lowHalf
+        if rest >= 2 { UnsafeMutableRawPointer(at).storeBytes(of: two, as: SIMD2<Float>.self); two = four.highHalf; rest -= 2; at += 2 }
+        if rest == 1 { at[0] = two.x }
+    }
+
+    /// −v as the scalar code negates: the sign bit flipped (SIMD's prefix − is 0 − v, which turns −(+0) into +0).
+    @inline(__always) static func negated(_ v: F8) -> F8 {
+        unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) ^ 0x8000_0000, to: F8.self)
+    }
+
+    /// Tiles of a row rounded up to whole vectors.
+    @inline(__always) static func vectorTiles(_ tx: Int) -> Int { (tx + lanes - 1) / lanes * lanes }
+
+    /// transformInput for Float.   x: [C, B, h, w] → V [16 planes of C × (nb·ty·tx)]
+    static func transformInputVector(_ x: UnsafePointer<Float>, channels: Int, batch: Int, h: Int, w: Int,
+                                     b0: Int, nb: Int, into v: UnsafeMutablePointer<Float>) {
+        let (ty, tx) = tiles(h, w)
+        let tileCount = nb * ty * tx
+        let plane = planeStride(rows: channels, tiles: tileCount)
+        let kp = vectorTiles(tx) + lanes              // even/odd entries per padded row: k = 0 ..< kp
+        let paddedRows = 2 * ty + 2                   // image rows −1 ... 2·ty
+        let scratchCount = 2 * paddedRows * kp + 8 * kp
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
+            let split = scratch.baseAddress!          // [paddedRows, 2 (even, odd), kp]: even k = column 2k−1, odd k = column 2k
+            let rows = split + 2 * paddedRows * kp    // [4 (Bᵀ rows), 2 (even, odd), kp]
+            split.initialize(repeating: 0, count: scratchCount)   // the padding stays zero for every image
+            for c in 0..<channels {
+                for i in 0..<nb {
+                    splitColumns(x + (c * batch + b0 + i) * h * w, h: h, w: w, kp: kp, into: split)
+                    for tyi in 0..<ty {
+                        // Bᵀ down the four padded rows 2·tyi ... 2·tyi+3, for the even and the odd columns.
+                        let r0 = split + (2 * tyi) * 2 * kp, r1 = r0 + 2 * kp, r2 = r1 + 2 * kp, r3 = r2 + 2 * kp
+                        var k = 0
+                        while k < 2 * kp {
+                            let (a, b, cc, e) = (load8(r0 + k), load8(r1 + k), load8(r2 + k), load8(r3 + k))
+                            store(a - cc, rows + k); store(b + cc, rows + 2 * kp + k)
+                            store(cc - b, rows + 4 * kp + k); store(b - e, rows + 6 * kp + k)
+                            k += lanes
+                        }
+                        // B across each tile's columns (E[k], O[k], E[k+1], O[k+1]) into the ξ planes 4r ... 4r+3.
+                        let t = c * tileCount + (i * ty + tyi) * tx
+                        for r in 0..<4 {
+                            let even = rows + 2 * r * kp, odd = even + kp
+                            let o0 = v + (r * 4) * plane + t, o1 = o0 + plane, o2 = o1 + plane, o3 = o2 + plane
+                            var q = 0
+                            while q < tx {
+                                let (a, b, cc, e) = (load8(even + q), load8(odd + q), load8(even + q + 1), load8(odd + q + 1))
+                                store(a - cc, o0 + q); store(b + cc, o1 + q); store(cc - b, o2 + q); store(b - e, o3 + q)
+                                q += lanes
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One image's rows into `split` (row y at padded row y+1): even[k] = x[y, 2k−1], odd[k] = x[y, 2k].
+    /// Entries outside the image are never written with anything but zero (a row's last vector is
+    /// zero-filled past the row).
+    @inline(__always) static func splitColumns(_ src: UnsafePointer<Float>, h: Int, w: Int, kp: Int,
+                                               into split: UnsafeMutablePointer<Float>) {
+        for y in 0..<h {
+            let row = src + y * w
+            let even = split + (y + 1) * 2 * kp, odd = even + kp
+            var q = 0
+            while q < w {
+                let v = loadPrefix(row + q, w - q)
+                store(v.evenHalf, odd + q / 2); store(v.oddHalf, even + q / 2 + 1)
+                q += 16
+            }
+        }
+    }
+
+    /// transformOutput for Float.   M [16 planes of O × (nb·ty·tx)] → y: [O, B, h, w]
+    static func transformOutputVector(_ mm: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                      b0: Int, nb: Int, into y: UnsafeMutablePointer<Float>) {
+        let (ty, tx) = tiles(h, w)
+        let tileCount = nb * ty * tx
+        let plane = planeStride(rows: o, tiles: tileCount)
+        for oc in 0..<o {
+            for i in 0..<nb {
+                let dst = y + (oc * batch + b0 + i) * h * w
+                for tyi in 0..<ty {
+                    let t = oc * tileCount + (i * ty + tyi) * tx
+                    let out0 = dst + 2 * tyi * w, out1 = out0 + w        // output rows 2·tyi and 2·tyi+1 (if < h)
+                    let lowerRow = 2 * tyi + 1 < h
+                    var q = 0
+                    while q < tx {
+                        @inline(__always) func m(_ r: Int, _ j: Int) -> F8 { load8(mm + (r * 4 + j) * plane + t + q) }
+                        // s = Aᵀ·m (2×4), then s·A (2×2), interleaved back into the two output rows.
+                        let a0 = m(0, 0) + m(1, 0) + m(2, 0), a1 = m(0, 1) + m(1, 1) + m(2, 1)
+                        let a2 = m(0, 2) + m(1, 2) + m(2, 2), a3 = m(0, 3) + m(1, 3) + m(2, 3)
+                        let b0 = m(1, 0) - m(2, 0) - m(3, 0), b1 = m(1, 1) - m(2, 1) - m(3, 1)
+                        let b2 = m(1, 2) - m(2, 2) - m(3, 2), b3 = m(1, 3) - m(2, 3) - m(3, 3)
+                        var row0 = F16(), row1 = F16()
+                        row0.evenHalf = a0 + a1 + a2; row0.oddHalf = a1 - a2 - a3
+                        row1.evenHalf = b0 + b1 + b2; row1.oddHalf = b1 - b2 - b3
+                        let count = w - 2 * q                            // ≥ 1: the tiles cover the row
+                        storePrefix(row0, count, out0 + 2 * q)
+                        if lowerRow { storePrefix(row1, count, out1 + 2 * q) }
+                        q += lanes
+                    }
+                }
+            }
+        }
+    }
+
+    /// transformOutputGradient for Float.   dOut: [O, B, h, w] → Mg [16 planes of O × (nb·ty·tx)]
+    static func transformOutputGradientVector(_ dy: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                              b0: Int, nb: Int, into mg: UnsafeMutablePointer<Float>) {
+        let (ty, tx) = tiles(h, w)
+        let tileCount = nb * ty * tx
+        let plane = planeStride(rows: o, tiles: tileCount)
+        for oc in 0..<o {
+            for i in 0..<nb {
+                let src = dy + (oc * batch + b0 + i) * h * w
+                for tyi in 0..<ty {
+                    let upper = src + 2 * tyi * w, lower = upper + w       // dOut rows 2·tyi and 2·tyi+1 (zero if ≥ h)
+                    let lowerRow = 2 * tyi + 1 < h
+                    let t = oc * tileCount + (i * ty + tyi) * tx
+                    var q = 0
+                    while q < tx {
+                        let count = w - 2 * q                              // ≥ 1; zero past the row
+                        let top = loadPrefix(upper + 2 * q, count), bottom = lowerRow ? loadPrefix(lower + 2 * q, count) : F16()
+                        let (a0, b0v, a1, b1) = (top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf)
+                        // columns: c_i = [a, a+b, a−b, −b]; rows: [c0, c0+c1, c0−c1, −c1]
+                        let c0 = (a0, a0 + b0v, a0 - b0v, negated(b0v)), c1 = (a1, a1 + b1, a1 - b1, negated(b1))
+                        @inline(__always) func put(_ xi: Int, _ value: F8) { store(value, mg + xi * plane + t + q) }
+                        put(0, c0.0); put(1, c0.1); put(2, c0.2); put(3, c0.3)
+                        put(4, c0.0 + c1.0); put(5, c0.1 + c1.1); put(6, c0.2 + c1.2); put(7, c0.3 + c1.3)
+                        put(8, c0.0 - c1.0); put(9, c0.1 - c1.1); put(10, c0.2 - c1.2); put(11, c0.3 - c1.3)
+                        put(12, negated(c1.0)); put(13, negated(c1.1)); put(14, negated(c1.2)); put(15, negated(c1.3))
+                        q += lanes
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import NN
+import XCTest
+
+/// Winograd's Float tile transforms (SIMD, WinogradVector.swift) against the reference loops that
+/// define them (Winograd.swift): bit for bit, on rows of tiles shorter than, equal to and longer than
+/// one vector, odd and even sizes, a chunk that starts inside the batch; every entry written.
+final class WinogradTransformTests: XCTestCase {
+    let sizes = [(28, 28), (14, 14), (7, 7), (4, 4), (9, 8), (5, 3), (1, 1), (2, 17), (3, 33), (32, 32), (16, 16), (8, 8), (6, 31)]
+    let (channels, batch, b0, nb) = (3, 5, 1, 3)
+    let sentinel = Float.nan
+
+    /// Random values with some signed zeros among them (their signs must survive too).
+    func values(_ n: Int, seed: UInt64) -> [Float] {
+        randomArray(n, seed: seed).enumerated().map { $0.offset % 11 == 3 ? -0.0 : ($0.offset % 13 == 5 ? 0 : Float($0.element)) }
+    }
+
+    func assertBitIdentical(_ fast: [Float], _ reference: [Float], _ what: String, planeEntries: Int? = nil, plane: Int = 0) {
+        XCTAssertEqual(fast.count, reference.count)
+        for i in 0..<min(fast.count, reference.count) {
+            if let planeEntries, i % plane >= planeEntries { continue }     // plane padding: scratch space
+            if fast[i].bitPattern != reference[i].bitPattern {
+                XCTFail("\(what): entry \(i) is \(fast[i]) (vector) vs \(reference[i]) (reference)"); return
+            }
+            if let planeEntries, i % plane < planeEntries, fast[i].isNaN { XCTFail("\(what): entry \(i) never written"); return }
+        }
+    }
+
+    func testInputTransformMatchesReference() {
+        for (h, w) in sizes {
+            let (ty, tx) = Winograd.tiles(h, w)
+            let tileCount = nb * ty * tx, plane = Winograd.planeStride(rows: channels, tiles: tileCount)
+            let x = values(channels * batch * h * w, seed: 70)
+            var fast = [Float](repeating: sentinel, count: 16 * plane), reference = fast
+            Winograd.transformInput(x, channels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast)
+            Winograd.transformInputReference(x, channels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &reference)
+            assertBitIdentical(fast, reference, "input \(h)×\(w)", planeEntries: channels * tileCount, plane: plane)
+        }
+    }
+
+    func testOutputTransformMatchesReference() {
+        for (h, w) in sizes {
+            let (ty, tx) = Winograd.tiles(h, w)
+            let plane = Winograd.planeStride(rows: channels, tiles: nb * ty * tx)
+            let m = values(16 * plane, seed: 71)         // padding holds values too: they must not leak into y
+            var fast = [Float](repeating: sentinel, count: channels * batch * h * w), reference = fast
+            Winograd.transformOutput(m, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast)
+            Winograd.transformOutputReference(m, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &reference)
+            assertBitIdentical(fast, reference, "output \(h)×\(w)")
+            // Only the chunk's images are written.
+            let written = fast.enumerated().filter { !$0.element.isNaN }.count
+            XCTAssertEqual(written, channels * nb * h * w, "output \(h)×\(w)")
+        }
+    }
+
+    func testOutputGradientTransformMatchesReference() {
+        for (h, w) in sizes {
+            let (ty, tx) = Winograd.tiles(h, w)
+            let tileCount = nb * ty * tx, plane = Winograd.planeStride(rows: channels, tiles: tileCount)
+            let dy = values(channels * batch * h * w, seed: 72)
+            var fast = [Float](repeating: sentinel, count: 16 * plane), reference = fast
+            Winograd.transformOutputGradient(dy, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast)
+            Winograd.transformOutputGradientReference(dy, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &reference)
+            assertBitIdentical(fast, reference, "output gradient \(h)×\(w)", planeEntries: channels * tileCount, plane: plane)
+        }
+    }
+}
