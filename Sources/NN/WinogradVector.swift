@@ -133,17 +133,21 @@ extension Winograd {
                     var q = 0
                     while q < tx {
                         @inline(__always) func m(_ r: Int, _ j: Int) -> F8 { load8(mm + (r * 4 + j) * plane + t + q) }
-                        // s = Aᵀ·m (2×4), then s·A (2×2), interleaved back into the two output rows.
+                        // s = Aᵀ·m (2×4), then s·A (2×2), interleaved back into the two output rows; one
+                        // output row at a time, so that its four vectors stay in registers.
+                        let count = w - 2 * q                            // ≥ 1: the tiles cover the row
                         let a0 = m(0, 0) + m(1, 0) + m(2, 0), a1 = m(0, 1) + m(1, 1) + m(2, 1)
                         let a2 = m(0, 2) + m(1, 2) + m(2, 2), a3 = m(0, 3) + m(1, 3) + m(2, 3)
-                        let b0 = m(1, 0) - m(2, 0) - m(3, 0), b1 = m(1, 1) - m(2, 1) - m(3, 1)
-                        let b2 = m(1, 2) - m(2, 2) - m(3, 2), b3 = m(1, 3) - m(2, 3) - m(3, 3)
-                        var row0 = F16(), row1 = F16()
+                        var row0 = F16()
                         row0.evenHalf = a0 + a1 + a2; row0.oddHalf = a1 - a2 - a3
-                        row1.evenHalf = b0 + b1 + b2; row1.oddHalf = b1 - b2 - b3
-                        let count = w - 2 * q                            // ≥ 1: the tiles cover the row
                         storePrefix(row0, count, out0 + 2 * q)
-                        if lowerRow { storePrefix(row1, count, out1 + 2 * q) }
+                        if lowerRow {
+                            let b0 = m(1, 0) - m(2, 0) - m(3, 0), b1 = m(1, 1) - m(2, 1) - m(3, 1)
+                            let b2 = m(1, 2) - m(2, 2) - m(3, 2), b3 = m(1, 3) - m(2, 3) - m(3, 3)
+                            var row1 = F16()
+                            row1.evenHalf = b0 + b1 + b2; row1.oddHalf = b1 - b2 - b3
+                            storePrefix(row1, count, out1 + 2 * q)
+                        }
                         q += lanes
                     }
                 }

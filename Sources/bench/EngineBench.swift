@@ -19,6 +19,7 @@ struct EngineBench: ParsableCommand {
     @Flag(help: "Also print where a step's time goes.") var phases = false
     @Option(help: "Threads for the engine's own loops (default: --threads).") var loopThreads: Int?
     @Option(help: "im2col workspace limit in elements (default: the engine's).") var colLimit: Int?
+    @Option(help: "Fewest sgemm columns per chunk (default: the engine's).") var minColumns: Int?
     @Flag(help: "Stride-1 conv input gradients through sgemm + col2im instead of the transposed convolution (A/B).")
     var col2imInputGrad = false
     @Flag(help: "3×3 stride-1 convolutions through im2col + sgemm instead of Winograd F(2×2, 3×3) (A/B).")
@@ -39,6 +40,7 @@ struct EngineBench: ParsableCommand {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if let loopThreads, loopThreads < 1 { throw ValidationError("--loop-threads must be at least 1 (got \(loopThreads))") }
         if let colLimit, colLimit < 1 { throw ValidationError("--col-limit must be at least 1 (got \(colLimit))") }
+        if let minColumns, minColumns < 1 { throw ValidationError("--min-columns must be at least 1 (got \(minColumns))") }
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }
             guard parts.count == 3, (1...ResNet<Float>.widthLimit).contains(parts[0]), [1, 3].contains(parts[1]), (16...512).contains(parts[2]) else {
@@ -51,6 +53,7 @@ struct EngineBench: ParsableCommand {
         try BLASRuntime.configure(core: blasCore, threads: threads)
         NNRuntime.threads = loopThreads ?? threads
         if let colLimit { NNRuntime.maxColElements = colLimit }
+        if let minColumns { NNRuntime.minColumns = minColumns }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: CPU \(Machine.summary)")
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
