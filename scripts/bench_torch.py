@@ -3,7 +3,8 @@
 
 usage: bench_torch.py --check                 exit 0 when torch is importable, 3 otherwise
        bench_torch.py --width W --channels C --size S --batch B --threads T --steps N
-prints images/s of the step as the last line of stdout (after one warm-up step). The model is the
+prints images/s of the median step as the last line of stdout (after two warm-up steps), the same
+protocol as `bench engine`. The model is the
 CIFAR ResNet-18 (3×3 stride-1 stem, no max-pool, widths W,2W,4W,8W) + MoCo v2 head (Linear, ReLU,
 Linear → 128, L2-normalise); InfoNCE against a 4096-key queue at τ = 0.2; SGD(0.06, 0.9, 5e-4);
 key encoder momentum 0.99.
@@ -59,7 +60,7 @@ def main():
     p.add_argument("--size", type=int, default=28)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--steps", type=int, default=2)
+    p.add_argument("--steps", type=int, default=5)
     a = p.parse_args()
     if torch is None:
         sys.exit(3)
@@ -96,10 +97,13 @@ def main():
             ptr = (ptr + a.batch) % queue.shape[0]
 
     step()
-    t0 = time.perf_counter()
+    step()
+    seconds = []
     for _ in range(a.steps):
+        t0 = time.perf_counter()
         step()
-    print(a.batch * a.steps / (time.perf_counter() - t0))
+        seconds.append(time.perf_counter() - t0)
+    print(a.batch / sorted(seconds)[a.steps // 2])
 
 
 if __name__ == "__main__":
