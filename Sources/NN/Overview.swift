@@ -27,7 +27,8 @@
 /// - Convolution algorithms (ConvolutionAlgorithm.swift, one file each; chosen per layer from its shape
 ///   and `Conv2d.policy` by `ConvolutionPlan.choose`): 1×1 by one sgemm (PointwiseConvolution); 3×3
 ///   stride-1 padding-1 forward, input and weight gradients by Winograd F(2×2, 3×3) (WinogradConvolution,
-///   Winograd); other stride-1 input gradients as a convolution of dOut with the flipped kernel
+///   Winograd; its Float tile transforms by SIMD in WinogradVector, bit-identical to the reference
+///   loops — at 16–32 channels the transforms, not the sgemms, set the speed); other stride-1 input gradients as a convolution of dOut with the flipped kernel
 ///   (TransposedInputGradient); everything else by im2col + sgemm and col2im (Im2colConvolution).
 ///   DirectConvolution is the reference: tests check every algorithm against it, and policy `.direct`
 ///   (`bench engine --reference`, `pretrain --reference-convolutions`) runs it in a real model.
