@@ -21,7 +21,7 @@ final class WinogradTransformTests: XCTestCase {
             if fast[i].bitPattern != reference[i].bitPattern {
                 XCTFail("\(what): entry \(i) is \(fast[i]) (vector) vs \(reference[i]) (reference)"); return
             }
-            if let planeEntries, i % plane < planeEntries, fast[i].isNaN { XCTFail("\(what): entry \(i) never written"); return }
+            if planeEntries != nil, fast[i].isNaN { XCTFail("\(what): entry \(i) never written"); return }
         }
     }
 
