@@ -6,7 +6,7 @@ import TensorFiles
 /// A ResNet encoder in eval mode (BN running statistics) as a `FeatureEncoder`: backbone = the pooled
 /// feature [n, 8w], projection = the head's L2-normalised output [n, 128].
 public final class NetworkEncoder: FeatureEncoder {
-    let encoder: Encoder<Float>
+    public let encoder: Encoder<Float>
     let mean: [Double], std: [Double]
     let input = Tensor<Float>()             // [C, B, H, W] scratch
     let height: Int, width: Int

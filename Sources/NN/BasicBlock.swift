@@ -37,9 +37,10 @@ public final class BasicBlock<T: GemmScalar> {
     @discardableResult
     public func forward(_ x: Tensor<T>, training: Bool) -> Tensor<T> {
         input = x
-        let shortcut = downsampleConv.map { downsampleBN!.forward($0.forward(x), training: training) } ?? x
+        let shortcut = downsampleConv.map { downsampleBN!.forward(after: $0, x, training: training) } ?? x
         // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut): bn2's output pass adds the shortcut and applies the ReLU
-        return bn2.forward(conv2.forward(bn1.forward(conv1.forward(x), training: training)), training: training, residual: shortcut)
+        let h = bn1.forward(after: conv1, x, training: training)
+        return bn2.forward(after: conv2, h, training: training, residual: shortcut)
     }
 
     /// Accumulates every parameter gradient and returns dX.  dOut: [O, B, Ho, Wo].

@@ -22,6 +22,8 @@ public final class BatchNorm2d<T: GemmScalar> {
     private let mean = Tensor<T>()             // [splits, C] statistics used by the last forward
     private let invStd = Tensor<T>()           // [splits, C]
     private var input: Tensor<T>?              // [C, B, H, W]
+    private let evaluationScale = Tensor<T>()  // [C] the affine a fused evaluation forward hands the convolution
+    private let evaluationShift = Tensor<T>()  // [C]
     private var trainedForward = true
 
     public init(name: String, channels: Int, splits: Int = 1, fusedReLU: Bool = false) {
@@ -69,10 +71,8 @@ public final class BatchNorm2d<T: GemmScalar> {
                 } else {
                     m = Double(rm[ch]); v = Double(rv[ch])
                 }
-                let inv = 1 / (v + eps).squareRoot()
+                let (scale, shift, inv) = BatchNorm2d.affine(mean: m, variance: v, gamma: g[ch], beta: bt[ch], eps: eps)
                 ms[grp * c + ch] = T(m); iss[grp * c + ch] = T(inv)
-                // y = x·scale + shift
-                let scale = T(Double(g[ch]) * inv), shift = T(Double(bt[ch]) - m * Double(g[ch]) * inv)
                 let dst = ys + ch * b * spatial + grp * groupSize
                 if let rs {
                     VectorKernels.affineAddReLU(src, rs + ch * b * spatial + grp * groupSize, dst, groupSize, scale: scale, shift: shift)
@@ -88,10 +88,45 @@ public final class BatchNorm2d<T: GemmScalar> {
         return output
     }
 
+    /// y = x·scale + shift normalises with (mean, variance); inv = 1/√(variance + ε).
+    @inline(__always) static func affine(mean m: Double, variance v: Double, gamma: T, beta: T, eps: Double) -> (scale: T, shift: T, inv: Double) {
+        let inv = 1 / (v + eps).squareRoot()
+        return (T(Double(gamma) * inv), T(Double(beta) - m * Double(gamma) * inv), inv)
+    }
+
+    /// self(conv(x)), with the same `residual`. In evaluation, when the convolution runs Winograd, this
+    /// norm's affine (and the add and ReLU) happen in the convolution's output pass instead of a pass of
+    /// its own — identical values, one read and one write of the activations fewer. Nothing is kept for
+    /// a backward pass then (evaluation has none).
+    @discardableResult
+    public func forward(after conv: Conv2d<T>, _ x: Tensor<T>, training: Bool, residual: Tensor<T>? = nil) -> Tensor<T> {
+        guard !training, conv.policy.fusedEvaluationNorm, conv.plan.forward == .winograd else {
+            return forward(conv.forward(x), training: training, residual: residual)
+        }
+        precondition(conv.outChannels == channels, "BatchNorm2d: \(conv.outChannels) channels, expected \(channels)")
+        let shape = [channels, x.shape[1], x.shape[2], x.shape[3]]       // Winograd keeps h×w
+        precondition(residual.map { $0.shape == shape } ?? true, "BatchNorm2d: residual \(residual!.shape), output \(shape)")
+        input = nil
+        trainedForward = false
+        output.reshape(shape)
+        mean.reshape([1, channels]); invStd.reshape([1, channels])
+        let (g, bt, rm, rv) = (gamma.value.data, beta.value.data, runningMean.value.data, runningVar.value.data)
+        evaluationScale.reshape([channels]); evaluationShift.reshape([channels])
+        let (scales, shifts) = (evaluationScale, evaluationShift)
+        for ch in 0..<channels {
+            let (scale, shift, inv) = BatchNorm2d.affine(mean: Double(rm[ch]), variance: Double(rv[ch]), gamma: g[ch], beta: bt[ch], eps: eps)
+            (scales[ch], shifts[ch]) = (scale, shift)
+            mean[ch] = rm[ch]; invStd[ch] = T(inv)
+        }
+        conv.forward(x, into: output, epilogue: Winograd.Epilogue(scale: scales.data, shift: shifts.data, residual: residual?.data,
+                                                                   relu: fusedReLU || residual != nil))
+        return output
+    }
+
     /// Accumulates dγ, dβ and returns dX.  dOut: [C, B, H, W].
     @discardableResult
     public func backward(_ dOut: Tensor<T>) -> Tensor<T> {
-        guard let x = input else { preconditionFailure("BatchNorm2d.backward before forward") }
+        guard let x = input else { preconditionFailure("BatchNorm2d.backward without a forward pass that kept its input (a fused evaluation forward keeps none)") }
         let (c, b) = (x.shape[0], x.shape[1])
         let spatial = x.count / (c * b)
         let groups = mean.shape[0]

@@ -65,6 +65,13 @@ public final class Conv2d<T: GemmScalar> {
         return output
     }
 
+    /// Winograd's forward into `y` [O, B, Ho, Wo], every value through `epilogue` (BatchNorm2d.forward(after:)).
+    func forward(_ x: Tensor<T>, into y: Tensor<T>, epilogue: Winograd.Epilogue<T>) {
+        precondition(x.shape[0] == inChannels && plan.forward == .winograd, "Conv2d: a fused forward needs Winograd and \(inChannels) channels")
+        input = x
+        winogradForward(x, into: y, epilogue: epilogue)
+    }
+
     /// Accumulates dW into weight.grad and (if needed) returns dX.  dOut: [O, B, Ho, Wo].
     @discardableResult
     public func backward(_ dOut: Tensor<T>) -> Tensor<T> {

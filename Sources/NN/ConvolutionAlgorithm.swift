@@ -23,9 +23,14 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     public var transposedInputGradient = true
     /// Every pass by the direct reference loops.
     public var reference = false
+    /// In evaluation, a following batch norm's affine (+ residual add + ReLU) is applied in the Winograd
+    /// output pass (BatchNorm2d.forward(after:)); the result is identical either way.
+    public var fusedEvaluationNorm = true
 
-    public init(winograd: Bool = true, transposedInputGradient: Bool = true, reference: Bool = false) {
+    public init(winograd: Bool = true, transposedInputGradient: Bool = true, reference: Bool = false,
+                fusedEvaluationNorm: Bool = true) {
         (self.winograd, self.transposedInputGradient, self.reference) = (winograd, transposedInputGradient, reference)
+        self.fusedEvaluationNorm = fusedEvaluationNorm
     }
 
     public static let fastest = ConvolutionPolicy()

@@ -46,7 +46,7 @@ public final class ResNet<T: GemmScalar> {
     public func forward(_ x: Tensor<T>, training: Bool) -> Tensor<T> {
         precondition(x.shape.count == 4 && x.shape[0] == inChannels, "ResNet: input \(x.shape), expected [\(inChannels), B, H, W]")
         precondition(x.shape[2] >= 16 && x.shape[3] >= 16, "ResNet: input must be at least 16×16")
-        var h = bn1.forward(conv1.forward(x), training: training)
+        var h = bn1.forward(after: conv1, x, training: training)
         for block in blocks { h = block.forward(h, training: training) }
         return pool.forward(h)
     }

@@ -109,17 +109,44 @@ public enum Winograd {
     }
 
     /// y[o, b0+i, ·, ·] from M[ξ, o, t] (Aᵀ·m·A per tile), cropped to h×w.   y: [O, B, h, w]
+    /// `epilogue`: what each output value becomes before it is stored (an eval-mode batch norm's affine,
+    /// residual add and ReLU, so that no separate pass reads and rewrites y).
     public static func transformOutput<T: GemmScalar>(_ mm: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
-                                                      b0: Int, nb: Int, into y: UnsafeMutablePointer<T>) {
+                                                      b0: Int, nb: Int, into y: UnsafeMutablePointer<T>, epilogue: Epilogue<T>? = nil) {
         if T.self == Float.self {
             return transformOutputVector(VectorKernels.float(mm), outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb,
-                                         into: VectorKernels.float(y))
+                                         into: VectorKernels.float(y), epilogue: epilogue.map { $0.float })
         }
-        transformOutputReference(mm, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y)
+        transformOutputReference(mm, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y, epilogue: epilogue)
+    }
+
+    /// y = max(v·scale[o] + shift[o] + residual[o, b, ·, ·], 0), each part optional: the roundings of
+    /// BatchNorm2d's output pass (affine, then the add, then the ReLU), so the fused result is identical.
+    public struct Epilogue<T: GemmScalar> {
+        public var scale: UnsafePointer<T>, shift: UnsafePointer<T>   // [O]
+        public var residual: UnsafePointer<T>?                         // [O, B, h, w], as y
+        public var relu: Bool
+
+        public init(scale: UnsafePointer<T>, shift: UnsafePointer<T>, residual: UnsafePointer<T>?, relu: Bool) {
+            (self.scale, self.shift, self.residual, self.relu) = (scale, shift, residual, relu)
+        }
+
+        var float: Epilogue<Float> {
+            Epilogue<Float>(scale: VectorKernels.float(scale), shift: VectorKernels.float(shift),
+                            residual: residual.map { VectorKernels.float($0) }, relu: relu)
+        }
+
+        /// The scalar form (the reference loops): the same as BatchNorm2d's scalar kernels.
+        @inline(__always) func apply(_ v: T, channel o: Int, at index: Int) -> T {
+            var y = v * scale[o] + shift[o]
+            if let residual { y = y + residual[index] }
+            return relu ? max(y, 0) : y
+        }
     }
 
     public static func transformOutputReference<T: GemmScalar>(_ mm: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
-                                                               b0: Int, nb: Int, into y: UnsafeMutablePointer<T>) {
+                                                               b0: Int, nb: Int, into y: UnsafeMutablePointer<T>,
+                                                               epilogue: Epilogue<T>? = nil) {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
         let plane = planeStride(rows: o, tiles: tileCount)
@@ -127,7 +154,6 @@ public enum Winograd {
             let out0 = scratch.baseAddress!, out1 = out0 + 2 * tx   // one row of tiles: 2 rows × 2·tx
             for oc in 0..<o {
                 for i in 0..<nb {
-                    let dst = y + (oc * batch + b0 + i) * h * w
                     for tyi in 0..<ty {
                         let t = oc * tileCount + (i * ty + tyi) * tx
                         @inline(__always) func m(_ r: Int, _ j: Int) -> UnsafePointer<T> { mm + (r * 4 + j) * plane + t }
@@ -145,8 +171,13 @@ public enum Winograd {
                             out1[2 * q] = b0 + b1 + b2; out1[2 * q + 1] = b1 - b2 - b3
                         }
                         let oy = 2 * tyi
-                        (dst + oy * w).update(from: out0, count: w)
-                        if oy + 1 < h { (dst + (oy + 1) * w).update(from: out1, count: w) }
+                        func put(_ values: UnsafeMutablePointer<T>, row: Int) {
+                            let at = (oc * batch + b0 + i) * h * w + row * w
+                            guard let epilogue else { return (y + at).update(from: values, count: w) }
+                            for q in 0..<w { y[at + q] = epilogue.apply(values[q], channel: oc, at: at + q) }
+                        }
+                        put(out0, row: oy)
+                        if oy + 1 < h { put(out1, row: oy + 1) }
                     }
                 }
             }
@@ -164,7 +195,8 @@ public enum Winograd {
     /// y[O, B, h, w] for images lo..<hi of x[C, B, h, w], given U [16, O, C]; single-threaded (one worker).
     static func convolve<T: GemmScalar>(_ x: UnsafePointer<T>, inChannels c: Int, batch: Int, h: Int, w: Int,
                                         u: UnsafePointer<T>, outChannels o: Int, images: Range<Int>, chunk: Int,
-                                        v: UnsafeMutablePointer<T>, m: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>) {
+                                        v: UnsafeMutablePointer<T>, m: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>,
+                                        epilogue: Epilogue<T>? = nil) {
         let (ty, tx) = tiles(h, w)
         var b0 = images.lowerBound
         while b0 < images.upperBound {
@@ -175,7 +207,7 @@ public enum Winograd {
             for xi in 0..<16 {
                 T.gemm(false, false, o, n, c, 1, u + xi * o * c, c, v + xi * vPlane, n, 0, m + xi * mPlane, n)
             }
-            transformOutput(m, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y)
+            transformOutput(m, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y, epilogue: epilogue)
             b0 += nb
         }
     }

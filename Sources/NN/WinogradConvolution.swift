@@ -4,11 +4,14 @@
 // (per worker dU[16, O, C] = Σ_tiles (A·dY·Aᵀ) ⊙ (Bᵀ·d·B), summed in worker order, then Gᵀ·dU·G).
 
 extension Conv2d {
-    func winogradForward(_ x: Tensor<T>) {
+    /// y = conv(x) into `y` [O, B, h, w] (the layer's output unless a fused batch norm gives its own),
+    /// each value passed through `epilogue` on its way out.
+    func winogradForward(_ x: Tensor<T>, into y: Tensor<T>? = nil, epilogue: Winograd.Epilogue<T>? = nil) {
         let (b, h, w) = (x.shape[1], x.shape[2], x.shape[3])
         winogradWeights.reshape([16, outChannels, inChannels])
         Winograd.transformWeights(weight.value.data, outChannels: outChannels, inChannels: inChannels, into: winogradWeights.data)
-        winogradConvolve(x.data, inChannels: inChannels, outChannels: outChannels, batch: b, h: h, w: w, into: output.data)
+        winogradConvolve(x.data, inChannels: inChannels, outChannels: outChannels, batch: b, h: h, w: w, into: (y ?? output).data,
+                         epilogue: epilogue)
     }
 
     func winogradInputGradient(_ dOut: Tensor<T>) {
@@ -39,13 +42,13 @@ extension Conv2d {
 
     /// Winograd convolution of src [c, B, h, w] with U (winogradWeights, already transformed) into dst [o, B, h, w].
     func winogradConvolve(_ src: UnsafePointer<T>, inChannels c: Int, outChannels o: Int, batch b: Int,
-                          h: Int, w: Int, into dst: UnsafeMutablePointer<T>) {
+                          h: Int, w: Int, into dst: UnsafeMutablePointer<T>, epilogue: Winograd.Epilogue<T>? = nil) {
         let workers = workerCount(b)
         let chunk = prepareWinogradWorkspaces(workers: workers, batch: b, h: h, w: w, inChannels: c, outChannels: o)
         let u = winogradWeights.data
         forEachWorker(workers, items: b) { wk, images in
             Winograd.convolve(src, inChannels: c, batch: b, h: h, w: w, u: u, outChannels: o, images: images, chunk: chunk,
-                              v: self.winogradV[wk].data, m: self.winogradM[wk].data, y: dst)
+                              v: self.winogradV[wk].data, m: self.winogradM[wk].data, y: dst, epilogue: epilogue)
         }
     }
 

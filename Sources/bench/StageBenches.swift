@@ -51,6 +51,8 @@ struct SamplersBench: ParsableCommand {
 struct EvaluationBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "evaluation", abstract: "kNN and probe timings.")
     @OptionGroup var options: BenchThreads
+    @Flag(help: "Batch norms in a pass of their own instead of the Winograd output pass (A/B; same values).")
+    var unfusedNorm = false
     func run() throws {
         try options.configure()
         EvaluationBenchmark.run(threads: options.threads).forEach { print($0) }
@@ -71,6 +73,7 @@ struct EvaluationBench: ParsableCommand {
         var o = EmbedStage.Options(datasetPath: "synthetic", outPath: "unused")
         o.threads = threads
         let encoder = try! EncoderKind.random.make(imageShape: [1, side, side], options: o)
+        if unfusedNorm, let network = encoder as? NetworkEncoder { network.encoder.convolutionPolicy.fusedEvaluationNorm = false }
         var backbone = [Float](repeating: 0, count: batch * encoder.backboneDim)
         var projection = [Float](repeating: 0, count: batch * encoder.projectionDim)
         let start = DispatchTime.now().uptimeNanoseconds

@@ -50,4 +50,41 @@ final class EncoderFastPathTests: XCTestCase {
         XCTAssertLessThan(r.embedding, 1e-5)
         XCTAssertLessThan(r.gradient, 1e-4, "gradient of \(r.worst)")
     }
+
+    /// Evaluation with the batch norms fused into the Winograd output pass gives exactly the values of the
+    /// separate passes: every block kind (identity and downsample shortcut), Float and Double, 1 and 3 threads.
+    func testFusedEvaluationNormIsIdenticalToSeparatePasses() {
+        func run<T: GemmScalar>(_: T.Type, threads: Int, fused: Bool) -> [[T]] {
+            let saved = NNRuntime.threads
+            defer { NNRuntime.threads = saved }
+            NNRuntime.threads = threads
+            let encoder = Encoder<T>(inChannels: 1, width: 4, bnSplits: 2, seed: 13)
+            encoder.convolutionPolicy.fusedEvaluationNorm = fused
+            for (i, bn) in encoder.backbone.norms.enumerated() {           // running statistics and affine in general position
+                let s = 500 + UInt64(i) * 4
+                bn.gamma.value.set(randomArray(bn.channels, seed: s, scale: 0.3).map { T($0 + 1) })
+                bn.beta.value.set(randomArray(bn.channels, seed: s + 1, scale: 0.3).map { T($0) })
+                bn.runningMean.value.set(randomArray(bn.channels, seed: s + 2, scale: 0.2).map { T($0) })
+                bn.runningVar.value.set(randomArray(bn.channels, seed: s + 3, scale: 0.3).map { T(abs($0) + 0.5) })
+            }
+            var rng = RNG(seed: 4)
+            let input = Tensor<T>([1, 6, 18, 18])                                    // [C, B, H, W]
+            for i in 0..<input.count { input[i] = T(Double(rng.below(1000)) / 500 - 1) }
+            let out = encoder.forward(input, training: false)
+            return [out.feature.array, out.embedding.array]
+        }
+        func firstDifference<T: GemmScalar>(_ a: [[T]], _ b: [[T]]) -> String? {
+            for (part, (x, y)) in zip(["feature", "embedding"], zip(a, b)) {
+                if x.count != y.count { return "\(part): \(x.count) vs \(y.count) values" }
+                if let i = x.indices.first(where: { x[$0] != y[$0] || x[$0].sign != y[$0].sign }) { return "\(part)[\(i)]: \(x[i]) fused vs \(y[i])" }
+            }
+            return nil
+        }
+        for threads in [1, 3] {
+            XCTAssertNil(firstDifference(run(Float.self, threads: threads, fused: true), run(Float.self, threads: threads, fused: false)),
+                         "Float, \(threads) threads")
+            XCTAssertNil(firstDifference(run(Double.self, threads: threads, fused: true), run(Double.self, threads: threads, fused: false)),
+                         "Double, \(threads) threads")
+        }
+    }
 }

@@ -52,6 +52,37 @@ final class WinogradTransformTests: XCTestCase {
         }
     }
 
+    /// The fused evaluation batch norm: affine, + residual, ReLU — each combination, vector against reference.
+    func testOutputTransformEpilogueMatchesReference() {
+        let scale = randomArray(channels, seed: 73).map { Float($0 + 1.5) }, shift = randomArray(channels, seed: 74).map { Float($0) + 0.25 }
+        for (h, w) in sizes {
+            let (ty, tx) = Winograd.tiles(h, w)
+            let plane = Winograd.planeStride(rows: channels, tiles: nb * ty * tx)
+            let m = values(16 * plane, seed: 75)
+            let residual = values(channels * batch * h * w, seed: 76)
+            for (withResidual, relu) in [(false, false), (false, true), (true, true)] {
+                var fast = [Float](repeating: sentinel, count: channels * batch * h * w), reference = fast
+                scale.withUnsafeBufferPointer { a in shift.withUnsafeBufferPointer { b in residual.withUnsafeBufferPointer { r in
+                    let epilogue = Winograd.Epilogue(scale: a.baseAddress!, shift: b.baseAddress!, residual: withResidual ? r.baseAddress! : nil, relu: relu)
+                    Winograd.transformOutput(m, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast, epilogue: epilogue)
+                    Winograd.transformOutputReference(m, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &reference,
+                                                      epilogue: epilogue)
+                } } }
+                assertBitIdentical(fast, reference, "output \(h)×\(w), residual \(withResidual), relu \(relu)")
+                // and it is the plain transform followed by the affine, the add and the ReLU
+                var plain = [Float](repeating: sentinel, count: fast.count)
+                Winograd.transformOutputReference(m, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &plain)
+                for i in plain.indices where !plain[i].isNaN {
+                    var y = plain[i] * scale[i / (batch * h * w)] + shift[i / (batch * h * w)]
+                    if withResidual { y = y + residual[i] }
+                    if relu { y = max(y, 0) }
+                    plain[i] = y
+                }
+                assertBitIdentical(fast, plain, "output \(h)×\(w) against the separate passes")
+            }
+        }
+    }
+
     func testOutputGradientTransformMatchesReference() {
         for (h, w) in sizes {
             let (ty, tx) = Winograd.tiles(h, w)
