@@ -120,14 +120,16 @@ public enum Winograd {
         transformOutputReference(mm, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y, epilogue: epilogue)
     }
 
-    /// y = max(v·scale[o] + shift[o] + residual[o, b, ·, ·], 0), each part optional: the roundings of
-    /// BatchNorm2d's output pass (affine, then the add, then the ReLU), so the fused result is identical.
+    /// y = v·scale[o] + shift[o], then + residual[o, b, ·, ·] and max(·, 0) (a residual implies the ReLU):
+    /// BatchNorm2d's output pass by the same kernels, applied to each image's plane as soon as it is
+    /// written (still in cache), so the fused result is identical.
     public struct Epilogue<T: GemmScalar> {
         public var scale: UnsafePointer<T>, shift: UnsafePointer<T>   // [O]
         public var residual: UnsafePointer<T>?                         // [O, B, h, w], as y
         public var relu: Bool
 
         public init(scale: UnsafePointer<T>, shift: UnsafePointer<T>, residual: UnsafePointer<T>?, relu: Bool) {
+            precondition(residual == nil || relu, "Winograd.Epilogue: a residual add comes with the ReLU")
             (self.scale, self.shift, self.residual, self.relu) = (scale, shift, residual, relu)
         }
 
@@ -136,11 +138,13 @@ public enum Winograd {
                             residual: residual.map { VectorKernels.float($0) }, relu: relu)
         }
 
-        /// The scalar form (the reference loops): the same as BatchNorm2d's scalar kernels.
-        @inline(__always) func apply(_ v: T, channel o: Int, at index: Int) -> T {
-            var y = v * scale[o] + shift[o]
-            if let residual { y = y + residual[index] }
-            return relu ? max(y, 0) : y
+        /// y[image ..< image + count] (all of channel `o`) in place.
+        @inline(__always) func apply(_ y: UnsafeMutablePointer<T>, channel o: Int, image: Int, count: Int) {
+            if let residual {
+                VectorKernels.affineAddReLU(y + image, residual + image, y + image, count, scale: scale[o], shift: shift[o])
+            } else {
+                VectorKernels.affine(y + image, y + image, count, scale: scale[o], shift: shift[o], relu: relu)
+            }
         }
     }
 
@@ -154,6 +158,8 @@ public enum Winograd {
             let out0 = scratch.baseAddress!, out1 = out0 + 2 * tx   // one row of tiles: 2 rows × 2·tx
             for oc in 0..<o {
                 for i in 0..<nb {
+                    let image = (oc * batch + b0 + i) * h * w
+                    let dst = y + image
                     for tyi in 0..<ty {
                         let t = oc * tileCount + (i * ty + tyi) * tx
                         @inline(__always) func m(_ r: Int, _ j: Int) -> UnsafePointer<T> { mm + (r * 4 + j) * plane + t }
@@ -171,14 +177,10 @@ public enum Winograd {
                             out1[2 * q] = b0 + b1 + b2; out1[2 * q + 1] = b1 - b2 - b3
                         }
                         let oy = 2 * tyi
-                        func put(_ values: UnsafeMutablePointer<T>, row: Int) {
-                            let at = (oc * batch + b0 + i) * h * w + row * w
-                            guard let epilogue else { return (y + at).update(from: values, count: w) }
-                            for q in 0..<w { y[at + q] = epilogue.apply(values[q], channel: oc, at: at + q) }
-                        }
-                        put(out0, row: oy)
-                        if oy + 1 < h { put(out1, row: oy + 1) }
+                        (dst + oy * w).update(from: out0, count: w)
+                        if oy + 1 < h { (dst + (oy + 1) * w).update(from: out1, count: w) }
                     }
+                    epilogue?.apply(y, channel: oc, image: image, count: h * w)
                 }
             }
         }

@@ -124,15 +124,6 @@ extension Winograd {
         let tileCount = nb * ty * tx
         let plane = planeStride(rows: o, tiles: tileCount)
         for oc in 0..<o {
-            // v·scale + shift (+ residual), then max(·, 0) as VectorKernels.affine / affineAddReLU do it
-            let scale = F16(repeating: epilogue?.scale[oc] ?? 1), shift = F16(repeating: epilogue?.shift[oc] ?? 0)
-            @inline(__always) func finish(_ v: F16, _ count: Int, _ offset: Int) -> F16 {
-                guard let epilogue else { return v }
-                var r = v * scale + shift
-                if let residual = epilogue.residual { r = r + loadPrefix(residual + offset, count) }
-                if epilogue.relu { r.replace(with: 0, where: r .< 0) }
-                return r
-            }
             for i in 0..<nb {
                 let image = (oc * batch + b0 + i) * h * w
                 let dst = y + image
@@ -150,17 +141,18 @@ extension Winograd {
                         let a2 = m(0, 2) + m(1, 2) + m(2, 2), a3 = m(0, 3) + m(1, 3) + m(2, 3)
                         var row0 = F16()
                         row0.evenHalf = a0 + a1 + a2; row0.oddHalf = a1 - a2 - a3
-                        storePrefix(finish(row0, count, image + 2 * tyi * w + 2 * q), count, out0 + 2 * q)
+                        storePrefix(row0, count, out0 + 2 * q)
                         if lowerRow {
                             let b0 = m(1, 0) - m(2, 0) - m(3, 0), b1 = m(1, 1) - m(2, 1) - m(3, 1)
                             let b2 = m(1, 2) - m(2, 2) - m(3, 2), b3 = m(1, 3) - m(2, 3) - m(3, 3)
                             var row1 = F16()
                             row1.evenHalf = b0 + b1 + b2; row1.oddHalf = b1 - b2 - b3
-                            storePrefix(finish(row1, count, image + (2 * tyi + 1) * w + 2 * q), count, out1 + 2 * q)
+                            storePrefix(row1, count, out1 + 2 * q)
                         }
                         q += lanes
                     }
                 }
+                epilogue?.apply(y, channel: oc, image: image, count: h * w)   // while the image's plane is in L1
             }
         }
     }
