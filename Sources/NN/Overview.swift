@@ -30,6 +30,8 @@
 ///   Winograd; its Float tile transforms by SIMD in WinogradVector, bit-identical to the reference
 ///   loops — at 16–32 channels the transforms, not the sgemms, set the speed); other stride-1 input gradients as a convolution of dOut with the flipped kernel
 ///   (TransposedInputGradient); everything else by im2col + sgemm and col2im (Im2colConvolution).
+///   In evaluation a Winograd convolution's batch norm (+ residual add + ReLU) runs on each image's
+///   plane as the output transform writes it (`BatchNorm2d.forward(after:)`, `Winograd.Epilogue`).
 ///   DirectConvolution is the reference: tests check every algorithm against it, and policy `.direct`
 ///   (`bench engine --reference`, `pretrain --reference-convolutions`) runs it in a real model.
 public enum NNOverview {}
