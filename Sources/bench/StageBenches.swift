@@ -62,7 +62,7 @@ struct EvaluationBench: ParsableCommand {
         var ratios: [Double] = []
         for round in 1...3 {
             let (line, evalRate) = embedTiming(threads: options.threads)
-            guard let train = PretrainBenchmark.measure(samplers: [UniformSampler.name], steps: 3, threads: options.threads).first else { break }
+            guard let train = PretrainBenchmark.measure(samplers: [UniformSampler.name], steps: 5, threads: options.threads).first else { break }
             let ratio = evalRate / train.imagesPerSecond
             ratios.append(ratio)
             print(line + String(format: "; training step %.0f img/s: ×%.2f (round %d)", train.imagesPerSecond, ratio, round))
