@@ -95,9 +95,9 @@ public final class BatchNorm2d<T: GemmScalar> {
     }
 
     /// self(conv(x)), with the same `residual`. In evaluation, when the convolution runs Winograd, this
-    /// norm's affine (and the add and ReLU) happen in the convolution's output pass instead of a pass of
-    /// its own — identical values, one read and one write of the activations fewer. Nothing is kept for
-    /// a backward pass then (evaluation has none).
+    /// norm's affine (and the add and ReLU) run inside the convolution's output transform, on each image's
+    /// plane while it is still in cache, instead of in a pass of their own over the whole activation —
+    /// identical values (the same kernels). Nothing is kept for a backward pass then (evaluation has none).
     @discardableResult
     public func forward(after conv: Conv2d<T>, _ x: Tensor<T>, training: Bool, residual: Tensor<T>? = nil) -> Tensor<T> {
         guard !training, conv.policy.fusedEvaluationNorm, conv.plan.forward == .winograd else {

@@ -109,8 +109,8 @@ public enum Winograd {
     }
 
     /// y[o, b0+i, ·, ·] from M[ξ, o, t] (Aᵀ·m·A per tile), cropped to h×w.   y: [O, B, h, w]
-    /// `epilogue`: what each output value becomes before it is stored (an eval-mode batch norm's affine,
-    /// residual add and ReLU, so that no separate pass reads and rewrites y).
+    /// `epilogue`: an eval-mode batch norm's affine (+ residual add + ReLU), run on each image's plane of y
+    /// right after it is written, while it is still in cache (not in a pass of its own over all of y).
     public static func transformOutput<T: GemmScalar>(_ mm: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
                                                       b0: Int, nb: Int, into y: UnsafeMutablePointer<T>, epilogue: Epilogue<T>? = nil) {
         if T.self == Float.self {
