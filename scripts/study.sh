@@ -6,6 +6,10 @@
 #
 #   bash scripts/study.sh STUDY [--rows N] [--list] [--bin DIR] [--no-commit]
 #
+# Several drivers may run at once (two at THREADS=1 on two cores: twice the rows per hour, every row
+# still at one thread): each claims a row before it starts it (runs/STUDY/ROW.claim/pid; a claim whose
+# driver has gone is taken over) and collects, regenerates RESULTS.md and commits one driver at a time.
+#
 #   --rows N     stop after N finished rows (default: all unfinished ones)
 #   --list       print each row's state (done / partial / todo) and exit
 #   --bin DIR    stage binaries to run (default .build-study/bin: a frozen copy of this checkout's
@@ -41,10 +45,25 @@ for r in "${rows[@]}"; do
   [[ -f pipelines/$pipeline.mk && $seed =~ ^[0-9]+$ ]] || { echo "study: $rows_file: bad row '$r' (pipeline pipelines/$pipeline.mk, integer seed)" >&2; exit 65; }
 done
 
+# claim_alive DIR: the claim's driver is still running.
+claim_alive() { [[ -f $1/pid ]] && kill -0 "$(cat "$1/pid" 2>/dev/null)" 2>/dev/null; }
+# claim ROW: true when this driver now holds ROW, false when another live driver does (mkdir is atomic).
+claim() {
+  local dir=$work/$1.claim
+  mkdir -p "$work"
+  if ! mkdir "$dir" 2>/dev/null; then
+    claim_alive "$dir" && return 1
+    rm -rf "$dir"; mkdir "$dir" 2>/dev/null || return 1          # stale: its driver has gone
+  fi
+  echo $$ > "$dir/pid"
+}
+release() { rm -rf "$work/$1.claim"; }
+
 if [[ $list == 1 ]]; then
   for r in "${rows[@]}"; do
     read -r name pipeline seed _ <<<"$r"; row=$name-seed$seed
     state=todo; [[ -d $work/$row/ckpt ]] && state="partial ($(ls $work/$row/ckpt | wc -l) epochs)"; [[ -f $out/$row/run.json ]] && state=done
+    if [[ $state != done ]] && claim_alive "$work/$row.claim"; then state="$state, running (driver $(cat "$work/$row.claim/pid"))"; fi
     printf '%-32s %s\n' "$row" "$state"
   done
   exit 0
@@ -88,8 +107,11 @@ commit_folder() {  # commit_folder DIR MESSAGE [PATH…]: only those paths, retr
   echo "study: could not commit $dir (left staged)" >&2
 }
 
-# The baselines every table carries (raw pixels, random encoder), once per study.
+# The baselines every table carries (raw pixels, random encoder), once per study (one driver at a time).
+mkdir -p "$work"
+exec 9> "$work/.serial.lock"                 # flock 9: the section that collects, regenerates and commits
 base=runs/baselines
+flock 9
 if [[ ! -f $out/baselines/raw/results/probe.json ]]; then
   frozen_make $settings baselines
   for b in raw random-w16; do
@@ -98,17 +120,23 @@ if [[ ! -f $out/baselines/raw/results/probe.json ]]; then
   done
   commit_folder "$out/baselines" "study $study: baselines (raw pixels, random encoder)"
 fi
+flock -u 9
 
 done_rows=0
 for r in "${rows[@]}"; do
   read -r name pipeline seed overrides <<<"$r"
   row=$name-seed$seed
   [[ -f $out/$row/run.json ]] && continue
+  flock 9; claimed=0; claim "$row" && claimed=1; flock -u 9              # claims are made one at a time too
+  [[ $claimed == 1 ]] || continue                                       # another driver is on it
+  trap 'release "$row"' EXIT
+  if [[ -f $out/$row/run.json ]]; then release "$row"; continue; fi     # finished while this one looked
   run=$work/$row
   echo "study: $row — make EXP=$pipeline SEED=$seed $settings $overrides (threads $threads, binaries $binaries_commit, pipeline $pipeline_commit)"
   start=$(date +%s)
   frozen_make EXP="$pipeline" SEED="$seed" RUN="$run" $settings $overrides "$run/report/index.html"
   wall=$(( $(date +%s) - start ))
+  flock 9
   rm -rf "$out/$row"; mkdir -p "$out/$row/results" "$out/$row/hardness" "$out/$row/params"
   cp "$run/log.csv" "$out/$row/"
   cp "$run"/results/*.json "$out/$row/results/"
@@ -131,6 +159,8 @@ EOF
     echo "study: make results failed — the checkout may not build now (RESULTS.md left as it was; rerun make results STUDY=$study)" >&2
   git add -- "$out/report"
   commit_folder "$out/$row" "study $study: $row" "$out/report" RESULTS.md
+  flock -u 9
+  release "$row"; trap - EXIT
   echo "study: $row finished in ${wall} s this shift"
   done_rows=$((done_rows + 1))
   [[ $max_rows -gt 0 && $done_rows -ge $max_rows ]] && break
