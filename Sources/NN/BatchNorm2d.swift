@@ -109,14 +109,12 @@ public final class BatchNorm2d<T: GemmScalar> {
         input = nil
         trainedForward = false
         output.reshape(shape)
-        mean.reshape([1, channels]); invStd.reshape([1, channels])
         let (g, bt, rm, rv) = (gamma.value.data, beta.value.data, runningMean.value.data, runningVar.value.data)
         evaluationScale.reshape([channels]); evaluationShift.reshape([channels])
         let (scales, shifts) = (evaluationScale, evaluationShift)
         for ch in 0..<channels {
-            let (scale, shift, inv) = BatchNorm2d.affine(mean: Double(rm[ch]), variance: Double(rv[ch]), gamma: g[ch], beta: bt[ch], eps: eps)
+            let (scale, shift, _) = BatchNorm2d.affine(mean: Double(rm[ch]), variance: Double(rv[ch]), gamma: g[ch], beta: bt[ch], eps: eps)
             (scales[ch], shifts[ch]) = (scale, shift)
-            mean[ch] = rm[ch]; invStd[ch] = T(inv)
         }
         conv.forward(x, into: output, epilogue: Winograd.Epilogue(scale: scales.data, shift: shifts.data, residual: residual?.data,
                                                                    relu: fusedReLU || residual != nil))
