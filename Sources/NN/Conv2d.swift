@@ -4,7 +4,7 @@ import StageKit
 ///
 /// Each pass runs the algorithm its plan names (ConvolutionAlgorithm.swift: chosen in one function from
 /// the layer's shape and its `policy`), one file per algorithm: PointwiseConvolution, Im2colConvolution,
-/// TransposedInputGradient, WinogradConvolution, and DirectConvolution (the reference). Work is split
+/// TransposedInputGradient, WinogradConvolution (both tilings), and DirectConvolution (the reference). Work is split
 /// by images (columns for 1×1 convolutions) over `NNRuntime.threads` workers, each with its own
 /// workspaces and single-threaded sgemm; partial weight gradients are summed in worker order, so results
 /// are reproducible for a given thread count.
@@ -22,9 +22,9 @@ public final class Conv2d<T: GemmScalar> {
     var cols: [Tensor<T>] = []                 // per worker: [K, chunk·Ho·Wo] (im2col of x)
     var colGrads: [Tensor<T>] = []             // per worker: the input gradient's column workspace
     var weightGrads: [Tensor<T>] = []          // per worker ≥ 1: partial dW, summed into weight.grad
-    var winogradV: [Tensor<T>] = []            // per worker: [16, C, chunk tiles] transformed input
-    var winogradM: [Tensor<T>] = []            // per worker: [16, O, chunk tiles] transformed output
-    let winogradWeights = Tensor<T>()          // [16, O, C] (or [16, I, O] for the input gradient)
+    var winogradV: [Tensor<T>] = []            // per worker: [ξ, C, chunk tiles] transformed input (ξ: 16 or 36 planes)
+    var winogradM: [Tensor<T>] = []            // per worker: [ξ, O, chunk tiles] transformed output
+    let winogradWeights = Tensor<T>()          // [ξ, O, C] (or [ξ, I, O] for the input gradient)
     let flippedWeight = Tensor<T>()            // [I, O, k, k]: Wf[c, o, ky, kx] = W[o, c, k−1−ky, k−1−kx]
     var input: Tensor<T>?                      // [I, B, H, W], kept from forward for backward
 
@@ -57,7 +57,8 @@ public final class Conv2d<T: GemmScalar> {
         output.reshape([outChannels, b, ho, wo])
         switch plan.forward {
         case .pointwise: pointwiseForward(x)
-        case .winograd: winogradForward(x)
+        case .winograd: winogradForward(Winograd.self, x)
+        case .winograd4: winogradForward(Winograd4.self, x)
         case .im2col: im2colForward(x)
         case .direct: directForward(x)
         case .transposed, .col2im: preconditionFailure("\(plan.forward) is an input-gradient algorithm")
@@ -67,9 +68,10 @@ public final class Conv2d<T: GemmScalar> {
 
     /// Winograd's forward into `y` [O, B, Ho, Wo], every value through `epilogue` (BatchNorm2d.forward(after:)).
     func forward(_ x: Tensor<T>, into y: Tensor<T>, epilogue: Winograd.Epilogue<T>) {
-        precondition(x.shape[0] == inChannels && plan.forward == .winograd, "Conv2d: a fused forward needs Winograd and \(inChannels) channels")
+        precondition(x.shape[0] == inChannels && plan.forward.isWinograd, "Conv2d: a fused forward needs Winograd and \(inChannels) channels")
         input = x
-        winogradForward(x, into: y, epilogue: epilogue)
+        if plan.forward == .winograd4 { winogradForward(Winograd4.self, x, into: y, epilogue: epilogue) }
+        else { winogradForward(Winograd.self, x, into: y, epilogue: epilogue) }
     }
 
     /// Accumulates dW into weight.grad and (if needed) returns dX.  dOut: [O, B, Ho, Wo].
@@ -80,14 +82,16 @@ public final class Conv2d<T: GemmScalar> {
         if plan.inputGradient != nil { inputGrad.reshape(x.shape) }
         switch plan.weightGradient {
         case .pointwise: pointwiseBackward(x, dOut)                 // dW and dX in one pass over the columns
-        case .winograd: winogradWeightGradient(x, dOut)
+        case .winograd: winogradWeightGradient(Winograd.self, x, dOut)
+        case .winograd4: winogradWeightGradient(Winograd4.self, x, dOut)
         case .im2col: im2colWeightGradient(x, dOut)
         case .direct: directWeightGradient(x, dOut)
         case .transposed, .col2im: preconditionFailure("\(plan.weightGradient) is an input-gradient algorithm")
         }
         switch plan.inputGradient {
         case nil, .pointwise?: break
-        case .winograd?: winogradInputGradient(dOut)
+        case .winograd?: winogradInputGradient(Winograd.self, dOut)
+        case .winograd4?: winogradInputGradient(Winograd4.self, dOut)
         case .transposed?: transposedInputGradient(dOut)
         case .col2im?: col2imInputGradient(dOut)
         case .direct?: directInputGradient(dOut)

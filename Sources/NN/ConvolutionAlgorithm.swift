@@ -6,19 +6,27 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     case im2col
     /// Winograd F(2×2, 3×3) for 3×3, stride 1, padding 1 (all three passes).
     case winograd
+    /// Winograd F(4×4, 3×3): the same layers, 4×4 output tiles (fewer multiply–adds, more rounding).
+    case winograd4
     /// Stride-1 input gradient as the convolution of dOut with the flipped, transposed kernel.
     case transposed
     /// Input gradient as Wᵀ·dOut, then col2im (any stride).
     case col2im
     /// Direct loops over every output and tap: the reference (tests, `--reference`), slow.
     case direct
+
+    public var isWinograd: Bool { self == .winograd || self == .winograd4 }
 }
 
 /// Which algorithms a layer may use. The fastest mix is the default; the switches are per layer
 /// (Conv2d.policy), for tests and `bench engine`'s A/B flags.
 public struct ConvolutionPolicy: Equatable, Sendable {
-    /// 3×3 stride-1 padding-1 convolutions by Winograd F(2×2, 3×3).
+    /// 3×3 stride-1 padding-1 convolutions by Winograd.
     public var winograd = true
+    /// Winograd's F(4×4, 3×3) tiles instead of F(2×2, 3×3).
+    public var largeWinogradTiles = false
+    /// Output tile side of the Winograd layers: 2 or 4.
+    public var winogradTileSize: Int { largeWinogradTiles ? 4 : 2 }
     /// Stride-1 input gradients as a convolution of dOut with the flipped kernel (else Wᵀ·dOut + col2im).
     public var transposedInputGradient = true
     /// Every pass by the direct reference loops.
@@ -27,10 +35,10 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     /// output pass (BatchNorm2d.forward(after:)); the result is identical either way.
     public var fusedEvaluationNorm = true
 
-    public init(winograd: Bool = true, transposedInputGradient: Bool = true, reference: Bool = false,
-                fusedEvaluationNorm: Bool = true) {
+    public init(winograd: Bool = true, largeWinogradTiles: Bool = false, transposedInputGradient: Bool = true,
+                reference: Bool = false, fusedEvaluationNorm: Bool = true) {
         (self.winograd, self.transposedInputGradient, self.reference) = (winograd, transposedInputGradient, reference)
-        self.fusedEvaluationNorm = fusedEvaluationNorm
+        (self.largeWinogradTiles, self.fusedEvaluationNorm) = (largeWinogradTiles, fusedEvaluationNorm)
     }
 
     public static let fastest = ConvolutionPolicy()
@@ -59,7 +67,8 @@ public struct ConvolutionPlan: Equatable, Sendable {
         if k == 3 && s == 1 && p == 1 && policy.winograd {
             // Winograd's weight gradient goes with its input gradient; without the transposed input
             // gradient both fall back to the im2col family.
-            return !needsInputGrad || transposedFits ? plan(.winograd, .winograd, .winograd) : plan(.winograd, .im2col, .col2im)
+            let w: ConvolutionAlgorithm = policy.largeWinogradTiles ? .winograd4 : .winograd
+            return !needsInputGrad || transposedFits ? plan(w, w, w) : plan(w, .im2col, .col2im)
         }
         return plan(.im2col, .im2col, transposedFits ? .transposed : .col2im)
     }

@@ -2,7 +2,7 @@ import COpenBLAS
 
 /// Row-major matrix products through OpenBLAS: C = alpha·op(A)·op(B) + beta·C, where op(A) is m×k and
 /// op(B) is k×n. The only place (with BLASRuntime) that calls OpenBLAS directly.
-public protocol GemmScalar: BinaryFloatingPoint {
+public protocol GemmScalar: BinaryFloatingPoint, WinogradLane {
     static func gemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Self,
                      _ a: UnsafePointer<Self>, _ lda: Int, _ b: UnsafePointer<Self>, _ ldb: Int,
                      _ beta: Self, _ c: UnsafeMutablePointer<Self>, _ ldc: Int)

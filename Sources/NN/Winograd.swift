@@ -14,7 +14,9 @@ import StageKit
 /// the SIMD versions in WinogradVector.swift, which are bit-identical to them (WinogradTransformTests).
 /// Each of the 16 ξ planes of V and M is `planeStride` apart: its rows × tiles entries, then
 /// `planePadding` spare ones that a vector may run into past a plane's last row of tiles.
-public enum Winograd {
+public enum Winograd: WinogradTiling {
+    public static let planes = 16
+
     /// Spare entries after each ξ plane (≥ one vector of the Float transforms minus one).
     public static let planePadding = 16
 
@@ -22,7 +24,7 @@ public enum Winograd {
     @inline(__always) public static func planeStride(rows: Int, tiles: Int) -> Int { rows * tiles + planePadding }
 
     /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the kernels g = weights[o, c, ·, ·].   weights: [O, C, 3, 3]
-    static func transformWeights<T: GemmScalar>(_ g: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
+    public static func transformWeights<T: GemmScalar>(_ g: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
                                                 into u: UnsafeMutablePointer<T>) {
         let half = T(1) / 2
         for oc in 0..<o {
@@ -185,34 +187,6 @@ public enum Winograd {
             }
         }
     }
-
-    /// Images per chunk: the workspaces V [16, C, tiles] and M [16, O, tiles] near `maxColElements`,
-    /// but at least `minColumns` tiles so each of the 16 sgemms keeps an efficient width.
-    static func imagesPerChunk(batch: Int, tilesPerImage: Int, inChannels c: Int, outChannels o: Int) -> Int {
-        let byLimit = NNRuntime.maxColElements / max(1, 16 * (c + o) * tilesPerImage)
-        let byColumns = (NNRuntime.minColumns + tilesPerImage - 1) / tilesPerImage
-        return max(1, min(batch, max(byLimit, byColumns)))
-    }
-
-    /// y[O, B, h, w] for images lo..<hi of x[C, B, h, w], given U [16, O, C]; single-threaded (one worker).
-    static func convolve<T: GemmScalar>(_ x: UnsafePointer<T>, inChannels c: Int, batch: Int, h: Int, w: Int,
-                                        u: UnsafePointer<T>, outChannels o: Int, images: Range<Int>, chunk: Int,
-                                        v: UnsafeMutablePointer<T>, m: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>,
-                                        epilogue: Epilogue<T>? = nil) {
-        let (ty, tx) = tiles(h, w)
-        var b0 = images.lowerBound
-        while b0 < images.upperBound {
-            let nb = min(chunk, images.upperBound - b0)
-            let n = nb * ty * tx
-            let (vPlane, mPlane) = (planeStride(rows: c, tiles: n), planeStride(rows: o, tiles: n))
-            transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: v)
-            for xi in 0..<16 {
-                T.gemm(false, false, o, n, c, 1, u + xi * o * c, c, v + xi * vPlane, n, 0, m + xi * mPlane, n)
-            }
-            transformOutput(m, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y, epilogue: epilogue)
-            b0 += nb
-        }
-    }
 }
 
 extension Winograd {
@@ -261,30 +235,8 @@ extension Winograd {
         }
     }
 
-    /// dU[ξ, o, c] (+)= Σ_t Mg[ξ, o, t]·V[ξ, c, t] over images lo..<hi; beta 0 on the first chunk.
-    static func accumulateWeightGradient<T: GemmScalar>(_ x: UnsafePointer<T>, _ dy: UnsafePointer<T>, inChannels c: Int,
-                                                        outChannels o: Int, batch: Int, h: Int, w: Int, images: Range<Int>,
-                                                        chunk: Int, v: UnsafeMutablePointer<T>, m: UnsafeMutablePointer<T>,
-                                                        du: UnsafeMutablePointer<T>) {
-        let (ty, tx) = tiles(h, w)
-        var b0 = images.lowerBound
-        var beta: T = 0
-        while b0 < images.upperBound {
-            let nb = min(chunk, images.upperBound - b0)
-            let n = nb * ty * tx
-            transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: v)
-            transformOutputGradient(dy, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: m)
-            let (vPlane, mPlane) = (planeStride(rows: c, tiles: n), planeStride(rows: o, tiles: n))
-            for xi in 0..<16 {
-                T.gemm(false, true, o, c, n, 1, m + xi * mPlane, n, v + xi * vPlane, n, beta, du + xi * o * c, c)
-            }
-            beta = 1
-            b0 += nb
-        }
-    }
-
     /// dW[o, c, ·, ·] += Gᵀ·dU[·, o, c]·G (the adjoint of the weight transform).   dW: [O, C, 3, 3]
-    static func addWeightGradient<T: GemmScalar>(_ du: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
+    public static func addWeightGradient<T: GemmScalar>(_ du: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
                                                  into dw: UnsafeMutablePointer<T>) {
         let half = T(1) / 2
         let plane = o * c

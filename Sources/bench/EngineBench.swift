@@ -23,13 +23,16 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Fewest sgemm columns per chunk (default: the engine's).") var minColumns: Int?
     @Flag(help: "Stride-1 conv input gradients through sgemm + col2im instead of the transposed convolution (A/B).")
     var col2imInputGrad = false
-    @Flag(help: "3×3 stride-1 convolutions through im2col + sgemm instead of Winograd F(2×2, 3×3) (A/B).")
+    @Flag(help: "3×3 stride-1 convolutions through im2col + sgemm instead of Winograd (A/B).")
     var noWinograd = false
+    @Option(help: "Winograd output tiles: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)) (A/B; default: the engine's).")
+    var winogradTiles: Int?
     @Flag(help: "Every convolution by the direct reference loops (debugging a fast path; very slow: try --rows 16:1:28 --steps 1 --batch 16).")
     var reference = false
 
     var policy: ConvolutionPolicy {
-        ConvolutionPolicy(winograd: !noWinograd, transposedInputGradient: !col2imInputGrad, reference: reference)
+        ConvolutionPolicy(winograd: !noWinograd, largeWinogradTiles: (winogradTiles ?? ConvolutionPolicy.fastest.winogradTileSize) == 4,
+                          transposedInputGradient: !col2imInputGrad, reference: reference)
     }
 
     /// PyTorch 2.15 CPU-build figures measured when the engine was first benchmarked (same model, batch 256, 2 threads), img/s.
@@ -37,6 +40,9 @@ struct EngineBench: ParsableCommand {
 
     func validate() throws {
         guard batch >= 2, batch <= 4096 else { throw ValidationError("--batch must be in 2…4096 (got \(batch))") }
+        if let winogradTiles, winogradTiles != 2 && winogradTiles != 4 {
+            throw ValidationError("--winograd-tiles must be 2 or 4 (got \(winogradTiles))")
+        }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if let loopThreads, loopThreads < 1 { throw ValidationError("--loop-threads must be at least 1 (got \(loopThreads))") }

@@ -16,6 +16,8 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(plan(1, 1, 0), ConvolutionPlan(forward: .pointwise, weightGradient: .pointwise, inputGradient: .pointwise))
         XCTAssertEqual(plan(3, 1, 1), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
         XCTAssertEqual(plan(3, 1, 1, input: false), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: nil))
+        XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(largeWinogradTiles: true)),
+                       ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
         XCTAssertEqual(plan(3, 2, 1), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .col2im))
         XCTAssertEqual(plan(3, 1, 0), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .transposed))
         XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(winograd: false)),
@@ -32,9 +34,11 @@ final class ConvolutionTests: XCTestCase {
         // Winograd (3×3 stride-1 padding-1) on and off; with transposed off, the input gradient of
         // even those convolutions takes the col2im path.
         // The direct policy runs the reference itself through the layer (the --reference debug path).
-        for (transposed, winograd) in [(true, true), (true, false), (false, true), (false, false)] {
+        // Both Winograd tilings, F(2×2, 3×3) and F(4×4, 3×3) (9×8 images: partial tiles of either).
+        for (transposed, winograd, large) in [(true, true, false), (true, true, true), (true, false, false), (false, true, false),
+                                              (false, true, true), (false, false, false)] {
             for threads in [1, 2, 3] {
-                let policy = ConvolutionPolicy(winograd: winograd, transposedInputGradient: transposed)
+                let policy = ConvolutionPolicy(winograd: winograd, largeWinogradTiles: large, transposedInputGradient: transposed)
                 checkAgainstDirect(Float.self, policy: policy, threads: threads, tolerance: 1e-4)
                 checkAgainstDirect(Double.self, policy: policy, threads: threads, tolerance: 1e-10)
             }

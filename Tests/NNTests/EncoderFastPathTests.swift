@@ -54,12 +54,13 @@ final class EncoderFastPathTests: XCTestCase {
     /// Evaluation with the batch norms fused into the Winograd output pass gives exactly the values of the
     /// separate passes: every block kind (identity and downsample shortcut), Float and Double, 1 and 3 threads.
     func testFusedEvaluationNormIsIdenticalToSeparatePasses() {
-        func run<T: GemmScalar>(_: T.Type, threads: Int, fused: Bool) -> [[T]] {
+        func run<T: GemmScalar>(_: T.Type, threads: Int, fused: Bool, largeTiles: Bool = false) -> [[T]] {
             let saved = NNRuntime.threads
             defer { NNRuntime.threads = saved }
             NNRuntime.threads = threads
             let encoder = Encoder<T>(inChannels: 1, width: 4, bnSplits: 2, seed: 13)
             encoder.convolutionPolicy.fusedEvaluationNorm = fused
+            encoder.convolutionPolicy.largeWinogradTiles = largeTiles
             for (i, bn) in encoder.backbone.norms.enumerated() {           // running statistics and affine in general position
                 let s = 500 + UInt64(i) * 4
                 bn.gamma.value.set(randomArray(bn.channels, seed: s, scale: 0.3).map { T($0 + 1) })
@@ -83,6 +84,9 @@ final class EncoderFastPathTests: XCTestCase {
         for threads in [1, 3] {
             XCTAssertNil(firstDifference(run(Float.self, threads: threads, fused: true), run(Float.self, threads: threads, fused: false)),
                          "Float, \(threads) threads")
+            XCTAssertNil(firstDifference(run(Float.self, threads: threads, fused: true, largeTiles: true),
+                                         run(Float.self, threads: threads, fused: false, largeTiles: true)),
+                         "Float, F(4×4, 3×3), \(threads) threads")
             XCTAssertNil(firstDifference(run(Double.self, threads: threads, fused: true), run(Double.self, threads: threads, fused: false)),
                          "Double, \(threads) threads")
         }

@@ -94,4 +94,53 @@ final class WinogradTransformTests: XCTestCase {
             assertBitIdentical(fast, reference, "output gradient \(h)×\(w)", planeEntries: channels * tileCount, plane: plane)
         }
     }
+
+    // ---- F(4×4, 3×3) (Winograd4Vector.swift against Winograd4.swift) ----
+
+    func testLargeTileInputTransformMatchesReference() {
+        for (h, w) in sizes + [(17, 13), (64, 64), (33, 35)] {
+            let (ty, tx) = Winograd4.tiles(h, w)
+            let tileCount = nb * ty * tx, plane = Winograd.planeStride(rows: channels, tiles: tileCount)
+            let x = values(channels * batch * h * w, seed: 80)
+            var fast = [Float](repeating: sentinel, count: 36 * plane), reference = fast
+            Winograd4.transformInput(x, channels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast)
+            Winograd4.transformInputReference(x, channels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &reference)
+            assertBitIdentical(fast, reference, "F4 input \(h)×\(w)", planeEntries: channels * tileCount, plane: plane)
+        }
+    }
+
+    func testLargeTileOutputTransformMatchesReference() {
+        let scale = randomArray(channels, seed: 83).map { Float($0 + 1.5) }, shift = randomArray(channels, seed: 84).map { Float($0) + 0.25 }
+        for (h, w) in sizes + [(17, 13), (64, 64), (33, 35)] {
+            let (ty, tx) = Winograd4.tiles(h, w)
+            let plane = Winograd.planeStride(rows: channels, tiles: nb * ty * tx)
+            let m = values(36 * plane, seed: 81)         // padding holds values too: they must not leak into y
+            let residual = values(channels * batch * h * w, seed: 85)
+            for (epilogue, withResidual) in [(false, false), (true, false), (true, true)] {
+                var fast = [Float](repeating: sentinel, count: channels * batch * h * w), reference = fast
+                scale.withUnsafeBufferPointer { a in shift.withUnsafeBufferPointer { b in residual.withUnsafeBufferPointer { r in
+                    let e = epilogue ? Winograd.Epilogue(scale: a.baseAddress!, shift: b.baseAddress!,
+                                                         residual: withResidual ? r.baseAddress! : nil, relu: true) : nil
+                    Winograd4.transformOutput(m, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast, epilogue: e)
+                    Winograd4.transformOutputReference(m, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb,
+                                                       into: &reference, epilogue: e)
+                } } }
+                assertBitIdentical(fast, reference, "F4 output \(h)×\(w), epilogue \(epilogue), residual \(withResidual)")
+                let written = fast.enumerated().filter { !$0.element.isNaN }.count
+                XCTAssertEqual(written, channels * nb * h * w, "F4 output \(h)×\(w)")
+            }
+        }
+    }
+
+    func testLargeTileOutputGradientTransformMatchesReference() {
+        for (h, w) in sizes + [(17, 13), (64, 64), (33, 35)] {
+            let (ty, tx) = Winograd4.tiles(h, w)
+            let tileCount = nb * ty * tx, plane = Winograd.planeStride(rows: channels, tiles: tileCount)
+            let dy = values(channels * batch * h * w, seed: 82)
+            var fast = [Float](repeating: sentinel, count: 36 * plane), reference = fast
+            Winograd4.transformOutputGradient(dy, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast)
+            Winograd4.transformOutputGradientReference(dy, outChannels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &reference)
+            assertBitIdentical(fast, reference, "F4 output gradient \(h)×\(w)", planeEntries: channels * tileCount, plane: plane)
+        }
+    }
 }

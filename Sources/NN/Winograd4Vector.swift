@@ -1,0 +1,170 @@
+/// Float versions of F(4×4, 3×3)'s tile transforms (Winograd4.swift holds the definitions and the
+/// 1-D transforms both use), eight tiles at a time along a row of tiles.
+/// How: a tile's six input columns are the four phases of the zero-padded row (column 4k − 1 + j for
+/// phase j) at k and the first two at k + 1, so each image is first split into its four phases; after
+/// that every step is a contiguous vector. Output rows are the four transformed columns interleaved
+/// (two levels of even/odd halves). A row's last vector may run up to 7 tiles past the row: into the
+/// next row of the same plane (written after it) or into the plane's padding, as in WinogradVector.swift.
+extension Winograd4 {
+    typealias F8 = SIMD8<Float>
+    typealias F16 = SIMD16<Float>
+    static let lanes = 8
+
+    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
+    @inline(__always) static func store(_ v: F8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self) }
+
+    /// The first `count` (≥ 1) of 32 entries at p as two halves, zero after them.
+    @inline(__always) static func loadPrefix32(_ p: UnsafePointer<Float>, _ count: Int) -> (F16, F16) {
+        count > 16 ? (Winograd.loadPrefix(p, 16), Winograd.loadPrefix(p + 16, count - 16)) : (Winograd.loadPrefix(p, count), F16())
+    }
+
+    /// The four phases of 32 consecutive entries (given as two halves): entries 4n, 4n+1, 4n+2, 4n+3.
+    /// Only SIMD16/SIMD8 halves: SIMD32's even/odd halves are not specialised (a call per lane).
+    @inline(__always) static func phases(_ v: (F16, F16)) -> (F8, F8, F8, F8) {
+        let even = F16(lowHalf: v.0.evenHalf, highHalf: v.1.evenHalf), odd = F16(lowHalf: v.0.oddHalf, highHalf: v.1.oddHalf)
+        return (even.evenHalf, odd.evenHalf, even.oddHalf, odd.oddHalf)
+    }
+
+    /// The inverse of `phases`: 32 entries, stored from p (the first `count`, ≥ 1; all if more).
+    @inline(__always) static func storeInterleaved(_ a: F8, _ b: F8, _ c: F8, _ d: F8, _ count: Int, _ p: UnsafeMutablePointer<Float>) {
+        var (even, odd) = (F16(), F16())                  // entries 2n and 2n+1
+        even.evenHalf = a; even.oddHalf = c; odd.evenHalf = b; odd.oddHalf = d
+        var (low, high) = (F16(), F16())
+        low.evenHalf = even.lowHalf; low.oddHalf = odd.lowHalf
+        Winograd.storePrefix(low, min(count, 16), p)
+        if count > 16 {
+            high.evenHalf = even.highHalf; high.oddHalf = odd.highHalf
+            Winograd.storePrefix(high, count - 16, p + 16)
+        }
+    }
+
+    /// transformInput for Float.   x: [C, B, h, w] → V [36 planes of C × (nb·ty·tx)]
+    static func transformInputVector(_ x: UnsafePointer<Float>, channels: Int, batch: Int, h: Int, w: Int,
+                                     b0: Int, nb: Int, into v: UnsafeMutablePointer<Float>) {
+        let (ty, tx) = tiles(h, w)
+        let tileCount = nb * ty * tx
+        let plane = Winograd.planeStride(rows: channels, tiles: tileCount)
+        let kp = Winograd.vectorTiles(tx) + lanes     // entries per phase of a padded row: k = 0 ..< kp
+        let paddedRows = 4 * ty + 2                   // image rows −1 ... 4·ty
+        let scratchCount = 4 * paddedRows * kp + 24 * kp
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
+            let split = scratch.baseAddress!          // [paddedRows, 4 phases, kp]: phase j, k = column 4k − 1 + j
+            let rows = split + 4 * paddedRows * kp    // [6 (Bᵀ rows), 4 phases, kp]
+            split.initialize(repeating: 0, count: scratchCount)   // the padding stays zero for every image
+            for c in 0..<channels {
+                for i in 0..<nb {
+                    splitPhases(x + (c * batch + b0 + i) * h * w, h: h, w: w, kp: kp, into: split)
+                    for tyi in 0..<ty {
+                        // Bᵀ down the six padded rows 4·tyi ... 4·tyi+5, all four phases at once.
+                        let r0 = split + (4 * tyi) * 4 * kp, stride = 4 * kp
+                        var k = 0
+                        while k < 4 * kp {
+                            let t = inputColumn(load8(r0 + k), load8(r0 + stride + k), load8(r0 + 2 * stride + k),
+                                                load8(r0 + 3 * stride + k), load8(r0 + 4 * stride + k), load8(r0 + 5 * stride + k))
+                            store(t.0, rows + k); store(t.1, rows + stride + k); store(t.2, rows + 2 * stride + k)
+                            store(t.3, rows + 3 * stride + k); store(t.4, rows + 4 * stride + k); store(t.5, rows + 5 * stride + k)
+                            k += lanes
+                        }
+                        // B across each tile's columns (P0[k], P1[k], P2[k], P3[k], P0[k+1], P1[k+1]) into planes 6r ... 6r+5.
+                        let t0 = c * tileCount + (i * ty + tyi) * tx
+                        for r in 0..<6 {
+                            let p0 = rows + r * stride, p1 = p0 + kp, p2 = p1 + kp, p3 = p2 + kp
+                            let o0 = v + (6 * r) * plane + t0
+                            var q = 0
+                            while q < tx {
+                                let t = inputColumn(load8(p0 + q), load8(p1 + q), load8(p2 + q), load8(p3 + q),
+                                                    load8(p0 + q + 1), load8(p1 + q + 1))
+                                store(t.0, o0 + q); store(t.1, o0 + plane + q); store(t.2, o0 + 2 * plane + q)
+                                store(t.3, o0 + 3 * plane + q); store(t.4, o0 + 4 * plane + q); store(t.5, o0 + 5 * plane + q)
+                                q += lanes
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One image's rows into `split` (row y at padded row y+1): phase j at k holds x[y, 4k − 1 + j].
+    /// Entries outside the image are never written with anything but zero.
+    @inline(__always) static func splitPhases(_ src: UnsafePointer<Float>, h: Int, w: Int, kp: Int,
+                                              into split: UnsafeMutablePointer<Float>) {
+        for y in 0..<h {
+            let row = src + y * w
+            let p0 = split + (y + 1) * 4 * kp, p1 = p0 + kp, p2 = p1 + kp, p3 = p2 + kp
+            var q = 0
+            while q < w {
+                let (a, b, c, d) = phases(loadPrefix32(row + q, w - q))   // columns q + 4n + 0 … 3
+                store(a, p1 + q / 4); store(b, p2 + q / 4); store(c, p3 + q / 4); store(d, p0 + q / 4 + 1)
+                q += 32
+            }
+        }
+    }
+
+    /// transformOutput for Float.   M [36 planes of O × (nb·ty·tx)] → y: [O, B, h, w]
+    static func transformOutputVector(_ mm: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                      b0: Int, nb: Int, into y: UnsafeMutablePointer<Float>, epilogue: Winograd.Epilogue<Float>? = nil) {
+        let (ty, tx) = tiles(h, w)
+        let tileCount = nb * ty * tx
+        let plane = Winograd.planeStride(rows: o, tiles: tileCount)
+        for oc in 0..<o {
+            for i in 0..<nb {
+                let image = (oc * batch + b0 + i) * h * w
+                for tyi in 0..<ty {
+                    let t0 = oc * tileCount + (i * ty + tyi) * tx
+                    var q = 0
+                    while q < tx {
+                        let count = w - 4 * q                            // ≥ 1: the tiles cover the row
+                        @inline(__always) func m(_ r: Int, _ j: Int) -> F8 { load8(mm + (6 * r + j) * plane + t0 + q) }
+                        @inline(__always) func s(_ j: Int) -> (F8, F8, F8, F8) {   // column j of Aᵀ·m
+                            outputColumn(m(0, j), m(1, j), m(2, j), m(3, j), m(4, j), m(5, j))
+                        }
+                        // One output row at a time (its six entries of s, then its four phases), to stay in registers.
+                        for r in 0..<4 where 4 * tyi + r < h {
+                            let out = outputColumn(element(s(0), r), element(s(1), r), element(s(2), r),
+                                                   element(s(3), r), element(s(4), r), element(s(5), r))
+                            storeInterleaved(out.0, out.1, out.2, out.3, count, y + image + (4 * tyi + r) * w + 4 * q)
+                        }
+                        q += lanes
+                    }
+                }
+                epilogue?.apply(y, channel: oc, image: image, count: h * w)   // while the image's plane is in L1
+            }
+        }
+    }
+
+    /// transformOutputGradient for Float.   dOut: [O, B, h, w] → Mg [36 planes of O × (nb·ty·tx)]
+    static func transformOutputGradientVector(_ dy: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                              b0: Int, nb: Int, into mg: UnsafeMutablePointer<Float>) {
+        let (ty, tx) = tiles(h, w)
+        let tileCount = nb * ty * tx
+        let plane = Winograd.planeStride(rows: o, tiles: tileCount)
+        for oc in 0..<o {
+            for i in 0..<nb {
+                let src = dy + (oc * batch + b0 + i) * h * w
+                for tyi in 0..<ty {
+                    let t0 = oc * tileCount + (i * ty + tyi) * tx
+                    var q = 0
+                    while q < tx {
+                        let count = w - 4 * q                              // ≥ 1; zero past the row
+                        // A across each of the four dOut rows (zero below the image)
+                        @inline(__always) func across(_ r: Int) -> (F8, F8, F8, F8, F8, F8) {
+                            let (a, b, c, d) = 4 * tyi + r < h ? phases(loadPrefix32(src + (4 * tyi + r) * w + 4 * q, count))
+                                                                : (F8(), F8(), F8(), F8())
+                            return gradientColumn(a, b, c, d)
+                        }
+                        let (c0, c1, c2, c3) = (across(0), across(1), across(2), across(3))
+                        // then down each of the six columns
+                        for j in 0..<6 {
+                            let col = gradientColumn(element(c0, j), element(c1, j), element(c2, j), element(c3, j))
+                            let out = mg + j * plane + t0 + q
+                            store(col.0, out); store(col.1, out + 6 * plane); store(col.2, out + 12 * plane)
+                            store(col.3, out + 18 * plane); store(col.4, out + 24 * plane); store(col.5, out + 30 * plane)
+                        }
+                        q += lanes
+                    }
+                }
+            }
+        }
+    }
+}
