@@ -68,14 +68,33 @@ if [[ $list == 1 ]]; then
   exit 0
 fi
 
-# A frozen copy of the stage binaries, with the commit they were built from.
+# A frozen copy of the stage binaries, with the commit they were built from. results/STUDY/FROZEN (committed
+# with the first row) names the commits a study froze, so a fresh machine rebuilds those binaries and that
+# pipeline, not whatever is checked out now — every row of a study runs the same code.
+frozen=$out/FROZEN
+want_binaries=$(sed -n 's/^binaries //p' "$frozen" 2>/dev/null || true)
+want_pipeline=$(sed -n 's/^pipeline //p' "$frozen" 2>/dev/null || true)
 if [[ ! -x $bin/pretrain ]]; then
-  echo "study: freezing this checkout's release build into $bin"
-  swift build -c release >&2
+  [[ $bin == .build-study/bin ]] || { echo "study: --bin $bin has no pretrain" >&2; exit 66; }
+  built=.build/release
+  if [[ -n $want_binaries && $want_binaries != $(git rev-parse HEAD) ]]; then
+    echo "study: building the study's binaries at ${want_binaries:0:7} ($frozen) in .build-study/src"
+    rm -rf .build-study/src; git worktree prune
+    git worktree add --detach .build-study/src "$want_binaries" >&2
+    (cd .build-study/src && swift build -c release >&2)
+    built=.build-study/src/.build/release
+  else
+    echo "study: freezing this checkout's release build into $bin"
+    swift build -c release >&2
+  fi
   mkdir -p "$bin"
-  for s in $stages inspect bench; do cp -p .build/release/$s "$bin/"; done   # -p: the data made by this build stays up to date
-  cp -p .build/release/build-info "$bin/" 2>/dev/null || true                   # the commit the stages record (BuildInfo)
-  { git rev-parse HEAD; git diff --quiet HEAD -- Sources Package.swift || echo "(with uncommitted changes to Sources)"; } > "$bin/COMMIT"
+  for s in $stages inspect bench; do cp -p $built/$s "$bin/"; done   # -p: the data made by this build stays up to date
+  cp -p $built/build-info "$bin/" 2>/dev/null || true                 # the commit the stages record (BuildInfo)
+  if [[ $built == .build/release ]]; then
+    { git rev-parse HEAD; git diff --quiet HEAD -- Sources Package.swift || echo "(with uncommitted changes to Sources)"; } > "$bin/COMMIT"
+  else
+    echo "$want_binaries" > "$bin/COMMIT"
+  fi
 fi
 binaries_commit=$(head -1 "$bin/COMMIT" 2>/dev/null || echo unknown)
 # A frozen copy of the pipeline itself (Makefile, pipelines/, scripts/, resources/): a git worktree of
@@ -84,14 +103,18 @@ binaries_commit=$(head -1 "$bin/COMMIT" 2>/dev/null || echo unknown)
 # editing the Makefile mid-study cannot invalidate a row (or rerun one); every make below runs there.
 tree=.build-study/tree
 if [[ ! -f $tree/Makefile ]]; then
-  echo "study: freezing this checkout's committed pipeline (Makefile, pipelines/) into $tree"
+  echo "study: freezing the committed pipeline (Makefile, pipelines/) at ${want_pipeline:-HEAD} into $tree"
   rm -rf "$tree"; git worktree prune
-  git worktree add --detach "$tree" HEAD >&2
+  git worktree add --detach "$tree" "${want_pipeline:-HEAD}" >&2
   if [[ -d data ]]; then cp -a data "$tree/data"; fi   # -a keeps the times: what is up to date stays so
   ln -s ../../runs "$tree/runs"; ln -s .. "$tree/.build-study"
 fi
 [[ $bin == /* || $bin == .build-study/* ]] || bin=$(realpath "$bin")
 pipeline_commit=$(git -C "$tree" rev-parse HEAD)
+if [[ -n $want_pipeline && $pipeline_commit != "$want_pipeline"* ]]; then
+  echo "study: $tree is at ${pipeline_commit:0:7}, but $frozen names ${want_pipeline:0:7} (remove $tree to refreeze)" >&2; exit 65
+fi
+if [[ ! -f $frozen ]]; then mkdir -p "$out"; printf 'binaries %s\npipeline %s\n' "$binaries_commit" "$pipeline_commit" > "$frozen"; fi
 frozen_make() { make -C "$tree" --no-print-directory PREBUILT="$bin" THREADS="$threads" "$@"; }
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -1)
 
@@ -111,13 +134,15 @@ mkdir -p "$work"
 exec 9> "$work/.serial.lock"                 # flock 9: the section that collects, regenerates and commits
 base=runs/baselines
 flock 9
+# The datasets and baselines every row depends on, made here, one driver at a time (nothing to do once made),
+# so two drivers starting together on a fresh machine never build the same files at once.
+frozen_make $settings baselines "$base/cnce/cnce.json"
 if [[ ! -f $out/baselines/raw/results/probe.json ]]; then
-  frozen_make $settings baselines
   for b in raw random-w16; do
     mkdir -p "$out/baselines/$b/results"
     cp $base/$b/results/*.json "$out/baselines/$b/results/"
   done
-  commit_folder "$out/baselines" "study $study: baselines (raw pixels, random encoder)"
+  commit_folder "$out/baselines" "study $study: baselines (raw pixels, random encoder)" "$frozen"
 fi
 flock -u 9
 
@@ -157,7 +182,7 @@ EOF
   make --no-print-directory results STUDY="$study" >/dev/null ||
     echo "study: make results failed — the checkout may not build now (RESULTS.md left as it was; rerun make results STUDY=$study)" >&2
   git add -- "$out/report"
-  commit_folder "$out/$row" "study $study: $row" "$out/report" RESULTS.md
+  commit_folder "$out/$row" "study $study: $row" "$out/report" RESULTS.md "$frozen"
   flock -u 9
   release "$row"; trap - EXIT
   echo "study: $row finished in ${wall} s this shift"
