@@ -25,8 +25,6 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     public var winograd = true
     /// Winograd's F(4×4, 3×3) tiles instead of F(2×2, 3×3).
     public var largeWinogradTiles = false
-    /// Output tile side of the Winograd layers: 2 or 4.
-    public var winogradTileSize: Int { largeWinogradTiles ? 4 : 2 }
     /// Stride-1 input gradients as a convolution of dOut with the flipped kernel (else Wᵀ·dOut + col2im).
     public var transposedInputGradient = true
     /// Every pass by the direct reference loops.

@@ -62,8 +62,9 @@ public enum Winograd4: WinogradTiling {
         for oc in 0..<o {
             for ic in 0..<c {
                 let k = g + (oc * c + ic) * 9
-                let columns = (0..<3).map { j in weightColumn(k[j], k[3 + j], k[6 + j]) }   // G·g, column j
-                func t(_ row: Int, _ j: Int) -> T { element(columns[j], row) }
+                // G·g, one column at a time (tuples, not arrays: this runs on every forward pass)
+                let columns = (weightColumn(k[0], k[3], k[6]), weightColumn(k[1], k[4], k[7]), weightColumn(k[2], k[5], k[8]))
+                func t(_ row: Int, _ j: Int) -> T { element(j == 0 ? columns.0 : (j == 1 ? columns.1 : columns.2), row) }
                 for row in 0..<6 {
                     let r = weightColumn(t(row, 0), t(row, 1), t(row, 2))                     // that row times Gᵀ
                     let base = u + (row * 6 * o + oc) * c + ic
@@ -82,10 +83,14 @@ public enum Winograd4: WinogradTiling {
                 let u = du + oc * c + ic
                 func at(_ r: Int, _ j: Int) -> T { u[(6 * r + j) * plane] }
                 // e = Gᵀ·dU (3×6), one column at a time; then each row of e times G (3 values)
-                let e = (0..<6).map { j in weightGradientColumn((at(0, j), at(1, j), at(2, j), at(3, j), at(4, j), at(5, j))) }
+                func column(_ j: Int) -> (T, T, T) { weightGradientColumn((at(0, j), at(1, j), at(2, j), at(3, j), at(4, j), at(5, j))) }
+                let e = (column(0), column(1), column(2), column(3), column(4), column(5))   // tuples: no allocation per kernel
                 let g = dw + (oc * c + ic) * 9
                 for r in 0..<3 {
-                    func er(_ j: Int) -> T { r == 0 ? e[j].0 : (r == 1 ? e[j].1 : e[j].2) }
+                    func er(_ j: Int) -> T {
+                        let ej = element((e.0, e.1, e.2, e.3, e.4, e.5), j)
+                        return r == 0 ? ej.0 : (r == 1 ? ej.1 : ej.2)
+                    }
                     let row = weightGradientColumn((er(0), er(1), er(2), er(3), er(4), er(5)))
                     g[r * 3] += row.0; g[r * 3 + 1] += row.1; g[r * 3 + 2] += row.2
                 }

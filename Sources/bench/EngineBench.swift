@@ -31,7 +31,7 @@ struct EngineBench: ParsableCommand {
     var reference = false
 
     var policy: ConvolutionPolicy {
-        ConvolutionPolicy(winograd: !noWinograd, largeWinogradTiles: (winogradTiles ?? ConvolutionPolicy.fastest.winogradTileSize) == 4,
+        ConvolutionPolicy(winograd: !noWinograd, largeWinogradTiles: winogradTiles.map { $0 == 4 } ?? ConvolutionPolicy.fastest.largeWinogradTiles,
                           transposedInputGradient: !col2imInputGrad, reference: reference)
     }
 
