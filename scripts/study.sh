@@ -68,6 +68,9 @@ if [[ $list == 1 ]]; then
   exit 0
 fi
 
+mkdir -p "$work"
+exec 9> "$work/.serial.lock"   # flock 9: freezing, the baselines, and the section that collects, regenerates and commits
+flock 9                        # held from here to the baselines: two drivers started together build and freeze once
 # A frozen copy of the stage binaries, with the commit they were built from. results/STUDY/FROZEN (committed
 # with the first row) names the commits a study froze, so a fresh machine rebuilds those binaries and that
 # pipeline, not whatever is checked out now — every row of a study runs the same code.
@@ -130,10 +133,7 @@ commit_folder() {  # commit_folder DIR MESSAGE [PATH…]: only those paths, retr
 }
 
 # The baselines every table carries (raw pixels, random encoder), once per study (one driver at a time).
-mkdir -p "$work"
-exec 9> "$work/.serial.lock"                 # flock 9: the section that collects, regenerates and commits
 base=runs/baselines
-flock 9
 # The datasets and baselines every row depends on, made here, one driver at a time (nothing to do once made),
 # so two drivers starting together on a fresh machine never build the same files at once.
 frozen_make $settings baselines "$base/cnce/cnce.json"
