@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import StageKit
 
 /// Benchmarks, one subcommand per area (`bench engine`, …). Each subcommand lives in its own file and
@@ -13,4 +14,10 @@ struct Bench: StageCommand {
         version: BuildInfo.versionLine,
         subcommands: [EngineBench.self, AugmentBench.self, SamplersBench.self, EvaluationBench.self, MachineBench.self],
         defaultSubcommand: EngineBench.self)
+
+    /// Line-buffered output: a table's rows appear as they are measured, also into a file or a pipe.
+    static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        stageMain()
+    }
 }

@@ -14,6 +14,8 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Batch size.") var batch = 256
     @Option(help: "Timed steps per row, after two warm-up steps; the row's rate is the median step's (both engines).")
     var steps = 5
+    @Option(help: "Rounds per row: the engine's timed steps and PyTorch's alternate this many times, and the row reports the median round (the available CPU drifts on a shared machine).")
+    var rounds = 3
     @Option(help: "Rows to run, as width:channels:size (default: the three issue rows).")
     var rows: [String] = ["16:1:28", "32:1:28", "64:3:32"]
     @Flag(help: "Skip the PyTorch comparison even when torch is importable.") var noTorch = false
@@ -44,6 +46,7 @@ struct EngineBench: ParsableCommand {
             throw ValidationError("--winograd-tiles must be 2 or 4 (got \(winogradTiles))")
         }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        guard (1...99).contains(rounds) else { throw ValidationError("--rounds must be in 1…99 (got \(rounds))") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if let loopThreads, loopThreads < 1 { throw ValidationError("--loop-threads must be at least 1 (got \(loopThreads))") }
         if let colLimit, colLimit < 1 { throw ValidationError("--col-limit must be at least 1 (got \(colLimit))") }
@@ -78,17 +81,21 @@ struct EngineBench: ParsableCommand {
             step.run(); step.run()                              // warm-up: allocates every workspace
             let sgemmBefore = BenchSupport.sgemmGFLOPs()
             let faults0 = BenchSupport.minorFaults
-            var stepSeconds: [Double] = []
-            for _ in 0..<steps {
-                let t0 = BenchSupport.now()
-                step.run()
-                stepSeconds.append(BenchSupport.now() - t0)
+            // Rounds: our timed steps, then PyTorch's, `rounds` times over, so both engines see the same
+            // drift of a shared machine; each round's ratio is taken within the round, and the row reports
+            // the median round (rates and ratio each the median of its own column).
+            var engineRates: [Double] = [], torchRates: [Double] = [], ratios: [Double] = []
+            for _ in 0..<rounds {
+                let rate = Double(batch) / medianStepSeconds(step)
+                engineRates.append(rate)
+                if torchAvailable, let torchRate = torchImagesPerSecond(width: width, channels: channels, size: size) {
+                    torchRates.append(torchRate)
+                    ratios.append(rate / torchRate)
+                }
             }
-            // The median step: on a shared machine one step in a few is slowed by someone else.
-            let seconds = stepSeconds.sorted()[steps / 2]
-            let faultsPerStep = (BenchSupport.minorFaults - faults0) / steps
-            let imagesPerSecond = Double(batch) / seconds
-            let gflops = step.flops / seconds / 1e9
+            let faultsPerStep = (BenchSupport.minorFaults - faults0) / (steps * rounds)
+            let imagesPerSecond = EngineBench.median(engineRates)
+            let gflops = step.flops * imagesPerSecond / Double(batch) / 1e9
             // sgemm again right after the row: on a shared machine the available CPU drifts, so the
             // row is compared with the mean of the rates measured just before and just after it.
             let sgemmAfter = BenchSupport.sgemmGFLOPs()
@@ -100,14 +107,22 @@ struct EngineBench: ParsableCommand {
             } else {
                 line += "               -"
             }
-            if torchAvailable, let out = BenchSupport.python("bench_torch.py", ["--width", "\(width)", "--channels", "\(channels)",
-                    "--size", "\(size)", "--batch", "\(batch)", "--threads", "\(threads)", "--steps", "\(steps)"]),
-               let torchRate = Double(out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last ?? "") {
-                line += String(format: "  %6.2f× (%.1f)", imagesPerSecond / torchRate, torchRate)
+            if ratios.count == rounds {
+                line += String(format: "  %6.2f× (%.1f)", EngineBench.median(ratios), EngineBench.median(torchRates))
+            } else if torchAvailable {
+                line += "  (PyTorch run failed)"
             } else {
                 line += "  (torch not installed)"
             }
             print(line)
+            if rounds > 1 {
+                var detail = "     rounds: ours " + engineRates.map { String(format: "%.1f", $0) }.joined(separator: " / ") + " img/s"
+                if ratios.count == rounds {
+                    detail += ", PyTorch " + torchRates.map { String(format: "%.1f", $0) }.joined(separator: " / ")
+                        + ", ratio " + ratios.map { String(format: "%.2f×", $0) }.joined(separator: " / ")
+                }
+                print(detail)
+            }
             if phases {
                 let total = step.phaseSeconds.values.reduce(0, +)
                 print(String(format: "     sgemm around this row: %.1f GFLOP/s; page faults per timed step: %d", sgemmAround, faultsPerStep))
@@ -116,6 +131,29 @@ struct EngineBench: ParsableCommand {
             }
         }
     }
+}
+
+extension EngineBench {
+    /// The median of `steps` timed steps, in seconds: on a shared machine one step in a few is slowed by someone else.
+    func medianStepSeconds(_ step: MoCoStep) -> Double {
+        var stepSeconds: [Double] = []
+        for _ in 0..<steps {
+            let t0 = BenchSupport.now()
+            step.run()
+            stepSeconds.append(BenchSupport.now() - t0)
+        }
+        return EngineBench.median(stepSeconds)
+    }
+
+    /// PyTorch's images/s on the same row and protocol (scripts/bench_torch.py), or nil when the run fails.
+    func torchImagesPerSecond(width: Int, channels: Int, size: Int) -> Double? {
+        guard let out = BenchSupport.python("bench_torch.py", ["--width", "\(width)", "--channels", "\(channels)",
+                "--size", "\(size)", "--batch", "\(batch)", "--threads", "\(threads)", "--steps", "\(steps)"]) else { return nil }
+        return Double(out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last ?? "")
+    }
+
+    /// The upper median (the middle element of an odd count), as the step medians have always been taken.
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 }
 
 /// One MoCo v2 training step with preallocated state: two encoders, SGD, the key queue and the loss
