@@ -12,7 +12,7 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Threads for OpenBLAS and the engine's loops.") var threads = 2
     @Option(help: "OpenBLAS kernel (auto or a name).") var blasCore: String?
     @Option(help: "Batch size.") var batch = 256
-    @Option(help: "Timed steps per row, after two warm-up steps; the row's rate is the median step's (both engines).")
+    @Option(help: "Timed steps per round, after two warm-up steps; a round's rate is its median step's (both engines).")
     var steps = 5
     @Option(help: "Rounds per row: the engine's timed steps and PyTorch's alternate this many times, and the row reports the median round (the available CPU drifts on a shared machine).")
     var rounds = 3
