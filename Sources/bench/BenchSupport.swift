@@ -17,6 +17,9 @@ enum BenchSupport {
         return usage.ru_minflt
     }
 
+    /// The upper median (the middle element of an odd count), as every bench median is taken.
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
     static func now() -> Double {
         var t = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t)

@@ -94,7 +94,7 @@ struct EngineBench: ParsableCommand {
                 }
             }
             let faultsPerStep = (BenchSupport.minorFaults - faults0) / (steps * rounds)
-            let imagesPerSecond = EngineBench.median(engineRates)
+            let imagesPerSecond = BenchSupport.median(engineRates)
             let gflops = step.flops * imagesPerSecond / Double(batch) / 1e9
             // sgemm again right after the row: on a shared machine the available CPU drifts, so the
             // row is compared with the mean of the rates measured just before and just after it.
@@ -108,7 +108,7 @@ struct EngineBench: ParsableCommand {
                 line += "               -"
             }
             if ratios.count == rounds {
-                line += String(format: "  %6.2f× (%.1f)", EngineBench.median(ratios), EngineBench.median(torchRates))
+                line += String(format: "  %6.2f× (%.1f)", BenchSupport.median(ratios), BenchSupport.median(torchRates))
             } else if torchAvailable {
                 line += "  (PyTorch run failed)"
             } else {
@@ -142,7 +142,7 @@ extension EngineBench {
             step.run()
             stepSeconds.append(BenchSupport.now() - t0)
         }
-        return EngineBench.median(stepSeconds)
+        return BenchSupport.median(stepSeconds)
     }
 
     /// PyTorch's images/s on the same row and protocol (scripts/bench_torch.py), or nil when the run fails.
@@ -151,9 +151,6 @@ extension EngineBench {
                 "--size", "\(size)", "--batch", "\(batch)", "--threads", "\(threads)", "--steps", "\(steps)"]) else { return nil }
         return Double(out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last ?? "")
     }
-
-    /// The upper median (the middle element of an odd count), as the step medians have always been taken.
-    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 }
 
 /// One MoCo v2 training step with preallocated state: two encoders, SGD, the key queue and the loss

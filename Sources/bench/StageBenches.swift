@@ -69,7 +69,7 @@ struct EvaluationBench: ParsableCommand {
         }
         if !ratios.isEmpty {
             print(String(format: "eval-mode forward = %.1f× the training step's img/s (median of %d rounds; MoCo, width 16, batch 256)",
-                         ratios.sorted()[ratios.count / 2], ratios.count))
+                         BenchSupport.median(ratios), ratios.count))
         }
     }
 
