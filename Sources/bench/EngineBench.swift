@@ -80,20 +80,22 @@ struct EngineBench: ParsableCommand {
             let step = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: policy)
             step.run(); step.run()                              // warm-up: allocates every workspace
             let sgemmBefore = BenchSupport.sgemmGFLOPs()
-            let faults0 = BenchSupport.minorFaults
+            var faults = 0                                      // minor page faults during our timed steps only
             // Rounds: our timed steps, then PyTorch's, `rounds` times over, so both engines see the same
             // drift of a shared machine; each round's ratio is taken within the round, and the row reports
             // the median round (rates and ratio each the median of its own column).
             var engineRates: [Double] = [], torchRates: [Double] = [], ratios: [Double] = []
             for _ in 0..<rounds {
+                let faults0 = BenchSupport.minorFaults
                 let rate = Double(batch) / medianStepSeconds(step)
+                faults += BenchSupport.minorFaults - faults0
                 engineRates.append(rate)
                 if torchAvailable, let torchRate = torchImagesPerSecond(width: width, channels: channels, size: size) {
                     torchRates.append(torchRate)
                     ratios.append(rate / torchRate)
                 }
             }
-            let faultsPerStep = (BenchSupport.minorFaults - faults0) / (steps * rounds)
+            let faultsPerStep = faults / (steps * rounds)
             let imagesPerSecond = BenchSupport.median(engineRates)
             let gflops = step.flops * imagesPerSecond / Double(batch) / 1e9
             // sgemm again right after the row: on a shared machine the available CPU drifts, so the
