@@ -67,8 +67,8 @@ public enum Winograd4: WinogradTiling {
                 func t(_ row: Int, _ j: Int) -> T { element(j == 0 ? columns.0 : (j == 1 ? columns.1 : columns.2), row) }
                 for row in 0..<6 {
                     let r = weightColumn(t(row, 0), t(row, 1), t(row, 2))                     // that row times Gᵀ
-                    let base = u + (row * 6 * o + oc) * c + ic
-                    for (j, value) in [r.0, r.1, r.2, r.3, r.4, r.5].enumerated() { base[j * o * c] = value }
+                    let base = u + (row * 6 * o + oc) * c + ic, plane = o * c
+                    (base[0], base[plane], base[2 * plane], base[3 * plane], base[4 * plane], base[5 * plane]) = r
                 }
             }
         }

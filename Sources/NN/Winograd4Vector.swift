@@ -102,33 +102,39 @@ extension Winograd4 {
     }
 
     /// transformOutput for Float.   M [36 planes of O × (nb·ty·tx)] → y: [O, B, h, w]
+    /// Aᵀ·m down each of the six columns once (24 vectors, kept in a scratch in L1: more than the
+    /// registers hold, and reloading m per output row would read it four times), then A across each row.
     static func transformOutputVector(_ mm: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
                                       b0: Int, nb: Int, into y: UnsafeMutablePointer<Float>, epilogue: Winograd.Epilogue<Float>? = nil) {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
         let plane = Winograd.planeStride(rows: o, tiles: tileCount)
-        for oc in 0..<o {
-            for i in 0..<nb {
-                let image = (oc * batch + b0 + i) * h * w
-                for tyi in 0..<ty {
-                    let t0 = oc * tileCount + (i * ty + tyi) * tx
-                    var q = 0
-                    while q < tx {
-                        let count = w - 4 * q                            // ≥ 1: the tiles cover the row
-                        @inline(__always) func m(_ r: Int, _ j: Int) -> F8 { load8(mm + (6 * r + j) * plane + t0 + q) }
-                        @inline(__always) func s(_ j: Int) -> (F8, F8, F8, F8) {   // column j of Aᵀ·m
-                            outputColumn(m(0, j), m(1, j), m(2, j), m(3, j), m(4, j), m(5, j))
+        withUnsafeTemporaryAllocation(of: F8.self, capacity: 24) { scratch in
+            let s = scratch.baseAddress!                                  // [6 columns j, 4 rows r] of Aᵀ·m
+            for oc in 0..<o {
+                for i in 0..<nb {
+                    let image = (oc * batch + b0 + i) * h * w
+                    for tyi in 0..<ty {
+                        let t0 = oc * tileCount + (i * ty + tyi) * tx
+                        let rows = min(4, h - 4 * tyi)                        // output rows of this tile row inside the image
+                        var q = 0
+                        while q < tx {
+                            let count = w - 4 * q                            // ≥ 1: the tiles cover the row
+                            let m = mm + t0 + q
+                            for j in 0..<6 {
+                                let column = outputColumn(load8(m + j * plane), load8(m + (6 + j) * plane), load8(m + (12 + j) * plane),
+                                                          load8(m + (18 + j) * plane), load8(m + (24 + j) * plane), load8(m + (30 + j) * plane))
+                                (s[4 * j], s[4 * j + 1], s[4 * j + 2], s[4 * j + 3]) = column
+                            }
+                            for r in 0..<rows {
+                                let out = outputColumn(s[r], s[4 + r], s[8 + r], s[12 + r], s[16 + r], s[20 + r])
+                                storeInterleaved(out.0, out.1, out.2, out.3, count, y + image + (4 * tyi + r) * w + 4 * q)
+                            }
+                            q += lanes
                         }
-                        // One output row at a time (its six entries of s, then its four phases), to stay in registers.
-                        for r in 0..<4 where 4 * tyi + r < h {
-                            let out = outputColumn(element(s(0), r), element(s(1), r), element(s(2), r),
-                                                   element(s(3), r), element(s(4), r), element(s(5), r))
-                            storeInterleaved(out.0, out.1, out.2, out.3, count, y + image + (4 * tyi + r) * w + 4 * q)
-                        }
-                        q += lanes
                     }
+                    epilogue?.apply(y, channel: oc, image: image, count: h * w)   // while the image's plane is in L1
                 }
-                epilogue?.apply(y, channel: oc, image: image, count: h * w)   // while the image's plane is in L1
             }
         }
     }

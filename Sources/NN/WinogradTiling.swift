@@ -28,7 +28,7 @@ public protocol WinogradTiling {
 extension WinogradTiling {
     /// Images per chunk: the workspaces V [ξ, C, tiles] and M [ξ, O, tiles] near `maxColElements`,
     /// but at least `minColumns` tiles so each of the sgemms keeps an efficient width.
-    static func imagesPerChunk(batch: Int, tilesPerImage: Int, inChannels c: Int, outChannels o: Int) -> Int {
+    public static func imagesPerChunk(batch: Int, tilesPerImage: Int, inChannels c: Int, outChannels o: Int) -> Int {
         let byLimit = NNRuntime.maxColElements / max(1, planes * (c + o) * tilesPerImage)
         let byColumns = (NNRuntime.minColumns + tilesPerImage - 1) / tilesPerImage
         return max(1, min(batch, max(byLimit, byColumns)))

@@ -12,7 +12,7 @@ struct Bench: StageCommand {
         abstract: "Throughput benchmarks of the engine and pipeline stages.",
         discussion: "Example: bench engine --threads 2 (with torch importable, a PyTorch column appears beside ours)",
         version: BuildInfo.versionLine,
-        subcommands: [EngineBench.self, AugmentBench.self, SamplersBench.self, EvaluationBench.self, MachineBench.self],
+        subcommands: [EngineBench.self, AugmentBench.self, SamplersBench.self, EvaluationBench.self, MachineBench.self, WinogradBench.self],
         defaultSubcommand: EngineBench.self)
 
     /// Line-buffered output: a table's rows appear as they are measured, also into a file or a pipe.

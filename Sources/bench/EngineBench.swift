@@ -29,6 +29,8 @@ struct EngineBench: ParsableCommand {
     var noWinograd = false
     @Option(help: "Winograd output tiles: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)) (A/B; default: the engine's).")
     var winogradTiles: Int?
+    @Flag(help: "A/B in one process: the engine's default policy and the one the A/B flags above give take turns, step by step, and each row reports both rates and the median of the per-pair speed ratios (no PyTorch column).")
+    var ab = false
     @Flag(help: "Every convolution by the direct reference loops (debugging a fast path; very slow: try --rows 16:1:28 --steps 1 --batch 16).")
     var reference = false
 
@@ -72,6 +74,7 @@ struct EngineBench: ParsableCommand {
         if policy.winograd && !policy.reference {
             print("(GFLOP/s counts direct-convolution FLOPs; Winograd 3×3 convolutions do fewer, so it is an effective rate)")
         }
+        if ab { return try runAB() }
         print("row (width, input)     img/s   GFLOP/s  %sgemm  peakRSS MiB  vs ref PyTorch  vs measured PyTorch")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }
@@ -136,6 +139,35 @@ struct EngineBench: ParsableCommand {
 }
 
 extension EngineBench {
+    /// `--ab`: the default policy (A) and the flags' policy (B) alternate step by step on each row, so both
+    /// see the same drift of a shared machine; the row reports each one's median step rate and the median
+    /// over pairs of B's rate over A's.
+    func runAB() throws {
+        let p = policy
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTiles), transposed input gradient \(p.transposedInputGradient), reference \(p.reference)")
+        print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
+        for row in rows {
+            let parts = row.split(separator: ":").compactMap { Int($0) }
+            let (width, channels, size) = (parts[0], parts[1], parts[2])
+            let a = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: .fastest)
+            let b = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: policy)
+            for step in [a, b, a, b] { step.run() }                      // warm-up: allocates every workspace
+            var (aRates, bRates, ratios) = ([Double](), [Double](), [Double]())
+            for _ in 0..<(steps * rounds) {
+                var t0 = BenchSupport.now()
+                a.run()
+                let aSeconds = BenchSupport.now() - t0
+                t0 = BenchSupport.now()
+                b.run()
+                let bSeconds = BenchSupport.now() - t0
+                aRates.append(Double(batch) / aSeconds); bRates.append(Double(batch) / bSeconds); ratios.append(aSeconds / bSeconds)
+            }
+            print(String(format: "w%-3d %d×%d×%-3d        %7.1f   %7.1f   %.3f  (pairs %@)", width, channels, size, size,
+                         BenchSupport.median(aRates), BenchSupport.median(bRates), BenchSupport.median(ratios),
+                         ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))
+        }
+    }
+
     /// The median of `steps` timed steps, in seconds: on a shared machine one step in a few is slowed by someone else.
     func medianStepSeconds(_ step: MoCoStep) -> Double {
         var stepSeconds: [Double] = []

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import NN
+import StageKit
+
+/// `bench winograd`: where a 3×3 convolution's Winograd time goes, per layer shape of a ResNet row, on
+/// one thread, for F(2×2, 3×3) beside F(4×4, 3×3): the input transform, the sgemms and the output
+/// transform of a forward chunk, and the output-gradient transform of the weight gradient, in µs per
+/// image. The two tilings' phases alternate within each repetition (a shared machine drifts), and
+/// "step" weighs the phases as a training step runs them per layer (query and key forward, input and
+/// weight gradient: 4 input transforms, 4 sgemm sets, 3 output transforms, 1 output-gradient transform),
+/// with the median over repetitions of F(4×4)'s step time over F(2×2)'s.
+struct WinogradBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "winograd",
+        abstract: "Per-layer times of the Winograd transforms and sgemms, F(2×2) beside F(4×4) (one thread).")
+
+    @Option(help: "Base width of the ResNet row.") var width = 16
+    @Option(help: "Input size (square).") var size = 28
+    @Option(help: "Batch the chunks are cut from.") var batch = 256
+    @Option(help: "Timed repetitions (medians are reported).") var repeats = 15
+    @Option(help: "Workspace limit in elements (default: the engine's).") var colLimit: Int?
+    @Option(help: "Fewest sgemm columns per chunk (default: the engine's).") var minColumns: Int?
+
+    func validate() throws {
+        guard (1...ResNet<Float>.widthLimit).contains(width) else { throw ValidationError("--width must be in 1…\(ResNet<Float>.widthLimit) (got \(width))") }
+        guard (8...512).contains(size) else { throw ValidationError("--size must be in 8…512 (got \(size))") }
+        guard (1...4096).contains(batch) else { throw ValidationError("--batch must be in 1…4096 (got \(batch))") }
+        guard (1...999).contains(repeats) else { throw ValidationError("--repeats must be in 1…999 (got \(repeats))") }
+        if let colLimit, colLimit < 1 { throw ValidationError("--col-limit must be at least 1 (got \(colLimit))") }
+        if let minColumns, minColumns < 1 { throw ValidationError("--min-columns must be at least 1 (got \(minColumns))") }
+    }
+
+    func run() throws {
+        try BLASRuntime.configure(core: nil, threads: 1)
+        if let colLimit { NNRuntime.maxColElements = colLimit }
+        if let minColumns { NNRuntime.minColumns = minColumns }
+        print("bench winograd: CPU \(Machine.summary), BLAS core \(BLASRuntime.coreName), 1 thread, µs per image (median of \(repeats))")
+        print("layer (C @ h×w)  tiles   images/chunk    input    sgemm   output  out-grad     step   F(4×4)/F(2×2) step")
+        var h = size
+        for stage in 0..<4 {
+            if stage > 0 { h = (h + 1) / 2 }
+            let c = width << stage
+            let layers: [any WinogradLayer] = [TiledLayer<Winograd>(c: c, h: h, batch: batch), TiledLayer<Winograd4>(c: c, h: h, batch: batch)]
+            var seconds = [[[Double]]](repeating: [[Double]](repeating: [], count: 4), count: 2)   // [tiling][phase][repeat]
+            for layer in layers { for phase in 0..<4 { layer.run(phase) } }                        // warm-up
+            for _ in 0..<repeats {
+                for phase in 0..<4 {
+                    for (k, layer) in layers.enumerated() {
+                        let t0 = BenchSupport.now()
+                        layer.run(phase)
+                        seconds[k][phase].append((BenchSupport.now() - t0) * 1e6 / Double(layer.images))
+                    }
+                }
+            }
+            func step(_ k: Int, _ r: Int) -> Double { 4 * seconds[k][0][r] + 4 * seconds[k][1][r] + 3 * seconds[k][2][r] + seconds[k][3][r] }
+            let ratio = BenchSupport.median((0..<repeats).map { step(1, $0) / step(0, $0) })
+            for (k, layer) in layers.enumerated() {
+                let medians = seconds[k].map(BenchSupport.median)
+                var line = String(format: "%4d @ %3d×%-3d   %@   %12d  %7.1f  %7.1f  %7.1f  %8.1f  %7.1f", c, h, h, layer.name, layer.images,
+                                  medians[0], medians[1], medians[2], medians[3], BenchSupport.median((0..<repeats).map { step(k, $0) }))
+                if k == 1 { line += String(format: "   %.2f", ratio) }
+                print(line)
+            }
+        }
+    }
+}
+
+/// One C→C 3×3 layer's Winograd phases on one chunk of images, with its own buffers.
+protocol WinogradLayer {
+    var name: String { get }
+    var images: Int { get }
+    /// 0: input transform, 1: the sgemms, 2: output transform, 3: output-gradient transform.
+    func run(_ phase: Int)
+}
+
+final class TiledLayer<W: WinogradTiling>: WinogradLayer {
+    let c: Int, h: Int, images: Int, n: Int
+    let x: Tensor<Float>, y: Tensor<Float>, v: Tensor<Float>, m: Tensor<Float>, u: Tensor<Float>
+    var name: String { W.planes == 16 ? "F(2×2)" : "F(4×4)" }
+
+    init(c: Int, h: Int, batch: Int) {
+        let (ty, tx) = W.tiles(h, h)
+        self.c = c; self.h = h
+        images = W.imagesPerChunk(batch: batch, tilesPerImage: ty * tx, inChannels: c, outChannels: c)
+        n = images * ty * tx
+        x = Tensor([c, images, h, h]); y = Tensor([c, images, h, h])
+        v = Tensor([W.planes * Winograd.planeStride(rows: c, tiles: n)]); m = Tensor([W.planes * Winograd.planeStride(rows: c, tiles: n)])
+        u = Tensor([W.planes * c * c])
+        var rng = RNG(seed: 1)
+        for t in [x, y, u] { for i in 0..<t.count { t[i] = Float(rng.normal()) } }
+    }
+
+    func run(_ phase: Int) {
+        let plane = Winograd.planeStride(rows: c, tiles: n)
+        switch phase {
+        case 0: W.transformInput(UnsafePointer(x.data), channels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: v.data)
+        case 1:
+            for xi in 0..<W.planes {
+                Float.gemm(false, false, c, n, c, 1, u.data + xi * c * c, c, v.data + xi * plane, n, 0, m.data + xi * plane, n)
+            }
+        case 2: W.transformOutput(UnsafePointer(m.data), outChannels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: y.data, epilogue: nil)
+        default: W.transformOutputGradient(UnsafePointer(y.data), outChannels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: m.data)
+        }
+    }
+}
