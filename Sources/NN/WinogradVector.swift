@@ -9,9 +9,7 @@
 /// so each image is first split into even and odd columns (padded row −1 … 2·ty, column −1 … 2·tx);
 /// after that every step is a contiguous vector. A row's last vector may run up to 7 tiles past the
 /// row: into the next row of the same plane (written after it) or into the plane's padding.
-/// Rows of 1, 2 or 4 tiles (images up to 8 wide: layers 3 and 4 of a 28- or 32-pixel ResNet) would
-/// leave half or more of each vector empty; the input transform packs 8/tx rows of tiles into a vector
-/// there instead (transformInputAcrossRows: 4×4 images 45 % faster, 7×7 20 %, `bench winograd`).
+/// Rows of 1, 2 or 4 tiles (images up to 8 wide) go to WinogradAcrossRows.swift instead.
 extension Winograd {
     typealias F8 = SIMD8<Float>
     typealias F16 = SIMD16<Float>
@@ -106,74 +104,6 @@ extension Winograd {
         }
     }
 
-    /// transformInputVector for rows of 1, 2 or 4 tiles (images up to 8 wide), where a vector along one row
-    /// would leave half or more of its lanes empty: here a vector holds 8/tx consecutive rows of tiles (of
-    /// one image or, below 8×8, of several), gathered by short loads from the split columns of every image
-    /// of the chunk; then the same Bᵀ down the rows and B across the columns, value for value.
-    static func transformInputAcrossRows(_ x: UnsafePointer<Float>, channels: Int, batch: Int, h: Int, w: Int,
-                                         b0: Int, nb: Int, into v: UnsafeMutablePointer<Float>) {
-        let (ty, tx) = tiles(h, w)
-        let tileCount = nb * ty * tx, tileRows = nb * ty
-        let plane = planeStride(rows: channels, tiles: tileCount)
-        let kp = vectorTiles(tx) + lanes              // as in transformInputVector (splitColumns' layout)
-        let imageStride = 2 * (2 * ty + 2) * kp       // one image's split: [padded rows, 2 (even, odd), kp]
-        let scratchCount = nb * imageStride + 8 * kp + 16 * lanes
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
-            let split = scratch.baseAddress!                         // [nb images] of splits
-            let zeroRow = split + nb * imageStride                    // [4 rows, 2, kp] zeros: tile rows past the chunk
-            let t = zeroRow + 8 * kp                                  // [4 rows r, 4 columns j] vectors: Bᵀ·d
-            split.initialize(repeating: 0, count: scratchCount)       // the padding stays zero for every channel
-            for c in 0..<channels {
-                for i in 0..<nb { splitColumns(x + (c * batch + b0 + i) * h * w, h: h, w: w, kp: kp, into: split + i * imageStride) }
-                var g0 = 0                                            // first tile row (over the chunk's images) of the vector
-                var tileRow = (image: 0, row: 0)                      // (g0 / ty, g0 % ty), kept without dividing
-                while g0 < tileRows {
-                    // Padded row 2·tyi of each of the vector's 8/tx tile rows (row r is r·2·kp further; even columns,
-                    // then odd at +kp); zeros past the chunk.
-                    var rows = (zeroRow, zeroRow, zeroRow, zeroRow, zeroRow, zeroRow, zeroRow, zeroRow)
-                    var next = tileRow
-                    withUnsafeMutableBytes(of: &rows) { raw in
-                        let p = raw.bindMemory(to: UnsafeMutablePointer<Float>.self)
-                        for k in 0..<min(lanes / tx, tileRows - g0) {
-                            p[k] = split + next.image * imageStride + 2 * next.row * 2 * kp
-                            next.row += 1
-                            if next.row == ty { next = (next.image + 1, 0) }
-                        }
-                    }
-                    tileRow = next
-                    /// Entry (r, j) of the 8 tiles' 4×4 patches: j = 0, 1, 2, 3 is even[q], odd[q], even[q+1], odd[q+1].
-                    @inline(__always) func patch(_ r: Int, _ j: Int) -> F8 {
-                        let offset = r * 2 * kp + (j % 2) * kp + j / 2
-                        @inline(__always) func at(_ p: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> { UnsafePointer(p + offset) }
-                        switch tx {
-                        case 4: return F8(lowHalf: load4(at(rows.0)), highHalf: load4(at(rows.1)))
-                        case 2: return F8(lowHalf: SIMD4(lowHalf: load2(at(rows.0)), highHalf: load2(at(rows.1))),
-                                          highHalf: SIMD4(lowHalf: load2(at(rows.2)), highHalf: load2(at(rows.3))))
-                        default: return F8(at(rows.0)[0], at(rows.1)[0], at(rows.2)[0], at(rows.3)[0],
-                                           at(rows.4)[0], at(rows.5)[0], at(rows.6)[0], at(rows.7)[0])
-                        }
-                    }
-                    for j in 0..<4 {                                  // Bᵀ down the four rows of column j
-                        let (a, b, cc, e) = (patch(0, j), patch(1, j), patch(2, j), patch(3, j))
-                        store(a - cc, t + j * lanes); store(b + cc, t + (4 + j) * lanes)
-                        store(cc - b, t + (8 + j) * lanes); store(b - e, t + (12 + j) * lanes)
-                    }
-                    let out = v + c * tileCount + g0 * tx             // 8 tiles; past the chunk: the next channel's (written later) or padding
-                    for r in 0..<4 {                                  // B across the columns into the ξ planes 4r ... 4r+3
-                        let (a, b, cc, e) = (load8(t + 4 * r * lanes), load8(t + (4 * r + 1) * lanes),
-                                             load8(t + (4 * r + 2) * lanes), load8(t + (4 * r + 3) * lanes))
-                        store(a - cc, out + 4 * r * plane); store(b + cc, out + (4 * r + 1) * plane)
-                        store(cc - b, out + (4 * r + 2) * plane); store(b - e, out + (4 * r + 3) * plane)
-                    }
-                    g0 += lanes / tx
-                }
-            }
-        }
-    }
-
-    @inline(__always) static func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
-    @inline(__always) static func load2(_ p: UnsafePointer<Float>) -> SIMD2<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD2<Float>.self) }
-
     /// One image's rows into `split` (row y at padded row y+1): even[k] = x[y, 2k−1], odd[k] = x[y, 2k].
     /// Entries outside the image are never written with anything but zero (a row's last vector is
     /// zero-filled past the row).
@@ -195,6 +125,9 @@ extension Winograd {
     static func transformOutputVector(_ mm: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
                                       b0: Int, nb: Int, into y: UnsafeMutablePointer<Float>, epilogue: Epilogue<Float>? = nil) {
         let (ty, tx) = tiles(h, w)
+        if tx < lanes && lanes % tx == 0 {
+            return transformOutputAcrossRows(mm, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y, epilogue: epilogue)
+        }
         let tileCount = nb * ty * tx
         let plane = planeStride(rows: o, tiles: tileCount)
         for oc in 0..<o {
