@@ -6,8 +6,7 @@
 /// Measured (`bench winograd`, the binaries before and after alternating): the input transform at 4×4
 /// 9.2–10.5 → 5.2–5.5 µs per image (128 channels), at 7×7 9.5–9.7 → 7.5–8.0 (64 channels); the output
 /// transform's share of the 28×28 layer's in the same run, 4×4 0.54–0.79 → 0.39–0.49, 7×7 0.54–0.81 → 0.48–0.56.
-/// The output-gradient transform still runs along one row (one pass per layer and step, against four input
-/// and three output transforms).
+/// The output-gradient transform likewise.
 extension Winograd {
     /// transformInputVector for rows of 1, 2 or 4 tiles (images up to 8 wide), where a vector along one row
     /// would leave half or more of its lanes empty: here a vector holds 8/tx consecutive rows of tiles (of
@@ -112,6 +111,57 @@ extension Winograd {
                     g += lanes / tx
                 }
             }
+        }
+    }
+
+    /// transformOutputGradientVector for rows of 1, 2 or 4 tiles: each of the vector's rows of tiles reads its
+    /// two dOut rows (zero below the image), split into even and odd columns side by side, then A·dY·Aᵀ on
+    /// 8 tiles at once.
+    static func transformOutputGradientAcrossRows(_ dy: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
+                                                  b0: Int, nb: Int, into mg: UnsafeMutablePointer<Float>) {
+        let (ty, tx) = tiles(h, w)
+        let tileCount = nb * ty * tx, tileRows = nb * ty
+        let plane = planeStride(rows: o, tiles: tileCount)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * lanes) { scratch in
+            let s = scratch.baseAddress!                      // [upper even, upper odd, lower even, lower odd] × 8 tiles
+            for oc in 0..<o {
+                var g = 0, tileRow = (image: 0, row: 0)       // tile row over the chunk, as (g / ty, g % ty)
+                while g < tileRows {
+                    s.initialize(repeating: 0, count: 4 * lanes)                 // past the chunk and below the image: zero
+                    for k in 0..<min(lanes / tx, tileRows - g) {
+                        let src = dy + (oc * batch + b0 + tileRow.image) * h * w
+                        for half in 0..<2 where 2 * tileRow.row + half < h {     // dOut rows 2·tyi and 2·tyi + 1
+                            let row = loadPrefix(src + (2 * tileRow.row + half) * w, w).lowHalf   // w ≤ 8; zero past it
+                            storeSplit(row, tx, even: s + 2 * half * lanes + k * tx, odd: s + (2 * half + 1) * lanes + k * tx)
+                        }
+                        tileRow.row += 1
+                        if tileRow.row == ty { tileRow = (tileRow.image + 1, 0) }
+                    }
+                    let (a0, b0v, a1, b1) = (load8(s), load8(s + lanes), load8(s + 2 * lanes), load8(s + 3 * lanes))
+                    // columns: c_i = [a, a+b, a−b, −b]; rows: [c0, c0+c1, c0−c1, −c1] (as transformOutputGradientVector)
+                    let c0 = (a0, a0 + b0v, a0 - b0v, negated(b0v)), c1 = (a1, a1 + b1, a1 - b1, negated(b1))
+                    let out = mg + oc * tileCount + g * tx            // 8 tiles; past the chunk: the next channel's or padding
+                    @inline(__always) func put(_ xi: Int, _ value: F8) { store(value, out + xi * plane) }
+                    put(0, c0.0); put(1, c0.1); put(2, c0.2); put(3, c0.3)
+                    put(4, c0.0 + c1.0); put(5, c0.1 + c1.1); put(6, c0.2 + c1.2); put(7, c0.3 + c1.3)
+                    put(8, c0.0 - c1.0); put(9, c0.1 - c1.1); put(10, c0.2 - c1.2); put(11, c0.3 - c1.3)
+                    put(12, negated(c1.0)); put(13, negated(c1.1)); put(14, negated(c1.2)); put(15, negated(c1.3))
+                    g += lanes / tx
+                }
+            }
+        }
+    }
+
+    /// A dOut row's first 2·tx columns as `tx` even (2q) and `tx` odd (2q + 1) entries.
+    @inline(__always) static func storeSplit(_ row: F8, _ tx: Int, even: UnsafeMutablePointer<Float>, odd: UnsafeMutablePointer<Float>) {
+        switch tx {
+        case 4:
+            UnsafeMutableRawPointer(even).storeBytes(of: row.evenHalf, as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(odd).storeBytes(of: row.oddHalf, as: SIMD4<Float>.self)
+        case 2:
+            UnsafeMutableRawPointer(even).storeBytes(of: row.lowHalf.evenHalf, as: SIMD2<Float>.self)
+            UnsafeMutableRawPointer(odd).storeBytes(of: row.lowHalf.oddHalf, as: SIMD2<Float>.self)
+        default: even[0] = row[0]; odd[0] = row[1]
         }
     }
 

@@ -168,6 +168,9 @@ extension Winograd {
     static func transformOutputGradientVector(_ dy: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
                                               b0: Int, nb: Int, into mg: UnsafeMutablePointer<Float>) {
         let (ty, tx) = tiles(h, w)
+        if tx < lanes && lanes % tx == 0 {
+            return transformOutputGradientAcrossRows(dy, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: mg)
+        }
         let tileCount = nb * ty * tx
         let plane = planeStride(rows: o, tiles: tileCount)
         for oc in 0..<o {
