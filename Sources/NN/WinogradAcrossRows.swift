@@ -73,6 +73,7 @@ extension Winograd {
         }
     }
 
+    /// Four or two unaligned entries (also loadPrefix8's).
     @inline(__always) static func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
     @inline(__always) static func load2(_ p: UnsafePointer<Float>) -> SIMD2<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD2<Float>.self) }
 

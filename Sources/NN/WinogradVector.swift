@@ -29,7 +29,6 @@ extension Winograd {
     }
 
     @inline(__always) static func loadPrefix8(_ p: UnsafePointer<Float>, _ count: Int) -> F8 {   // count < 8
-        func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self) }
         func prefix4(_ p: UnsafePointer<Float>, _ n: Int) -> SIMD4<Float> {                        // n < 4
             SIMD4(n > 0 ? p[0] : 0, n > 1 ? p[1] : 0, n > 2 ? p[2] : 0, 0)
         }
