@@ -37,9 +37,10 @@ public final class Conv2d<T: GemmScalar> {
         weight = Parameter(qualified(name, "weight"), [outChannels, inChannels, kernel, kernel])
     }
 
-    /// This layer's algorithm for each pass.
+    /// This layer's algorithm for each pass (for the input of the last forward).
     public var plan: ConvolutionPlan {
-        .choose(kernel: kernel, stride: stride, padding: padding, needsInputGrad: needsInputGrad, policy: policy)
+        .choose(kernel: kernel, stride: stride, padding: padding, width: input?.shape[3] ?? 0, needsInputGrad: needsInputGrad,
+                policy: policy)
     }
 
     public func outputSize(_ h: Int, _ w: Int) -> (Int, Int) {

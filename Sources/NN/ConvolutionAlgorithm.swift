@@ -23,8 +23,12 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
 public struct ConvolutionPolicy: Equatable, Sendable {
     /// 3×3 stride-1 padding-1 convolutions by Winograd.
     public var winograd = true
-    /// Winograd's F(4×4, 3×3) tiles instead of F(2×2, 3×3).
+    /// Winograd's F(4×4, 3×3) tiles instead of F(2×2, 3×3) at every size.
     public var largeWinogradTiles = false
+    /// Images at least this wide use F(4×4, 3×3) tiles (Int.max: never). 28: the first stage of the 28×28 and
+    /// 32×32 rows, where `bench engine --ab` measured the whole step 1.044× (w16), 1.045× (w32) and 1.022× (w64) as
+    /// fast as with F(2×2) everywhere; below it F(4×4)'s half-empty vectors cost more than its fewer products save.
+    public var largeWinogradTilesFromWidth = 28
     /// Stride-1 input gradients as a convolution of dOut with the flipped kernel (else Wᵀ·dOut + col2im).
     public var transposedInputGradient = true
     /// Every pass by the direct reference loops.
@@ -34,9 +38,10 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     public var fusedEvaluationNorm = true
 
     public init(winograd: Bool = true, largeWinogradTiles: Bool = false, transposedInputGradient: Bool = true,
-                reference: Bool = false, fusedEvaluationNorm: Bool = true) {
+                reference: Bool = false, fusedEvaluationNorm: Bool = true, largeWinogradTilesFromWidth: Int = 28) {
         (self.winograd, self.transposedInputGradient, self.reference) = (winograd, transposedInputGradient, reference)
         (self.largeWinogradTiles, self.fusedEvaluationNorm) = (largeWinogradTiles, fusedEvaluationNorm)
+        self.largeWinogradTilesFromWidth = largeWinogradTilesFromWidth
     }
 
     public static let fastest = ConvolutionPolicy()
@@ -53,8 +58,9 @@ public struct ConvolutionPlan: Equatable, Sendable {
         (self.forward, self.weightGradient, self.inputGradient) = (forward, weightGradient, inputGradient)
     }
 
-    /// The one place a layer's algorithms are chosen, from its shape and policy.
-    public static func choose(kernel k: Int, stride s: Int, padding p: Int, needsInputGrad: Bool,
+    /// The one place a layer's algorithms are chosen, from its shape (`width`: its input's, 0 before the first
+    /// forward) and policy.
+    public static func choose(kernel k: Int, stride s: Int, padding p: Int, width: Int, needsInputGrad: Bool,
                               policy: ConvolutionPolicy) -> ConvolutionPlan {
         func plan(_ f: ConvolutionAlgorithm, _ w: ConvolutionAlgorithm, _ i: ConvolutionAlgorithm) -> ConvolutionPlan {
             ConvolutionPlan(forward: f, weightGradient: w, inputGradient: needsInputGrad ? i : nil)
@@ -65,7 +71,7 @@ public struct ConvolutionPlan: Equatable, Sendable {
         if k == 3 && s == 1 && p == 1 && policy.winograd {
             // Winograd's weight gradient goes with its input gradient; without the transposed input
             // gradient both fall back to the im2col family.
-            let w: ConvolutionAlgorithm = policy.largeWinogradTiles ? .winograd4 : .winograd
+            let w: ConvolutionAlgorithm = policy.largeWinogradTiles || width >= policy.largeWinogradTilesFromWidth ? .winograd4 : .winograd
             return !needsInputGrad || transposedFits ? plan(w, w, w) : plan(w, .im2col, .col2im)
         }
         return plan(.im2col, .im2col, transposedFits ? .transposed : .col2im)

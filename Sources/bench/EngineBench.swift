@@ -27,16 +27,21 @@ struct EngineBench: ParsableCommand {
     var col2imInputGrad = false
     @Flag(help: "3×3 stride-1 convolutions through im2col + sgemm instead of Winograd (A/B).")
     var noWinograd = false
-    @Option(help: "Winograd output tiles: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)) (A/B; default: the engine's).")
+    @Option(help: "Winograd output tiles at every size: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)) (A/B; default: the engine's, F(4×4) from 28 wide).")
     var winogradTiles: Int?
+    @Option(help: "Winograd F(4×4) tiles for images at least this wide (A/B; default: the engine's, 28).")
+    var largeTilesFrom: Int?
     @Flag(help: "A/B in one process: the engine's default policy and the one the A/B flags above give take turns, step by step, and each row reports both rates and the median of the per-pair speed ratios (no PyTorch column).")
     var ab = false
     @Flag(help: "Every convolution by the direct reference loops (debugging a fast path; very slow: try --rows 16:1:28 --steps 1 --batch 16).")
     var reference = false
 
     var policy: ConvolutionPolicy {
-        ConvolutionPolicy(winograd: !noWinograd, largeWinogradTiles: winogradTiles.map { $0 == 4 } ?? ConvolutionPolicy.fastest.largeWinogradTiles,
+        var p = ConvolutionPolicy(winograd: !noWinograd, largeWinogradTiles: winogradTiles.map { $0 == 4 } ?? ConvolutionPolicy.fastest.largeWinogradTiles,
                           transposedInputGradient: !col2imInputGrad, reference: reference)
+        if winogradTiles == 2 { p.largeWinogradTilesFromWidth = .max }
+        if let largeTilesFrom { p.largeWinogradTilesFromWidth = largeTilesFrom }
+        return p
     }
 
     /// PyTorch 2.15 CPU-build figures measured when the engine was first benchmarked (same model, batch 256, 2 threads), img/s.
@@ -47,6 +52,7 @@ struct EngineBench: ParsableCommand {
         if let winogradTiles, winogradTiles != 2 && winogradTiles != 4 {
             throw ValidationError("--winograd-tiles must be 2 or 4 (got \(winogradTiles))")
         }
+        if let largeTilesFrom, largeTilesFrom < 1 { throw ValidationError("--large-tiles-from must be at least 1 (got \(largeTilesFrom))") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         guard (1...99).contains(rounds) else { throw ValidationError("--rounds must be in 1…99 (got \(rounds))") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
@@ -144,7 +150,7 @@ extension EngineBench {
     /// over pairs of B's rate over A's.
     func runAB() throws {
         let p = policy
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTiles), transposed input gradient \(p.transposedInputGradient), reference \(p.reference)")
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTiles ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }

@@ -10,14 +10,22 @@ final class ConvolutionTests: XCTestCase {
 
     /// Every policy picks the algorithms its switches allow, by shape, in one place.
     func testPlanChoosesByShapeAndPolicy() {
-        func plan(_ k: Int, _ s: Int, _ p: Int, input: Bool = true, _ policy: ConvolutionPolicy = .fastest) -> ConvolutionPlan {
-            .choose(kernel: k, stride: s, padding: p, needsInputGrad: input, policy: policy)
+        func plan(_ k: Int, _ s: Int, _ p: Int, width: Int = 14, input: Bool = true, _ policy: ConvolutionPolicy = .fastest) -> ConvolutionPlan {
+            .choose(kernel: k, stride: s, padding: p, width: width, needsInputGrad: input, policy: policy)
         }
         XCTAssertEqual(plan(1, 1, 0), ConvolutionPlan(forward: .pointwise, weightGradient: .pointwise, inputGradient: .pointwise))
         XCTAssertEqual(plan(3, 1, 1), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
         XCTAssertEqual(plan(3, 1, 1, input: false), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: nil))
         XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(largeWinogradTiles: true)),
                        ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
+        // F(4×4) from 28 wide by default; F(2×2) below, and everywhere when the width threshold is off.
+        XCTAssertEqual(plan(3, 1, 1, width: 28), ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
+        XCTAssertEqual(plan(3, 1, 1, width: 27), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
+        XCTAssertEqual(plan(3, 1, 1, width: 32, ConvolutionPolicy(largeWinogradTilesFromWidth: .max)),
+                       ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
+        XCTAssertEqual(plan(3, 1, 1, width: 9, ConvolutionPolicy(largeWinogradTilesFromWidth: 9)),
+                       ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
+        XCTAssertEqual(plan(3, 2, 1, width: 28), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .col2im))
         XCTAssertEqual(plan(3, 2, 1), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .col2im))
         XCTAssertEqual(plan(3, 1, 0), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .transposed))
         XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(winograd: false)),
