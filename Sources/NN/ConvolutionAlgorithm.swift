@@ -23,9 +23,8 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
 public struct ConvolutionPolicy: Equatable, Sendable {
     /// 3×3 stride-1 padding-1 convolutions by Winograd.
     public var winograd = true
-    /// Winograd's F(4×4, 3×3) tiles instead of F(2×2, 3×3) at every size.
-    public var largeWinogradTiles = false
-    /// Images at least this wide use F(4×4, 3×3) tiles (Int.max: never). 28: the first stage of the 28×28 and
+    /// Images at least this wide use Winograd's F(4×4, 3×3) tiles, narrower ones F(2×2, 3×3) (0: F(4×4) at every
+    /// size, `.max`: F(2×2) at every size). 28: the first stage of the 28×28 and
     /// 32×32 rows, where `bench engine --ab` measured the whole step 1.044× (w16), 1.045× (w32) and 1.022× (w64) as
     /// fast as with F(2×2) everywhere; below it F(4×4)'s half-empty vectors cost more than its fewer products save.
     public var largeWinogradTilesFromWidth = 28
@@ -37,11 +36,10 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     /// output pass (BatchNorm2d.forward(after:)); the result is identical either way.
     public var fusedEvaluationNorm = true
 
-    public init(winograd: Bool = true, largeWinogradTiles: Bool = false, transposedInputGradient: Bool = true,
-                reference: Bool = false, fusedEvaluationNorm: Bool = true, largeWinogradTilesFromWidth: Int = 28) {
+    public init(winograd: Bool = true, largeWinogradTilesFromWidth: Int = 28, transposedInputGradient: Bool = true,
+                reference: Bool = false, fusedEvaluationNorm: Bool = true) {
         (self.winograd, self.transposedInputGradient, self.reference) = (winograd, transposedInputGradient, reference)
-        (self.largeWinogradTiles, self.fusedEvaluationNorm) = (largeWinogradTiles, fusedEvaluationNorm)
-        self.largeWinogradTilesFromWidth = largeWinogradTilesFromWidth
+        (self.largeWinogradTilesFromWidth, self.fusedEvaluationNorm) = (largeWinogradTilesFromWidth, fusedEvaluationNorm)
     }
 
     public static let fastest = ConvolutionPolicy()
@@ -71,7 +69,7 @@ public struct ConvolutionPlan: Equatable, Sendable {
         if k == 3 && s == 1 && p == 1 && policy.winograd {
             // Winograd's weight gradient goes with its input gradient; without the transposed input
             // gradient both fall back to the im2col family.
-            let w: ConvolutionAlgorithm = policy.largeWinogradTiles || width >= policy.largeWinogradTilesFromWidth ? .winograd4 : .winograd
+            let w: ConvolutionAlgorithm = width >= policy.largeWinogradTilesFromWidth ? .winograd4 : .winograd
             return !needsInputGrad || transposedFits ? plan(w, w, w) : plan(w, .im2col, .col2im)
         }
         return plan(.im2col, .im2col, transposedFits ? .transposed : .col2im)

@@ -37,9 +37,8 @@ struct EngineBench: ParsableCommand {
     var reference = false
 
     var policy: ConvolutionPolicy {
-        var p = ConvolutionPolicy(winograd: !noWinograd, largeWinogradTiles: winogradTiles.map { $0 == 4 } ?? ConvolutionPolicy.fastest.largeWinogradTiles,
-                          transposedInputGradient: !col2imInputGrad, reference: reference)
-        if winogradTiles == 2 { p.largeWinogradTilesFromWidth = .max }
+        var p = ConvolutionPolicy(winograd: !noWinograd, transposedInputGradient: !col2imInputGrad, reference: reference)
+        if let winogradTiles { p.largeWinogradTilesFromWidth = winogradTiles == 4 ? 0 : .max }
         if let largeTilesFrom { p.largeWinogradTilesFromWidth = largeTilesFrom }
         return p
     }
@@ -150,7 +149,7 @@ extension EngineBench {
     /// over pairs of B's rate over A's.
     func runAB() throws {
         let p = policy
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTiles ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference)")
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }

@@ -16,7 +16,7 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(plan(1, 1, 0), ConvolutionPlan(forward: .pointwise, weightGradient: .pointwise, inputGradient: .pointwise))
         XCTAssertEqual(plan(3, 1, 1), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
         XCTAssertEqual(plan(3, 1, 1, input: false), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: nil))
-        XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(largeWinogradTiles: true)),
+        XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(largeWinogradTilesFromWidth: 0)),
                        ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
         // F(4×4) from 28 wide by default; F(2×2) below, and everywhere when the width threshold is off.
         XCTAssertEqual(plan(3, 1, 1, width: 28), ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
@@ -43,10 +43,12 @@ final class ConvolutionTests: XCTestCase {
         // even those convolutions takes the col2im path.
         // The direct policy runs the reference itself through the layer (the --reference debug path).
         // Both Winograd tilings, F(2×2, 3×3) and F(4×4, 3×3) (9×8 images: partial tiles of either).
-        for (transposed, winograd, large) in [(true, true, false), (true, true, true), (true, false, false), (false, true, false),
-                                              (false, true, true), (false, false, false)] {
+        // (largeTilesFrom 0: F(4×4) at every size; .max: F(2×2) at every size.)
+        for (transposed, winograd, largeTilesFrom) in [(true, true, Int.max), (true, true, 0), (true, false, Int.max), (false, true, Int.max),
+                                                       (false, true, 0), (false, false, Int.max)] {
             for threads in [1, 2, 3] {
-                let policy = ConvolutionPolicy(winograd: winograd, largeWinogradTiles: large, transposedInputGradient: transposed)
+                let policy = ConvolutionPolicy(winograd: winograd, largeWinogradTilesFromWidth: largeTilesFrom,
+                                               transposedInputGradient: transposed)
                 checkAgainstDirect(Float.self, policy: policy, threads: threads, tolerance: 1e-4)
                 checkAgainstDirect(Double.self, policy: policy, threads: threads, tolerance: 1e-10)
             }
