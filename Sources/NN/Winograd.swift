@@ -23,11 +23,17 @@ public enum Winograd: WinogradTiling {
     /// Distance between ξ planes of a [16, rows, tiles] workspace.
     @inline(__always) public static func planeStride(rows: Int, tiles: Int) -> Int { rows * tiles + planePadding }
 
+    /// Threads for a weight transform of `kernels` 3×3 kernels: every forward pass runs one on the thread
+    /// that drives the step, and at 64–128 channels it is too big (≈ 2 % of a w16 step) to leave the other
+    /// cores idle; below 1024 kernels the hand-off costs more than it saves. Kernels are independent, so
+    /// the result is the same at any thread count.
+    @inline(__always) static func weightThreads(_ kernels: Int) -> Int { kernels >= 1024 ? NNRuntime.threads : 1 }
+
     /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the kernels g = weights[o, c, ·, ·].   weights: [O, C, 3, 3]
     public static func transformWeights<T: GemmScalar>(_ g: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
                                                 into u: UnsafeMutablePointer<T>) {
         let half = T(1) / 2
-        for oc in 0..<o {
+        parallelFor(o, threads: Winograd.weightThreads(o * c)) { oc in
             for ic in 0..<c {
                 let k = g + (oc * c + ic) * 9
                 // t = G·g (4×3), one column at a time; then each row of t times Gᵀ (4 values)

@@ -59,7 +59,7 @@ public enum Winograd4: WinogradTiling {
     /// U[ξ, o, c] = (G·g·Gᵀ)[ξ] for the kernels g = weights[o, c, ·, ·].   weights: [O, C, 3, 3]
     public static func transformWeights<T: GemmScalar>(_ g: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
                                                        into u: UnsafeMutablePointer<T>) {
-        for oc in 0..<o {
+        parallelFor(o, threads: Winograd.weightThreads(o * c)) { oc in
             for ic in 0..<c {
                 let k = g + (oc * c + ic) * 9
                 // G·g, one column at a time (tuples, not arrays: this runs on every forward pass)

@@ -25,6 +25,35 @@ final class WinogradTransformTests: XCTestCase {
         }
     }
 
+    /// The weight transforms of a layer big enough to split over threads (40×32 kernels) give, bit for bit
+    /// and at every thread count, each kernel's transform on its own (a 1×1 layer, never split), in its
+    /// place in every ξ plane; every entry written.
+    func testWeightTransformsAreEachKernelsAtEveryThreadCount() {
+        let saved = NNRuntime.threads
+        defer { NNRuntime.threads = saved }
+        let (o, c) = (40, 32)
+        let g = values(o * c * 9, seed: 71)
+        func check<W: WinogradTiling>(_: W.Type, _ name: String) {
+            var kernelwise = [Float](repeating: sentinel, count: W.planes * o * c)
+            for oc in 0..<o {
+                for ic in 0..<c {
+                    var one = [Float](repeating: sentinel, count: W.planes)
+                    W.transformWeights(Array(g[((oc * c + ic) * 9)..<((oc * c + ic + 1) * 9)]), outChannels: 1, inChannels: 1, into: &one)
+                    for xi in 0..<W.planes { kernelwise[(xi * o + oc) * c + ic] = one[xi] }
+                }
+            }
+            for threads in [1, 2, 3] {
+                NNRuntime.threads = threads
+                var u = [Float](repeating: sentinel, count: W.planes * o * c)
+                W.transformWeights(g, outChannels: o, inChannels: c, into: &u)
+                assertBitIdentical(u, kernelwise, "\(name) weights, \(threads) threads")
+                XCTAssertFalse(u.contains { $0.isNaN }, "\(name) weights, \(threads) threads: an entry never written")
+            }
+        }
+        check(Winograd.self, "F(2×2)")
+        check(Winograd4.self, "F(4×4)")
+    }
+
     func testInputTransformMatchesReference() {
         for (h, w) in sizes {
             let (ty, tx) = Winograd.tiles(h, w)
