@@ -1,4 +1,7 @@
 /// y = x·Wᵀ + b on row-major `[B, In]` → `[B, Out]`, weight `[Out, In]` as nn.Linear.
+/// Its products (the projection head's: batch × at most 8w × 8w) run single-threaded in the caller: a
+/// multi-threaded one costs more in hand-off than it saves at this size, and wakes OpenBLAS's threads,
+/// which then spin (sched_yield) against the engine's workers — ≈ 10 % of an `embed` run's perf samples.
 public final class Linear<T: GemmScalar> {
     public let inFeatures: Int, outFeatures: Int
     public let weight: Parameter<T>            // [Out, In]
@@ -26,8 +29,10 @@ public final class Linear<T: GemmScalar> {
         input = x
         output.reshape([b, outFeatures])
         for i in 0..<b { (output.data + i * outFeatures).update(from: bias.value.data, count: outFeatures) }
-        T.gemm(false, true, b, outFeatures, inFeatures, 1, x.data, inFeatures, weight.value.data, inFeatures,
-               1, output.data, outFeatures)
+        BLASRuntime.singleThreaded {
+            T.gemm(false, true, b, outFeatures, inFeatures, 1, x.data, inFeatures, weight.value.data, inFeatures,
+                   1, output.data, outFeatures)
+        }
         return output
     }
 
@@ -36,14 +41,18 @@ public final class Linear<T: GemmScalar> {
     public func backward(_ dOut: Tensor<T>) -> Tensor<T> {
         guard let x = input else { preconditionFailure("Linear.backward before forward") }
         let b = x.shape[0]
-        T.gemm(true, false, outFeatures, inFeatures, b, 1, dOut.data, outFeatures, x.data, inFeatures,
-               1, weight.grad.data, inFeatures)
+        BLASRuntime.singleThreaded {
+            T.gemm(true, false, outFeatures, inFeatures, b, 1, dOut.data, outFeatures, x.data, inFeatures,
+                   1, weight.grad.data, inFeatures)
+        }
         for i in 0..<b {
             for o in 0..<outFeatures { bias.grad.data[o] += dOut.data[i * outFeatures + o] }
         }
         inputGrad.reshape([b, inFeatures])
-        T.gemm(false, false, b, inFeatures, outFeatures, 1, dOut.data, outFeatures, weight.value.data, inFeatures,
-               0, inputGrad.data, inFeatures)
+        BLASRuntime.singleThreaded {
+            T.gemm(false, false, b, inFeatures, outFeatures, 1, dOut.data, outFeatures, weight.value.data, inFeatures,
+                   0, inputGrad.data, inFeatures)
+        }
         return inputGrad
     }
 
