@@ -44,21 +44,25 @@ extension Winograd4 {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
         let plane = Winograd.planeStride(rows: channels, tiles: tileCount)
-        let kp = Winograd.vectorTiles(tx) + lanes     // entries per phase of a padded row: k = 0 ..< kp
+        // Entries per phase of a padded row, k = 0 ..< kp: what the tiles read (one past the last vector of
+        // tiles) and what splitPhases writes; a padded row's four phases, rounded up to whole vectors, are
+        // `stride` apart. (At 28 wide: 9 entries a phase and 5 vectors a row, where 8 + 8 made 8 vectors.)
+        let kp = max(Winograd.vectorTiles(tx) + 1, (w - 1) / 32 * 8 + lanes + 1)
+        let stride = (4 * kp + lanes - 1) / lanes * lanes
         let paddedRows = 4 * ty + 2                   // image rows −1 ... 4·ty
-        let scratchCount = 4 * paddedRows * kp + 24 * kp
+        let scratchCount = (paddedRows + 6) * stride
         withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
-            let split = scratch.baseAddress!          // [paddedRows, 4 phases, kp]: phase j, k = column 4k − 1 + j
-            let rows = split + 4 * paddedRows * kp    // [6 (Bᵀ rows), 4 phases, kp]
+            let split = scratch.baseAddress!          // [paddedRows, 4 phases, kp] (rows `stride` apart): phase j, k = column 4k − 1 + j
+            let rows = split + paddedRows * stride    // [6 (Bᵀ rows), 4 phases, kp], the same strides
             split.initialize(repeating: 0, count: scratchCount)   // the padding stays zero for every image
             for c in 0..<channels {
                 for i in 0..<nb {
-                    splitPhases(x + (c * batch + b0 + i) * h * w, h: h, w: w, kp: kp, into: split)
+                    splitPhases(x + (c * batch + b0 + i) * h * w, h: h, w: w, kp: kp, stride: stride, into: split)
                     for tyi in 0..<ty {
                         // Bᵀ down the six padded rows 4·tyi ... 4·tyi+5, all four phases at once.
-                        let r0 = split + (4 * tyi) * 4 * kp, stride = 4 * kp
+                        let r0 = split + (4 * tyi) * stride
                         var k = 0
-                        while k < 4 * kp {
+                        while k < stride {
                             let t = inputColumn(load8(r0 + k), load8(r0 + stride + k), load8(r0 + 2 * stride + k),
                                                 load8(r0 + 3 * stride + k), load8(r0 + 4 * stride + k), load8(r0 + 5 * stride + k))
                             store(t.0, rows + k); store(t.1, rows + stride + k); store(t.2, rows + 2 * stride + k)
@@ -87,11 +91,11 @@ extension Winograd4 {
 
     /// One image's rows into `split` (row y at padded row y+1): phase j at k holds x[y, 4k − 1 + j].
     /// Entries outside the image are never written with anything but zero.
-    @inline(__always) static func splitPhases(_ src: UnsafePointer<Float>, h: Int, w: Int, kp: Int,
+    @inline(__always) static func splitPhases(_ src: UnsafePointer<Float>, h: Int, w: Int, kp: Int, stride: Int,
                                               into split: UnsafeMutablePointer<Float>) {
         for y in 0..<h {
             let row = src + y * w
-            let p0 = split + (y + 1) * 4 * kp, p1 = p0 + kp, p2 = p1 + kp, p3 = p2 + kp
+            let p0 = split + (y + 1) * stride, p1 = p0 + kp, p2 = p1 + kp, p3 = p2 + kp
             var q = 0
             while q < w {
                 let (a, b, c, d) = phases(loadPrefix32(row + q, w - q))   // columns q + 4n + 0 … 3
