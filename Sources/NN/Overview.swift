@@ -24,6 +24,8 @@
 ///   this beat one multi-threaded sgemm per chunk by ~1.3–1.8× on the w16 bench row (no OpenBLAS thread
 ///   hand-offs; im2col runs in parallel). Weight gradients are summed per worker, in worker order, so
 ///   results are reproducible for a given thread count (not across thread counts).
+///   Linear's products (the head's) run single-threaded in the caller, so a forward or backward through the
+///   encoder never wakes OpenBLAS's own threads (once woken they spin against the engine's workers).
 /// - Convolution algorithms (ConvolutionAlgorithm.swift, one file each; chosen per layer from its shape
 ///   and `Conv2d.policy` by `ConvolutionPlan.choose`): 1×1 by one sgemm (PointwiseConvolution); 3×3
 ///   stride-1 padding-1 forward, input and weight gradients by Winograd F(2×2, 3×3) (WinogradConvolution,
