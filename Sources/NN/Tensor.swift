@@ -13,9 +13,11 @@ public enum NNRuntime {
     /// Target size of a convolution's im2col workspace, in elements: small enough to stay near the
     /// caches between im2col and sgemm's packing (1 MiB of Float measured faster than 16 MiB on the
     /// w16 bench row), but never fewer than `minColumns` columns so sgemm keeps an efficient shape.
+    /// 128 columns: `bench engine --ab --min-columns 128` against 512 gave 1.03–1.06× (w16), 1.03–1.08× (w32) and
+    /// 1.13× (w64) on Zen 5 (2026-12-04): chunks of Winograd's V and M that stay nearer L2 beat wider sgemms.
     /// Tests lower both to exercise chunking.
     nonisolated(unsafe) public static var maxColElements: Int = 1 << 18
-    nonisolated(unsafe) public static var minColumns: Int = 512
+    nonisolated(unsafe) public static var minColumns: Int = 128
 }
 
 /// A contiguous buffer with a shape. Workspaces reshape in place and reallocate only when they must

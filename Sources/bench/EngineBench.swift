@@ -21,8 +21,8 @@ struct EngineBench: ParsableCommand {
     @Flag(help: "Skip the PyTorch comparison even when torch is importable.") var noTorch = false
     @Flag(help: "Also print where a step's time goes.") var phases = false
     @Option(help: "Threads for the engine's own loops (default: --threads).") var loopThreads: Int?
-    @Option(help: "im2col workspace limit in elements (default: the engine's).") var colLimit: Int?
-    @Option(help: "Fewest sgemm columns per chunk (default: the engine's).") var minColumns: Int?
+    @Option(help: "im2col and Winograd workspace limit in elements (default: the engine's; with --ab, B's only).") var colLimit: Int?
+    @Option(help: "Fewest sgemm columns per chunk (default: the engine's; with --ab, B's only).") var minColumns: Int?
     @Flag(help: "Stride-1 conv input gradients through sgemm + col2im instead of the transposed convolution (A/B).")
     var col2imInputGrad = false
     @Flag(help: "3×3 stride-1 convolutions through im2col + sgemm instead of Winograd (A/B).")
@@ -69,8 +69,8 @@ struct EngineBench: ParsableCommand {
     func run() throws {
         try BLASRuntime.configure(core: blasCore, threads: threads)
         NNRuntime.threads = loopThreads ?? threads
-        if let colLimit { NNRuntime.maxColElements = colLimit }
-        if let minColumns { NNRuntime.minColumns = minColumns }
+        if !ab, let colLimit { NNRuntime.maxColElements = colLimit }
+        if !ab, let minColumns { NNRuntime.minColumns = minColumns }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: CPU \(Machine.summary)")
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
@@ -149,21 +149,29 @@ extension EngineBench {
     /// over pairs of B's rate over A's.
     func runAB() throws {
         let p = policy
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference)")
+        // The chunking limits are the engine's globals: B's are set around each of its steps, A's restored after.
+        let aLimits = (NNRuntime.maxColElements, NNRuntime.minColumns)
+        let bLimits = (colLimit ?? aLimits.0, minColumns ?? aLimits.1)
+        func runB(_ step: MoCoStep) {
+            (NNRuntime.maxColElements, NNRuntime.minColumns) = bLimits
+            step.run()
+            (NNRuntime.maxColElements, NNRuntime.minColumns) = aLimits
+        }
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1))")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }
             let (width, channels, size) = (parts[0], parts[1], parts[2])
             let a = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: .fastest)
             let b = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: policy)
-            for step in [a, b, a, b] { step.run() }                      // warm-up: allocates every workspace
+            a.run(); runB(b); a.run(); runB(b)                          // warm-up: allocates every workspace
             var (aRates, bRates, ratios) = ([Double](), [Double](), [Double]())
             for _ in 0..<(steps * rounds) {
                 var t0 = BenchSupport.now()
                 a.run()
                 let aSeconds = BenchSupport.now() - t0
                 t0 = BenchSupport.now()
-                b.run()
+                runB(b)
                 let bSeconds = BenchSupport.now() - t0
                 aRates.append(Double(batch) / aSeconds); bRates.append(Double(batch) / bSeconds); ratios.append(aSeconds / bSeconds)
             }
