@@ -14,6 +14,13 @@ public enum BLASRuntime {
     /// Kernels we may choose, weakest first; each needs the features of the ones before it.
     public static let knownCores = ["Prescott", "Nehalem", "Sandybridge", "Haswell", "SkylakeX", "Cooperlake"]
 
+    /// OPENBLAS_THREAD_TIMEOUT unless the environment sets one: after a multi-threaded call OpenBLAS's idle
+    /// threads spin in sched_yield for 2^28 cycles by default (≈ 0.1 s) before they sleep, sharing the cores with
+    /// the engine's own workers (≈ 4.6 % of a w16 `bench engine` run's perf samples on Zen 5); 2^4 cycles, its
+    /// minimum, puts them to sleep at once (0.1 %), at the price of a wake-up per multi-threaded call.
+    /// Like the kernel, it is read when the library loads, so it travels with the same re-exec.
+    static let defaultThreadTimeout = "4"
+
     /// The environment marker that stops a second re-exec.
     static let reexecMarker = "NS_BLAS_REEXEC"
 
@@ -35,7 +42,10 @@ public enum BLASRuntime {
             target = name
         }
         let current = env["OPENBLAS_CORETYPE"]
-        if env[reexecMarker] == nil, current != target || (choice.lowercased() == "auto" && env["OPENBLAS_L2_SIZE"] != nil) {
+        let needsTimeout = env["OPENBLAS_THREAD_TIMEOUT"] == nil
+        if env[reexecMarker] == nil,
+           needsTimeout || current != target || (choice.lowercased() == "auto" && env["OPENBLAS_L2_SIZE"] != nil) {
+            if needsTimeout { setenv("OPENBLAS_THREAD_TIMEOUT", defaultThreadTimeout, 1) }
             if let target { setenv("OPENBLAS_CORETYPE", target, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
             // The cache-size override travels with the inherited core choice; drop it with that choice.
             if choice.lowercased() == "auto" { unsetenv("OPENBLAS_L2_SIZE") }
@@ -64,7 +74,8 @@ public enum BLASRuntime {
     /// What provenance records about the math library.
     public static var provenance: [String: String] {
         ["blas_core": coreName, "blas_threads": String(openblas_get_num_threads()),
-         "blas_config": String(cString: openblas_get_config())]
+         "blas_config": String(cString: openblas_get_config()),
+         "blas_thread_timeout": ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] ?? "OpenBLAS's default"]
     }
 
     /// The best kernel the CPU and OS support, or nil when unknown (OpenBLAS then detects by itself).

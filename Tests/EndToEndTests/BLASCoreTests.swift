@@ -21,14 +21,26 @@ final class BLASCoreTests: XCTestCase {
         return path
     }
 
-    func coreRecorded(env: [String: String], extra: [String] = []) throws -> String {
+    func provenanceRecorded(env: [String: String], extra: [String] = []) throws -> [String: Any] {
         let dir = try TestSupport.scratchDir("blas")
         let train = try features(dir, "train.safetensors.zst"), test = try features(dir, "test.safetensors.zst")
         let out = dir.appendingPathComponent("knn.json").path
         let r = try TestSupport.runStage("knn", ["--train", train, "--test", test, "--k", "5", "--out", out] + extra, env: env)
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
-        return (json["extra"] as! [String: Any])["blas_core"] as! String
+        return json["extra"] as! [String: Any]
+    }
+
+    func coreRecorded(env: [String: String], extra: [String] = []) throws -> String {
+        try provenanceRecorded(env: env, extra: extra)["blas_core"] as! String
+    }
+
+    /// OpenBLAS's idle threads sleep at once unless the environment asks otherwise (BLASRuntime.defaultThreadTimeout).
+    func testThreadTimeoutDefaultsToImmediateSleepAndTheEnvironmentWins() throws {
+        if ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil {        // a stage inherits this process's environment
+            XCTAssertEqual(try provenanceRecorded(env: ["NS_BLAS_CORE": "auto"])["blas_thread_timeout"] as? String, "4")
+        }
+        XCTAssertEqual(try provenanceRecorded(env: ["NS_BLAS_CORE": "auto", "OPENBLAS_THREAD_TIMEOUT": "20"])["blas_thread_timeout"] as? String, "20")
     }
 
     func testBestKernelByDefaultAndExplicitChoiceWins() throws {
