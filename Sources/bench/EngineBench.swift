@@ -31,6 +31,8 @@ struct EngineBench: ParsableCommand {
     var winogradTiles: Int?
     @Option(help: "Winograd F(4×4) tiles for images at least this wide (A/B; default: the engine's, 28).")
     var largeTilesFrom: Int?
+    @Flag(help: "Parallel sections through Dispatch instead of the spinning worker pool (A/B; with --ab, B's only).")
+    var dispatchWorkers = false
     @Flag(help: "A/B in one process: the engine's default policy and the one the A/B flags above give take turns, step by step, and each row reports both rates and the median of the per-pair speed ratios (no PyTorch column).")
     var ab = false
     @Flag(help: "Every convolution by the direct reference loops (debugging a fast path; very slow: try --rows 16:1:28 --steps 1 --batch 16).")
@@ -71,6 +73,7 @@ struct EngineBench: ParsableCommand {
         NNRuntime.threads = loopThreads ?? threads
         if !ab, let colLimit { NNRuntime.maxColElements = colLimit }
         if !ab, let minColumns { NNRuntime.minColumns = minColumns }
+        if !ab, dispatchWorkers { WorkerPool.enabled = false }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: CPU \(Machine.summary)")
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
@@ -154,10 +157,12 @@ extension EngineBench {
         let bLimits = (colLimit ?? aLimits.0, minColumns ?? aLimits.1)
         func runB(_ step: MoCoStep) {
             (NNRuntime.maxColElements, NNRuntime.minColumns) = bLimits
+            WorkerPool.enabled = !dispatchWorkers
             step.run()
             (NNRuntime.maxColElements, NNRuntime.minColumns) = aLimits
+            WorkerPool.enabled = true
         }
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1))")
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }
