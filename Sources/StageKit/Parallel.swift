@@ -6,16 +6,7 @@ import Synchronization
 /// chunks so each index is processed exactly once; callers make results independent of scheduling
 /// by writing to index-addressed slots and drawing randomness from per-index RNG streams.
 public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
-    guard count > 0 else { return }
-    let workers = max(1, min(threads, count))
-    if workers == 1 {
-        for i in 0..<count { body(i) }
-        return
-    }
-    runWorkers(workers) { w in
-        let lo = count * w / workers, hi = count * (w + 1) / workers
-        for i in lo..<hi { body(i) }
-    }
+    parallelRanges(count, threads: threads) { range in for i in range { body(i) } }
 }
 
 /// Like `parallelFor`, but hands each worker a contiguous range (for loops with per-worker scratch).
