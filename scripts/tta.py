@@ -6,7 +6,8 @@ usage: tta.py --bin .build/release --pretrain-set P --train T --test S --out DIR
               [--threads 2] [--monitor-limit 10000] [--budgets 60,120,300,600] [--no-torch]
 
 Both engines train on the very same views (the project's augment stage, made before any clock starts)
-with the same settings and thread count, one after the other. After every epoch each encoder is scored
+with the same settings and thread count, taking turns epoch by epoch (ours, then PyTorch's), so that the
+drift of a shared machine's speed falls on both alike. After every epoch each encoder is scored
 the same way, off the clock: the kNN monitor's protocol (the project's `embed` + `knn`: k 200, τ 0.1 on
 the L2-normalised projection, the first --monitor-limit training images against the whole test split).
 The target is the raw-pixel kNN under the same protocol. Reported per engine: the training seconds
@@ -81,44 +82,44 @@ def main():
     print(f"tta: raw-pixel kNN {target:.2f} (monitor protocol: {a.monitor_limit} train images, k 200, τ 0.1, projection); "
           f"{a.epochs} epochs of views ready", flush=True)
 
-    engines = {}
-    # This project: one pretrain process per epoch, as make runs it.
-    rows, clock, previous = [], 0.0, None
+    engines = {"ours": []}
+    recipe = None
+    if use_torch:
+        import torch
+        torch.set_num_threads(a.threads)
+        recipe = torch_calibrate.TorchRecipe(a)
+        engines["torch"] = []
+    # The engines take turns epoch by epoch (ours, then PyTorch's, on the same views), so both train under
+    # the same drift of a shared machine's speed; each engine's clock counts only its own training.
+    clocks, previous = {"ours": 0.0, "torch": 0.0}, None
     for e, v in enumerate(views, start=1):
+        # This project: one pretrain process per epoch, as make runs it.
         ckpt = work("ours", f"epoch-{e:03d}.safetensors.zst")
         cmd = [f"{a.bin}/pretrain", "--views", v, *(["--resume", previous] if previous else []), *a.pretrain_args.split(),
                "--threads", str(a.threads), "--out", ckpt]
         start = time.perf_counter()
         run(cmd)
-        clock += time.perf_counter() - start
+        clocks["ours"] += time.perf_counter() - start
         for split, data in [("train", monitor_train), ("test", a.test)]:
             run([f"{a.bin}/embed", "--encoder", "checkpoint", "--checkpoint", ckpt, "--dataset", data, "--threads", str(a.threads),
                  "--out", work("ours", f"{split}-{e:03d}.safetensors.zst")])
         top1 = knn_top1(a, work("ours", f"train-{e:03d}.safetensors.zst"), work("ours", f"test-{e:03d}.safetensors.zst"),
                         work("ours", f"knn-{e:03d}.json"))
-        rows.append({"epoch": e, "seconds": clock, "knn": top1})
-        print(f"tta: ours  epoch {e}: {clock:7.1f} s, kNN {top1:.2f}", flush=True)
+        engines["ours"].append({"epoch": e, "seconds": clocks["ours"], "knn": top1})
+        print(f"tta: ours  epoch {e}: {clocks['ours']:7.1f} s, kNN {top1:.2f}", flush=True)
         if previous:
             os.remove(previous)
         previous = ckpt
-    engines["ours"] = rows
-
-    if use_torch:
-        import torch
-        torch.set_num_threads(a.threads)
-        recipe = torch_calibrate.TorchRecipe(a)
-        rows, clock = [], 0.0
-        for e, v in enumerate(views, start=1):
+        if recipe is not None:
             start = time.perf_counter()
             recipe.train_epoch(v)
-            clock += time.perf_counter() - start
+            clocks["torch"] += time.perf_counter() - start
             for split, data in [("train", monitor_train), ("test", a.test)]:
                 recipe.save_features(data, work("torch", f"{split}-{e:03d}.safetensors.zst"))
             top1 = knn_top1(a, work("torch", f"train-{e:03d}.safetensors.zst"), work("torch", f"test-{e:03d}.safetensors.zst"),
                             work("torch", f"knn-{e:03d}.json"))
-            rows.append({"epoch": e, "seconds": clock, "knn": top1})
-            print(f"tta: torch epoch {e}: {clock:7.1f} s, kNN {top1:.2f}", flush=True)
-        engines["torch"] = rows
+            engines["torch"].append({"epoch": e, "seconds": clocks["torch"], "knn": top1})
+            print(f"tta: torch epoch {e}: {clocks['torch']:7.1f} s, kNN {top1:.2f}", flush=True)
 
     def reached(rows):
         return next((r["seconds"] for r in rows if r["knn"] >= target), None)

@@ -48,13 +48,13 @@ public final class BasicBlock<T: GemmScalar> {
     public func backward(_ dOut: Tensor<T>) -> Tensor<T> {
         sumGrad.reshape(output.shape)
         let (y, dy, ds) = (output.data, dOut.data, sumGrad.data)
-        parallelRanges(output.count, threads: NNRuntime.threads) { r in
+        parallelBlocks(output.count, threads: NNRuntime.threads) { r in
             VectorKernels.reluMask(dy, y, ds, r)
         }
         let dx = conv1.backward(bn1.backward(conv2.backward(bn2.backward(sumGrad))))   // [I, B, H, W]
         let dShortcut = downsampleConv.map { $0.backward(downsampleBN!.backward(sumGrad)) } ?? sumGrad
         let (d, e) = (dx.data, dShortcut.data)
-        parallelRanges(dx.count, threads: NNRuntime.threads) { r in
+        parallelBlocks(dx.count, threads: NNRuntime.threads) { r in
             VectorKernels.add(d, e, r)
         }
         return dx

@@ -120,6 +120,17 @@ public final class Conv2d<T: GemmScalar> {
         }
     }
 
+    /// body(worker, images) for the consecutive runs of `unit` images that cover 0..<items, each run
+    /// claimed by whichever worker is free (parallelUnits), with single-threaded sgemm. For passes whose
+    /// result for an image depends only on that image (forward, input gradient): the runs are fixed by
+    /// `unit`, so the values do not depend on which worker ran which run; `worker` picks scratch only.
+    func forEachUnit(_ workers: Int, items: Int, unit: Int, _ body: (Int, Range<Int>) -> Void) {
+        let units = (items + unit - 1) / unit
+        BLASRuntime.singleThreaded {
+            parallelUnits(units, threads: workers) { wk, u in body(wk, (u * unit)..<min(items, (u + 1) * unit)) }
+        }
+    }
+
     /// Per-worker workspaces: `cols[w]` of `colElements`, `colGrads[w]` of `colGradElements`, and for
     /// workers after the first a partial weight gradient of `weightGradShape`.
     func prepareWorkspaces(workers: Int, colElements: Int = 0, colGradElements: Int = 0, weightGradShape: [Int]? = nil) {

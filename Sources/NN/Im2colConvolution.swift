@@ -50,7 +50,11 @@ extension Conv2d {
         let (b, ho, wo) = (output.shape[1], output.shape[2], output.shape[3])
         let spatial = ho * wo, n = b * spatial
         let (o, kk, wt, ys) = (outChannels, K, weight.value.data, output.data)
-        forEachIm2colChunk(x, ho: ho, wo: wo) { _, col, b0, nb, _ in
+        let (workers, chunk) = im2colSplit(batch: b, spatial: spatial)
+        prepareWorkspaces(workers: workers, colElements: K * chunk * spatial)
+        forEachUnit(workers, items: b, unit: chunk) { wk, images in
+            let (col, b0, nb) = (self.cols[wk].data, images.lowerBound, images.count)
+            self.im2col(x, b0: b0, nb: nb, ho: ho, wo: wo, into: col)
             T.gemm(false, false, o, nb * spatial, kk, 1, wt, kk, col, nb * spatial, 0, ys + b0 * spatial, n)
         }
     }
@@ -74,13 +78,11 @@ extension Conv2d {
         let (o, kk, wt, dy) = (outChannels, K, weight.value.data, dOut.data)
         let (workers, chunk) = im2colSplit(batch: b, spatial: spatial)
         prepareWorkspaces(workers: workers, colGradElements: kk * chunk * spatial)
-        forEachWorker(workers, items: b) { wk, images in
-            let colGrad = self.colGrads[wk].data
-            self.forEachChunk(images, chunk: chunk) { b0, nb in
-                let count = nb * spatial
-                T.gemm(true, false, kk, count, o, 1, wt, kk, dy + b0 * spatial, n, 0, colGrad, count)
-                self.col2im(from: colGrad, b0: b0, nb: nb, h: h, w: w, ho: ho, wo: wo, batch: b)
-            }
+        forEachUnit(workers, items: b, unit: chunk) { wk, images in
+            let (colGrad, b0, nb) = (self.colGrads[wk].data, images.lowerBound, images.count)
+            let count = nb * spatial
+            T.gemm(true, false, kk, count, o, 1, wt, kk, dy + b0 * spatial, n, 0, colGrad, count)
+            self.col2im(from: colGrad, b0: b0, nb: nb, h: h, w: w, ho: ho, wo: wo, batch: b)
         }
     }
 

@@ -10,7 +10,7 @@ public final class ReLU<T: GemmScalar> {
     public func forward(_ x: Tensor<T>) -> Tensor<T> {
         output.reshape(x.shape)
         let (src, dst) = (x.data, output.data)
-        parallelRanges(x.count, threads: NNRuntime.threads) { r in
+        parallelBlocks(x.count, threads: NNRuntime.threads) { r in
             for i in r { dst[i] = src[i] > 0 ? src[i] : 0 }
         }
         return output
@@ -20,7 +20,7 @@ public final class ReLU<T: GemmScalar> {
     public func backward(_ dOut: Tensor<T>) -> Tensor<T> {
         inputGrad.reshape(output.shape)
         let (y, dy, dx) = (output.data, dOut.data, inputGrad.data)
-        parallelRanges(output.count, threads: NNRuntime.threads) { r in
+        parallelBlocks(output.count, threads: NNRuntime.threads) { r in
             for i in r { dx[i] = y[i] > 0 ? dy[i] : 0 }
         }
         return inputGrad

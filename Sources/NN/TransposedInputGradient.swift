@@ -14,13 +14,11 @@ extension Conv2d {
         flipWeights()
         prepareWorkspaces(workers: workers, colGradElements: o * k * k * chunk * inSpatial)
         let wf = flippedWeight.data
-        forEachWorker(workers, items: b) { wk, images in
-            let colGrad = self.colGrads[wk].data
-            self.forEachChunk(images, chunk: chunk) { b0, nb in
-                self.im2col(dy, channels: o, batch: b, h: ho, w: wo, stride: 1, padding: pT, b0: b0, nb: nb, ho: h, wo: w, into: colGrad)
-                let count = nb * inSpatial
-                T.gemm(false, false, ci, count, o * k * k, 1, wf, o * k * k, colGrad, count, 0, dx + b0 * inSpatial, b * inSpatial)
-            }
+        forEachUnit(workers, items: b, unit: chunk) { wk, images in
+            let (colGrad, b0, nb) = (self.colGrads[wk].data, images.lowerBound, images.count)
+            self.im2col(dy, channels: o, batch: b, h: ho, w: wo, stride: 1, padding: pT, b0: b0, nb: nb, ho: h, wo: w, into: colGrad)
+            let count = nb * inSpatial
+            T.gemm(false, false, ci, count, o * k * k, 1, wf, o * k * k, colGrad, count, 0, dx + b0 * inSpatial, b * inSpatial)
         }
     }
 }

@@ -48,7 +48,7 @@ extension Conv2d {
         let workers = workerCount(b)
         let chunk = prepareWinogradWorkspaces(W.self, workers: workers, batch: b, h: h, w: w, inChannels: c, outChannels: o)
         let u = winogradWeights.data
-        forEachWorker(workers, items: b) { wk, images in
+        forEachUnit(workers, items: b, unit: chunk) { wk, images in
             W.convolve(src, inChannels: c, batch: b, h: h, w: w, u: u, outChannels: o, images: images, chunk: chunk,
                               v: self.winogradV[wk].data, m: self.winogradM[wk].data, y: dst, epilogue: epilogue)
         }

@@ -2,11 +2,22 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Runs `body(i)` for i in 0..<count on up to `threads` workers. Work is split into contiguous
-/// chunks so each index is processed exactly once; callers make results independent of scheduling
-/// by writing to index-addressed slots and drawing randomness from per-index RNG streams.
+/// Runs `body(i)` for i in 0..<count on up to `threads` workers, each index exactly once; callers make
+/// results independent of scheduling by writing to index-addressed slots and drawing randomness from
+/// per-index RNG streams (which worker runs an index varies from run to run).
 public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
-    parallelRanges(count, threads: threads) { range in for i in range { body(i) } }
+    parallelBlocks(count, threads: threads) { range in for i in range { body(i) } }
+}
+
+/// Runs `body` on blocks of consecutive indices that cover 0..<count, each block once, about eight blocks
+/// a worker, each claimed by whichever worker is free (parallelUnits): for independent indices (element-wise
+/// passes, per-channel work), so that a worker slowed by the machine runs fewer blocks. With fewer than two
+/// indices a worker, one contiguous range each (parallelRanges).
+public func parallelBlocks(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    let workers = max(1, min(threads, count))
+    guard count >= 2 * workers else { return parallelRanges(count, threads: threads, body) }
+    let block = max(1, count / (8 * workers)), blocks = (count + block - 1) / block
+    parallelUnits(blocks, threads: workers) { _, u in body((u * block)..<min(count, (u + 1) * block)) }
 }
 
 /// Like `parallelFor`, but hands each worker a contiguous range (for loops with per-worker scratch).
@@ -15,6 +26,29 @@ public func parallelRanges(_ count: Int, threads: Int, _ body: (Range<Int>) -> V
     let workers = max(1, min(threads, count))
     if workers == 1 { body(0..<count); return }
     runWorkers(workers) { w in body((count * w / workers)..<(count * (w + 1) / workers)) }
+}
+
+/// Runs `body(worker, unit)` for every unit in 0..<units on up to `threads` workers, each worker claiming the
+/// next unclaimed unit until none is left: a worker slowed by the machine (or woken late) does fewer units
+/// instead of holding the others up at the section's end. Which worker runs a unit varies from run to run,
+/// so `body` must make its results depend on `unit` alone (`worker` only picks per-worker scratch).
+public func parallelUnits(_ units: Int, threads: Int, _ body: (_ worker: Int, _ unit: Int) -> Void) {
+    guard units > 0 else { return }
+    let workers = max(1, min(threads, units))
+    if workers == 1 { for u in 0..<units { body(0, u) }; return }
+    guard WorkerPool.claimsUnits else {   // the fixed split: worker w runs its contiguous share of the units
+        return runWorkers(workers) { w in for u in (units * w / workers)..<(units * (w + 1) / workers) { body(w, u) } }
+    }
+    let next = UnitCounter()
+    runWorkers(workers) { w in
+        while case let u = next.claim(), u < units { body(w, u) }
+    }
+}
+
+/// The shared "next unit" of a `parallelUnits` section.
+final class UnitCounter: Sendable {
+    private let next = Atomic<Int>(0)
+    func claim() -> Int { next.wrappingAdd(1, ordering: .relaxed).oldValue }
 }
 
 /// body(w) for w in 0..<workers at once: on the worker pool (w = 0 on the caller), or through Dispatch when the
@@ -33,6 +67,9 @@ func runWorkers(_ workers: Int, _ body: (Int) -> Void) {
 public final class WorkerPool: @unchecked Sendable {
     /// Off: every section through Dispatch (`bench engine --ab --dispatch-workers`).
     nonisolated(unsafe) public static var enabled = true
+    /// Off: `parallelUnits` (and so `parallelFor`) gives each worker a fixed contiguous share of the units
+    /// instead of letting workers claim them (`bench engine --ab --fixed-split`; the values are the same).
+    nonisolated(unsafe) public static var claimsUnits = true
     static let shared = WorkerPool()
     static let spinLimit = 100_000
 

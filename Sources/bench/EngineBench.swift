@@ -33,6 +33,8 @@ struct EngineBench: ParsableCommand {
     var largeTilesFrom: Int?
     @Flag(help: "Parallel sections through Dispatch instead of the spinning worker pool (A/B; with --ab, B's only).")
     var dispatchWorkers = false
+    @Flag(help: "Parallel sections give each worker a fixed share of their units (convolutions' runs of images, channels, …) instead of letting free workers claim them (A/B; with --ab, B's only).")
+    var fixedSplit = false
     @Flag(help: "A/B in one process: the engine's default policy and the one the A/B flags above give take turns, step by step, and each row reports both rates and the median of the per-pair speed ratios (no PyTorch column).")
     var ab = false
     @Flag(help: "Every convolution by the direct reference loops (debugging a fast path; very slow: try --rows 16:1:28 --steps 1 --batch 16).")
@@ -74,6 +76,7 @@ struct EngineBench: ParsableCommand {
         if !ab, let colLimit { NNRuntime.maxColElements = colLimit }
         if !ab, let minColumns { NNRuntime.minColumns = minColumns }
         if !ab, dispatchWorkers { WorkerPool.enabled = false }
+        if !ab, fixedSplit { WorkerPool.claimsUnits = false }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: CPU \(Machine.summary)")
         print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
@@ -158,11 +161,13 @@ extension EngineBench {
         func runB(_ step: MoCoStep) {
             (NNRuntime.maxColElements, NNRuntime.minColumns) = bLimits
             WorkerPool.enabled = !dispatchWorkers
+            WorkerPool.claimsUnits = !fixedSplit
             step.run()
             (NNRuntime.maxColElements, NNRuntime.minColumns) = aLimits
             WorkerPool.enabled = true
+            WorkerPool.claimsUnits = true
         }
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers)")
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }

@@ -1,4 +1,5 @@
 import NN
+import StageKit
 import XCTest
 
 /// The im2col + sgemm convolution (Float, chunked and unchunked) against a naive direct convolution.
@@ -54,6 +55,32 @@ final class ConvolutionTests: XCTestCase {
             }
         }
         checkAgainstDirect(Double.self, policy: .direct, threads: 2, tolerance: 1e-12)
+    }
+
+    /// Forward and input-gradient passes hand their runs of images to whichever worker is free; the runs are
+    /// fixed, so every value is bit-identical to the fixed split's (each worker its contiguous share of runs),
+    /// on every path, thread count and chunking.
+    func testClaimedRunsGiveTheFixedSplitsValues() {
+        let saved = (NNRuntime.maxColElements, NNRuntime.minColumns, NNRuntime.threads)
+        defer { (NNRuntime.maxColElements, NNRuntime.minColumns, NNRuntime.threads) = saved; WorkerPool.claimsUnits = true }
+        NNRuntime.minColumns = 1
+        let (c, b, h, wd, o) = (3, 7, 9, 8, 4)
+        func pass(_ policy: ConvolutionPolicy, k: Int, s: Int, claims: Bool) -> [[Float]] {
+            WorkerPool.claimsUnits = claims
+            let conv = Conv2d<Float>(name: "c", inChannels: c, outChannels: o, kernel: k, stride: s, padding: 1, policy: policy)
+            conv.weight.value.set(randomArray(o * c * k * k, seed: 50).map { Float($0) })
+            let y = conv.forward(Tensor<Float>([c, b, h, wd], randomArray(c * b * h * wd, seed: 51).map { Float($0) })).array
+            let dx = conv.backward(Tensor<Float>(conv.output.shape, randomArray(y.count, seed: 52).map { Float($0) })).array
+            return [y, dx, conv.weight.grad.array]
+        }
+        for (transposed, largeTilesFrom) in [(true, Int.max), (true, 0), (false, Int.max)] {
+            let policy = ConvolutionPolicy(largeWinogradTilesFromWidth: largeTilesFrom, transposedInputGradient: transposed)
+            for threads in [2, 3] { for colLimit in [saved.0, 200] { for (k, s) in [(3, 1), (3, 2), (1, 1)] {
+                (NNRuntime.threads, NNRuntime.maxColElements) = (threads, colLimit)
+                let claimed = pass(policy, k: k, s: s, claims: true), fixed = pass(policy, k: k, s: s, claims: false)
+                XCTAssertEqual(claimed, fixed, "transposed \(transposed), F(4×4) from \(largeTilesFrom), threads \(threads), chunk limit \(colLimit), k\(k) s\(s)")
+            } } }
+        }
     }
 
     func checkAgainstDirect<T: GemmScalar>(_: T.Type, policy: ConvolutionPolicy, threads: Int, tolerance: Double) {

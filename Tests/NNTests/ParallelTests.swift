@@ -61,4 +61,36 @@ final class ParallelTests: XCTestCase {
         }
         XCTAssertEqual(Array(results), [Int](repeating: 100, count: 4 * 500))
     }
+
+    /// parallelUnits: every unit once, on workers 0..<min(threads, units); with claiming off each worker runs
+    /// its contiguous share; with it on, a worker held up by a slow unit leaves the others to the rest.
+    func testUnitsRunOnceAndAreClaimedByFreeWorkers() {
+        defer { WorkerPool.claimsUnits = true }
+        for claims in [true, false] {
+            WorkerPool.claimsUnits = claims
+            for threads in [1, 2, 3] { for units in [1, 2, 5, 64] {
+                let lock = NSLock()
+                var ran: [(worker: Int, unit: Int)] = []
+                parallelUnits(units, threads: threads) { w, u in lock.lock(); ran.append((w, u)); lock.unlock() }
+                XCTAssertEqual(ran.map(\.unit).sorted(), Array(0..<units), "claims \(claims), threads \(threads), units \(units)")
+                let workers = min(threads, units)
+                XCTAssertTrue(ran.allSatisfy { (0..<workers).contains($0.worker) })
+                if !claims {
+                    for w in 0..<workers {
+                        XCTAssertEqual(ran.filter { $0.worker == w }.map(\.unit).sorted(), Array((units * w / workers)..<(units * (w + 1) / workers)))
+                    }
+                }
+            } }
+        }
+        WorkerPool.claimsUnits = true
+        let lock = NSLock()
+        var perWorker: [Int: [Int]] = [:]
+        parallelUnits(40, threads: 2) { w, u in
+            if u == 0 { usleep(300_000) }                       // whoever takes unit 0 is held up for 0.3 s
+            lock.lock(); perWorker[w, default: []].append(u); lock.unlock()
+        }
+        let slow = perWorker.first { $0.value.contains(0) }!
+        XCTAssertLessThan(slow.value.count, 20, "the held-up worker ran \(slow.value.count) of 40 units")
+        XCTAssertEqual(perWorker.values.flatMap { $0 }.sorted(), Array(0..<40))
+    }
 }
