@@ -22,8 +22,12 @@
 ///   `BLASRuntime.configure(core:threads:)`. Convolutions split their images over `NNRuntime.threads`
 ///   workers, each running im2col and a single-threaded sgemm (`BLASRuntime.singleThreaded`): on 2 cores
 ///   this beat one multi-threaded sgemm per chunk by ~1.3–1.8× on the w16 bench row (no OpenBLAS thread
-///   hand-offs; im2col runs in parallel). Weight gradients are summed per worker, in worker order, so
-///   results are reproducible for a given thread count (not across thread counts).
+///   hand-offs; im2col runs in parallel). Forward and input-gradient passes cut the images into fixed runs
+///   (the sgemm chunk) that free workers claim (`Conv2d.forEachUnit`, StageKit's `parallelUnits`), as do
+///   per-channel and element-wise passes (`parallelFor`, `parallelBlocks`): a worker the shared machine slows
+///   runs fewer runs, and the values depend on the runs alone. Weight gradients keep one contiguous part per
+///   worker, summed in worker order, so results are reproducible for a given thread count (not across
+///   thread counts).
 ///   Linear's products (the head's) run single-threaded in the caller, so a forward or backward through the
 ///   encoder never wakes OpenBLAS's own threads (once woken they spin against the engine's workers).
 /// - Convolution algorithms (ConvolutionAlgorithm.swift, one file each; chosen per layer from its shape
