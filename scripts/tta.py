@@ -92,34 +92,32 @@ def main():
     # The engines take turns epoch by epoch (ours, then PyTorch's, on the same views), so both train under
     # the same drift of a shared machine's speed; each engine's clock counts only its own training.
     clocks, previous = {"ours": 0.0, "torch": 0.0}, None
+
+    def take_turn(name, e, train, features):
+        """One epoch of one engine: train on the clock, then its features of both splits and their kNN off it."""
+        start = time.perf_counter()
+        train()
+        clocks[name] += time.perf_counter() - start
+        for split, data in [("train", monitor_train), ("test", a.test)]:
+            features(data, work(name, f"{split}-{e:03d}.safetensors.zst"))
+        top1 = knn_top1(a, work(name, f"train-{e:03d}.safetensors.zst"), work(name, f"test-{e:03d}.safetensors.zst"),
+                        work(name, f"knn-{e:03d}.json"))
+        engines[name].append({"epoch": e, "seconds": clocks[name], "knn": top1})
+        print(f"tta: {name:5s} epoch {e}: {clocks[name]:7.1f} s, kNN {top1:.2f}", flush=True)
+
     for e, v in enumerate(views, start=1):
         # This project: one pretrain process per epoch, as make runs it.
         ckpt = work("ours", f"epoch-{e:03d}.safetensors.zst")
         cmd = [f"{a.bin}/pretrain", "--views", v, *(["--resume", previous] if previous else []), *a.pretrain_args.split(),
                "--threads", str(a.threads), "--out", ckpt]
-        start = time.perf_counter()
-        run(cmd)
-        clocks["ours"] += time.perf_counter() - start
-        for split, data in [("train", monitor_train), ("test", a.test)]:
-            run([f"{a.bin}/embed", "--encoder", "checkpoint", "--checkpoint", ckpt, "--dataset", data, "--threads", str(a.threads),
-                 "--out", work("ours", f"{split}-{e:03d}.safetensors.zst")])
-        top1 = knn_top1(a, work("ours", f"train-{e:03d}.safetensors.zst"), work("ours", f"test-{e:03d}.safetensors.zst"),
-                        work("ours", f"knn-{e:03d}.json"))
-        engines["ours"].append({"epoch": e, "seconds": clocks["ours"], "knn": top1})
-        print(f"tta: ours  epoch {e}: {clocks['ours']:7.1f} s, kNN {top1:.2f}", flush=True)
+        take_turn("ours", e, lambda: run(cmd),
+                  lambda data, out: run([f"{a.bin}/embed", "--encoder", "checkpoint", "--checkpoint", ckpt, "--dataset", data,
+                                         "--threads", str(a.threads), "--out", out]))
         if previous:
             os.remove(previous)
         previous = ckpt
         if recipe is not None:
-            start = time.perf_counter()
-            recipe.train_epoch(v)
-            clocks["torch"] += time.perf_counter() - start
-            for split, data in [("train", monitor_train), ("test", a.test)]:
-                recipe.save_features(data, work("torch", f"{split}-{e:03d}.safetensors.zst"))
-            top1 = knn_top1(a, work("torch", f"train-{e:03d}.safetensors.zst"), work("torch", f"test-{e:03d}.safetensors.zst"),
-                            work("torch", f"knn-{e:03d}.json"))
-            engines["torch"].append({"epoch": e, "seconds": clocks["torch"], "knn": top1})
-            print(f"tta: torch epoch {e}: {clocks['torch']:7.1f} s, kNN {top1:.2f}", flush=True)
+            take_turn("torch", e, lambda: recipe.train_epoch(v), recipe.save_features)
 
     def reached(rows):
         return next((r["seconds"] for r in rows if r["knn"] >= target), None)
