@@ -47,7 +47,7 @@ def main(argv):
         "make_variables": variables,
         "checkout": {"commit": commit, "dirty": dirty},
         "binaries": {k: machine.get(k) for k in ("commit", "dirty", "swift", "version")},
-        "machine": {k: machine.get(k) for k in ("cpu_model", "cpu_vector_extensions", "cores", "threads", "blas_core")},
+        "machine": {k: machine.get(k) for k in ("cpu_model", "cpu_vector_extensions", "build_target", "cores", "threads", "blas_core")},
     }
     text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
     try:

@@ -39,6 +39,11 @@ extension ParsableCommand {
     /// The entry point of every stage: negative values are joined to their flags, `--help` prints as
     /// usual, and a parse or validation error is one line `stage: error: …` with exit status 64.
     public static func stageMain() {
+        if let problem = Machine.unsupportedBuild(cpuFlags: Machine.cpuFlags) {   // before any numeric module's code runs
+            let name = configuration.commandName ?? "\(Self.self)".lowercased()
+            FileHandle.standardError.write(Data("\(name): error: \(problem)\n".utf8))
+            Foundation.exit(69)   // EX_UNAVAILABLE
+        }
         let arguments = CommandLineValues.joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot(arguments)

@@ -20,7 +20,7 @@ struct MachineBench: ParsableCommand {
         Stage.run("bench") {
             try BLASRuntime.configure(core: blasCore, threads: threads)
             let info: [String: Any] = [
-                "cpu_model": Machine.cpuModel, "cpu_vector_extensions": Machine.simdFlags,
+                "cpu_model": Machine.cpuModel, "cpu_vector_extensions": Machine.simdFlags, "build_target": Machine.buildTarget,
                 "cores": ProcessInfo.processInfo.activeProcessorCount, "threads": threads,
                 "blas_core": BLASRuntime.coreName, "commit": BuildInfo.current.commit,
                 "dirty": BuildInfo.current.dirty, "swift": BuildInfo.current.swift, "version": Provenance.version,
