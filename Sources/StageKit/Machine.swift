@@ -36,7 +36,7 @@ public enum Machine {
         guard let cpuFlags else { return nil }
         let missing = needs.filter { !cpuFlags.contains($0) }
         guard !missing.isEmpty else { return nil }
-        return "this build uses \(missing.joined(separator: " and ").uppercased()), which this CPU lacks (it was compiled on a machine "
+        return "this build uses \(missing.map { $0.uppercased() }.joined(separator: " and ")), which this CPU lacks (it was compiled on a machine "
             + "that has them): rebuild here with `swift build -c release`, or anywhere with NS_PORTABLE=1 for a build that runs on any x86-64"
     }
 
