@@ -8,7 +8,7 @@ public enum Machine {
 
     /// The vector extensions that decide which kernels run (a subset of the CPU's flags, in this order).
     public static let simdFlags: [String] = {
-        let flags = Set((cpuinfo("flags") ?? "").split(separator: " ").map(String.init))
+        let flags = cpuFlags ?? []
         return ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile"].filter(flags.contains)
     }()
 
