@@ -43,19 +43,26 @@ public final class BasicBlock<T: GemmScalar> {
         return bn2.forward(after: conv2, h, training: training, residual: shortcut)
     }
 
+    /// This block's row label in PassTimes: "32 @14×14".
+    private var passSize: String { "\(output.shape[0]) @\(output.shape[2])×\(output.shape[3])" }
+
     /// Accumulates every parameter gradient and returns dX.  dOut: [O, B, Ho, Wo].
     @discardableResult
     public func backward(_ dOut: Tensor<T>) -> Tensor<T> {
         sumGrad.reshape(output.shape)
         let (y, dy, ds) = (output.data, dOut.data, sumGrad.data)
-        parallelBlocks(output.count, threads: NNRuntime.threads) { r in
-            VectorKernels.reluMask(dy, y, ds, r)
+        PassTimes.measure("block \(passSize) backward ReLU mask") {
+            parallelBlocks(output.count, threads: NNRuntime.threads) { r in
+                VectorKernels.reluMask(dy, y, ds, r)
+            }
         }
         let dx = conv1.backward(bn1.backward(conv2.backward(bn2.backward(sumGrad))))   // [I, B, H, W]
         let dShortcut = downsampleConv.map { $0.backward(downsampleBN!.backward(sumGrad)) } ?? sumGrad
         let (d, e) = (dx.data, dShortcut.data)
-        parallelBlocks(dx.count, threads: NNRuntime.threads) { r in
-            VectorKernels.add(d, e, r)
+        PassTimes.measure("block \(passSize) backward shortcut add") {
+            parallelBlocks(dx.count, threads: NNRuntime.threads) { r in
+                VectorKernels.add(d, e, r)
+            }
         }
         return dx
     }

@@ -57,32 +57,35 @@ public final class BatchNorm2d<T: GemmScalar> {
         let (ms, iss, rm, rv) = (mean.data, invStd.data, runningMean.value.data, runningVar.value.data)
         let rs = residual?.data
         let (eps, momentum) = (self.eps, self.momentum)
-        parallelFor(c, threads: NNRuntime.threads) { ch in
-            var meanOfMeans = 0.0, meanOfVars = 0.0
-            for grp in 0..<groups {
-                let src = xs + ch * b * spatial + grp * groupSize
-                let m: Double, v: Double
+        PassTimes.measure("batch norm \(c) @\(x.shape[2])×\(x.shape[3]) forward" + (rs != nil ? " + add + ReLU" : relu ? " + ReLU" : "")
+                          + (training ? "" : " (evaluation)")) {
+            parallelFor(c, threads: NNRuntime.threads) { ch in
+                var meanOfMeans = 0.0, meanOfVars = 0.0
+                for grp in 0..<groups {
+                    let src = xs + ch * b * spatial + grp * groupSize
+                    let m: Double, v: Double
+                    if training {
+                        let (sum, squares) = VectorKernels.sumAndSquaredDeviation(src, groupSize)
+                        m = sum / Double(groupSize)
+                        v = squares / Double(groupSize)
+                        meanOfMeans += m
+                        meanOfVars += groupSize > 1 ? squares / Double(groupSize - 1) : v
+                    } else {
+                        m = Double(rm[ch]); v = Double(rv[ch])
+                    }
+                    let (scale, shift, inv) = BatchNorm2d.affine(mean: m, variance: v, gamma: g[ch], beta: bt[ch], eps: eps)
+                    ms[grp * c + ch] = T(m); iss[grp * c + ch] = T(inv)
+                    let dst = ys + ch * b * spatial + grp * groupSize
+                    if let rs {
+                        VectorKernels.affineAddReLU(src, rs + ch * b * spatial + grp * groupSize, dst, groupSize, scale: scale, shift: shift)
+                    } else {
+                        VectorKernels.affine(src, dst, groupSize, scale: scale, shift: shift, relu: relu)
+                    }
+                }
                 if training {
-                    let (sum, squares) = VectorKernels.sumAndSquaredDeviation(src, groupSize)
-                    m = sum / Double(groupSize)
-                    v = squares / Double(groupSize)
-                    meanOfMeans += m
-                    meanOfVars += groupSize > 1 ? squares / Double(groupSize - 1) : v
-                } else {
-                    m = Double(rm[ch]); v = Double(rv[ch])
+                    rm[ch] = T((1 - momentum) * Double(rm[ch]) + momentum * meanOfMeans / Double(groups))
+                    rv[ch] = T((1 - momentum) * Double(rv[ch]) + momentum * meanOfVars / Double(groups))
                 }
-                let (scale, shift, inv) = BatchNorm2d.affine(mean: m, variance: v, gamma: g[ch], beta: bt[ch], eps: eps)
-                ms[grp * c + ch] = T(m); iss[grp * c + ch] = T(inv)
-                let dst = ys + ch * b * spatial + grp * groupSize
-                if let rs {
-                    VectorKernels.affineAddReLU(src, rs + ch * b * spatial + grp * groupSize, dst, groupSize, scale: scale, shift: shift)
-                } else {
-                    VectorKernels.affine(src, dst, groupSize, scale: scale, shift: shift, relu: relu)
-                }
-            }
-            if training {
-                rm[ch] = T((1 - momentum) * Double(rm[ch]) + momentum * meanOfMeans / Double(groups))
-                rv[ch] = T((1 - momentum) * Double(rv[ch]) + momentum * meanOfVars / Double(groups))
             }
         }
         return output
@@ -133,28 +136,30 @@ public final class BatchNorm2d<T: GemmScalar> {
         let relu = fusedReLU, training = trainedForward
         let (xs, ys, dys, dxs) = (x.data, output.data, dOut.data, inputGrad.data)
         let (g, dg, db, ms, iss) = (gamma.value.data, gamma.grad.data, beta.grad.data, mean.data, invStd.data)
-        parallelFor(c, threads: NNRuntime.threads) { ch in
-            var dGamma = 0.0, dBeta = 0.0
-            for grp in 0..<groups {
-                let off = ch * b * spatial + grp * groupSize
-                let (src, dy, y, dx) = (xs + off, dys + off, ys + off, dxs + off)
-                let m = ms[grp * c + ch], inv = iss[grp * c + ch]
-                // Σ dy and Σ dy·x̂ over the group (dy masked by the fused ReLU).
-                var (sdy, sdyx) = VectorKernels.gradientSums(dy, y, src, groupSize, mean: m, relu: relu)
-                sdyx *= Double(inv)
-                dGamma += sdyx; dBeta += sdy
-                let gi = g[ch] * inv
-                if training {
-                    let n = Double(groupSize)
-                    let meanDy = T(sdy / n), meanDyX = T(sdyx / n)
-                    // dx = gi·(g − meanDy − (x − m)·inv·meanDyX) = gi·g + x·a + c
-                    let a = -gi * inv * meanDyX, c = -gi * meanDy + gi * m * inv * meanDyX
-                    VectorKernels.gradientApply(dx, dy, y, src, groupSize, k: gi, a: a, c: c, relu: relu)
-                } else {
-                    VectorKernels.gradientApply(dx, dy, y, src, groupSize, k: gi, a: 0, c: 0, relu: relu)
+        PassTimes.measure("batch norm \(c) @\(x.shape[2])×\(x.shape[3]) backward" + (relu ? " + ReLU" : "")) {
+            parallelFor(c, threads: NNRuntime.threads) { ch in
+                var dGamma = 0.0, dBeta = 0.0
+                for grp in 0..<groups {
+                    let off = ch * b * spatial + grp * groupSize
+                    let (src, dy, y, dx) = (xs + off, dys + off, ys + off, dxs + off)
+                    let m = ms[grp * c + ch], inv = iss[grp * c + ch]
+                    // Σ dy and Σ dy·x̂ over the group (dy masked by the fused ReLU).
+                    var (sdy, sdyx) = VectorKernels.gradientSums(dy, y, src, groupSize, mean: m, relu: relu)
+                    sdyx *= Double(inv)
+                    dGamma += sdyx; dBeta += sdy
+                    let gi = g[ch] * inv
+                    if training {
+                        let n = Double(groupSize)
+                        let meanDy = T(sdy / n), meanDyX = T(sdyx / n)
+                        // dx = gi·(g − meanDy − (x − m)·inv·meanDyX) = gi·g + x·a + c
+                        let a = -gi * inv * meanDyX, c = -gi * meanDy + gi * m * inv * meanDyX
+                        VectorKernels.gradientApply(dx, dy, y, src, groupSize, k: gi, a: a, c: c, relu: relu)
+                    } else {
+                        VectorKernels.gradientApply(dx, dy, y, src, groupSize, k: gi, a: 0, c: 0, relu: relu)
+                    }
                 }
+                dg[ch] += T(dGamma); db[ch] += T(dBeta)
             }
-            dg[ch] += T(dGamma); db[ch] += T(dBeta)
         }
         return inputGrad
     }

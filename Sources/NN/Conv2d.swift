@@ -56,13 +56,16 @@ public final class Conv2d<T: GemmScalar> {
         input = x
         let (ho, wo) = outputSize(h, w)
         output.reshape([outChannels, b, ho, wo])
-        switch plan.forward {
-        case .pointwise: pointwiseForward(x)
-        case .winograd: winogradForward(Winograd.self, x)
-        case .winograd4: winogradForward(Winograd4.self, x)
-        case .im2col: im2colForward(x)
-        case .direct: directForward(x)
-        case .transposed, .col2im: preconditionFailure("\(plan.forward) is an input-gradient algorithm")
+        let algorithm = plan.forward
+        PassTimes.measure("conv \(passShape(h, w)) forward \(algorithm)") {
+            switch algorithm {
+            case .pointwise: pointwiseForward(x)
+            case .winograd: winogradForward(Winograd.self, x)
+            case .winograd4: winogradForward(Winograd4.self, x)
+            case .im2col: im2colForward(x)
+            case .direct: directForward(x)
+            case .transposed, .col2im: preconditionFailure("\(algorithm) is an input-gradient algorithm")
+            }
         }
         return output
     }
@@ -71,8 +74,11 @@ public final class Conv2d<T: GemmScalar> {
     func forward(_ x: Tensor<T>, into y: Tensor<T>, epilogue: Winograd.Epilogue<T>) {
         precondition(x.shape[0] == inChannels && plan.forward.isWinograd, "Conv2d: a fused forward needs Winograd and \(inChannels) channels")
         input = x
-        if plan.forward == .winograd4 { winogradForward(Winograd4.self, x, into: y, epilogue: epilogue) }
-        else { winogradForward(Winograd.self, x, into: y, epilogue: epilogue) }
+        let algorithm = plan.forward
+        PassTimes.measure("conv \(passShape(x.shape[2], x.shape[3])) forward \(algorithm) + batch norm") {
+            if algorithm == .winograd4 { winogradForward(Winograd4.self, x, into: y, epilogue: epilogue) }
+            else { winogradForward(Winograd.self, x, into: y, epilogue: epilogue) }
+        }
     }
 
     /// Accumulates dW into weight.grad and (if needed) returns dX.  dOut: [O, B, Ho, Wo].
@@ -81,22 +87,28 @@ public final class Conv2d<T: GemmScalar> {
         guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
         let plan = self.plan
         if plan.inputGradient != nil { inputGrad.reshape(x.shape) }
-        switch plan.weightGradient {
-        case .pointwise: pointwiseBackward(x, dOut)                 // dW and dX in one pass over the columns
-        case .winograd: winogradWeightGradient(Winograd.self, x, dOut)
-        case .winograd4: winogradWeightGradient(Winograd4.self, x, dOut)
-        case .im2col: im2colWeightGradient(x, dOut)
-        case .direct: directWeightGradient(x, dOut)
-        case .transposed, .col2im: preconditionFailure("\(plan.weightGradient) is an input-gradient algorithm")
+        let shape = passShape(x.shape[2], x.shape[3])
+        PassTimes.measure("conv \(shape) weight gradient \(plan.weightGradient)\(plan.weightGradient == .pointwise ? " + input gradient" : "")") {
+            switch plan.weightGradient {
+            case .pointwise: pointwiseBackward(x, dOut)                 // dW and dX in one pass over the columns
+            case .winograd: winogradWeightGradient(Winograd.self, x, dOut)
+            case .winograd4: winogradWeightGradient(Winograd4.self, x, dOut)
+            case .im2col: im2colWeightGradient(x, dOut)
+            case .direct: directWeightGradient(x, dOut)
+            case .transposed, .col2im: preconditionFailure("\(plan.weightGradient) is an input-gradient algorithm")
+            }
         }
-        switch plan.inputGradient {
-        case nil, .pointwise?: break
-        case .winograd?: winogradInputGradient(Winograd.self, dOut)
-        case .winograd4?: winogradInputGradient(Winograd4.self, dOut)
-        case .transposed?: transposedInputGradient(dOut)
-        case .col2im?: col2imInputGradient(dOut)
-        case .direct?: directInputGradient(dOut)
-        case .im2col?: preconditionFailure("im2col is not an input-gradient algorithm")
+        guard let algorithm = plan.inputGradient, algorithm != .pointwise else { return inputGrad }
+        PassTimes.measure("conv \(shape) input gradient \(algorithm)") {
+            switch algorithm {
+            case .pointwise: break
+            case .winograd: winogradInputGradient(Winograd.self, dOut)
+            case .winograd4: winogradInputGradient(Winograd4.self, dOut)
+            case .transposed: transposedInputGradient(dOut)
+            case .col2im: col2imInputGradient(dOut)
+            case .direct: directInputGradient(dOut)
+            case .im2col: preconditionFailure("im2col is not an input-gradient algorithm")
+            }
         }
         return inputGrad
     }
@@ -105,6 +117,9 @@ public final class Conv2d<T: GemmScalar> {
         let (ho, wo) = outputSize(h, w)
         return 2 * Double(outChannels * K) * Double(batch * ho * wo)
     }
+
+    /// This layer's row label in PassTimes for an h×w input.
+    func passShape(_ h: Int, _ w: Int) -> String { PassTimes.shape(inChannels, outChannels, kernel: kernel, stride: stride, h, w) }
 
     // ---- shared by the algorithm files ----
 

@@ -19,7 +19,7 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Rows to run, as width:channels:size (default: the three issue rows).")
     var rows: [String] = ["16:1:28", "32:1:28", "64:3:32"]
     @Flag(help: "Skip the PyTorch comparison even when torch is importable.") var noTorch = false
-    @Flag(help: "Also print where a step's time goes.") var phases = false
+    @Flag(help: "Also print where a step's time goes: its phases, then every convolution, batch-norm and block pass by layer shape and algorithm.") var phases = false
     @Option(help: "Threads for the engine's own loops (default: --threads).") var loopThreads: Int?
     @Option(help: "im2col and Winograd workspace limit in elements (default: the engine's; with --ab, B's only).") var colLimit: Int?
     @Option(help: "Fewest sgemm columns per chunk (default: the engine's; with --ab, B's only).") var minColumns: Int?
@@ -99,9 +99,13 @@ struct EngineBench: ParsableCommand {
             // drift of a shared machine; each round's ratio is taken within the round, and the row reports
             // the median round (rates and ratio each the median of its own column).
             var engineRates: [Double] = [], torchRates: [Double] = [], ratios: [Double] = []
+            PassTimes.reset()
+            step.timedSeconds = 0
             for _ in 0..<rounds {
                 let faults0 = BenchSupport.minorFaults
+                PassTimes.enabled = phases
                 let rate = Double(batch) / medianStepSeconds(step)
+                PassTimes.enabled = false
                 faults += BenchSupport.minorFaults - faults0
                 engineRates.append(rate)
                 if torchAvailable, let torchRate = torchImagesPerSecond(width: width, channels: channels, size: size) {
@@ -144,6 +148,7 @@ struct EngineBench: ParsableCommand {
                 print(String(format: "     sgemm around this row: %.1f GFLOP/s; page faults per timed step: %d", sgemmAround, faultsPerStep))
                 print("     " + MoCoStep.phaseNames.map { String(format: "%@ %.0f%%", $0, 100 * step.phaseSeconds[$0, default: 0] / total) }
                     .joined(separator: ", "))
+                printPassTimes(steps: steps * rounds, stepSeconds: step.timedSeconds)
             }
         }
     }
@@ -199,7 +204,32 @@ extension EngineBench {
             step.run()
             stepSeconds.append(BenchSupport.now() - t0)
         }
+        step.timedSeconds += stepSeconds.reduce(0, +)
         return BenchSupport.median(stepSeconds)
+    }
+
+    /// `--phases`: the PassTimes rows of the timed steps, slowest first, per step and as a share of the
+    /// step, then what the rows leave (head, pooling, loss, SGD, queue, the hand-offs between passes).
+    func printPassTimes(steps: Int, stepSeconds: Double) {
+        guard steps > 0, stepSeconds > 0 else { return }
+        let rows = PassTimes.rows.sorted { ($0.value.seconds, $1.key) > ($1.value.seconds, $0.key) }
+        let perStep = 1000 / Double(steps)
+        let kinds = ["conv forward": { (k: String) in k.hasPrefix("conv") && k.contains(" forward") },
+                     "conv weight gradient": { $0.hasPrefix("conv") && $0.contains(" weight gradient") },
+                     "conv input gradient": { $0.hasPrefix("conv") && $0.contains(" input gradient ") },
+                     "batch norm": { $0.hasPrefix("batch norm") }, "block": { $0.hasPrefix("block") }]
+        print("     by pass: " + ["conv forward", "conv weight gradient", "conv input gradient", "batch norm", "block"].map { name in
+            let seconds = rows.filter { kinds[name]!($0.key) }.reduce(0) { $0 + $1.value.seconds }
+            return String(format: "%@ %.0f%%", name, 100 * seconds / stepSeconds)
+        }.joined(separator: ", "))
+        print("     passes (ms per step, share of the step, calls per step; layers of one shape share a row):")
+        for (kind, row) in rows {
+            print(String(format: "     %8.1f ms %5.1f%%  ×%-3d %@", row.seconds * perStep, 100 * row.seconds / stepSeconds,
+                         row.calls / steps, kind))
+        }
+        let rest = stepSeconds - rows.reduce(0) { $0 + $1.value.seconds }
+        print(String(format: "     %8.1f ms %5.1f%%        the rest: head, pooling, loss, SGD, queue, hand-offs", rest * perStep,
+                     100 * rest / stepSeconds))
     }
 
     /// PyTorch's images/s on the same row and protocol (scripts/bench_torch.py), or nil when the run fails.
@@ -250,6 +280,7 @@ final class MoCoStep {
 
     static let phaseNames = ["input", "query forward", "key forward", "loss", "query backward", "update"]
     var phaseSeconds: [String: Double] = [:]
+    var timedSeconds = 0.0                                   // the timed steps' wall time (warm-up steps excluded)
     var phaseStart = 0.0
     @inline(__always) func lap(_ name: String) {
         let t = BenchSupport.now()
