@@ -475,6 +475,7 @@ test: | .deps.stamp
 # Speed lives here, never in tests: every figure is measured in the same run as its reference.
 bench: $(BIN)/bench
 	$(BIN)/bench engine --threads $(THREADS)
+	$(BIN)/bench engine --threads $(THREADS) --objective simclr --rows 16:1:28
 	$(BIN)/bench samplers --threads $(THREADS)
 	$(BIN)/bench augment --threads $(THREADS)
 	$(BIN)/bench evaluation --threads $(THREADS)

@@ -2,14 +2,18 @@
 """The same MoCo v2 training step as `bench engine`, in PyTorch (CPU), for a measured comparison.
 
 usage: bench_torch.py --check                 exit 0 when torch is importable, 3 otherwise
-       bench_torch.py --width W --channels C --size S --batch B --threads T --steps N
+       bench_torch.py --width W --channels C --size S --batch B --threads T --steps N [--objective simclr]
 prints images/s of the median step as the last line of stdout (after two warm-up steps), the same
-protocol as `bench engine`. The model is the
+protocol as `bench engine`. MoCo (the default): the model is the
 CIFAR ResNet-18 (3×3 stride-1 stem, no max-pool, widths W,2W,4W,8W) + MoCo v2 head (Linear, ReLU,
 Linear → 128, L2-normalise); InfoNCE against a 4096-key queue at τ = 0.2; SGD(0.06, 0.9, 5e-4);
 key encoder momentum 0.99.
+SimCLR (`--objective simclr`, B pairs a step): the default job's recipe as `make tta` trains it
+(torch_calibrate.py: split batch norm over 8 groups, ShuffleBN, NT-Xent at τ = 0.2 over both views in one
+forward of 2B images, SGD(0.12, 0.9, 5e-4)); images/s counts pairs.
 """
 import argparse
+import os
 import sys
 import time
 
@@ -61,6 +65,7 @@ def main():
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--objective", default="moco", choices=["moco", "simclr"])
     a = p.parse_args()
     if torch is None:
         sys.exit(3)
@@ -68,6 +73,36 @@ def main():
         return
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    step = simclr_step(a) if a.objective == "simclr" else moco_step(a)
+    step()
+    step()
+    seconds = []
+    for _ in range(a.steps):
+        t0 = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - t0)
+    print(a.batch / sorted(seconds)[a.steps // 2])
+
+
+def simclr_step(a):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_calibrate
+    model = torch_calibrate.Encoder(a.channels, a.width, 8)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.12, momentum=0.9, weight_decay=5e-4)
+    x1 = torch.randn(a.batch, a.channels, a.size, a.size)
+    x2 = torch.randn(a.batch, a.channels, a.size, a.size)
+    gen = torch.Generator().manual_seed(0)
+
+    def step():
+        loss = torch_calibrate.simclr_loss(model, x1, x2, 0.2, 8, gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step
+
+
+def moco_step(a):
     q_enc = build(a.width, a.channels)
     k_enc = build(a.width, a.channels)
     k_enc.load_state_dict(q_enc.state_dict())
@@ -95,15 +130,7 @@ def main():
             idx = (torch.arange(a.batch) + ptr) % queue.shape[0]
             queue[idx] = k
             ptr = (ptr + a.batch) % queue.shape[0]
-
-    step()
-    step()
-    seconds = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - t0)
-    print(a.batch / sorted(seconds)[a.steps // 2])
+    return step
 
 
 if __name__ == "__main__":

@@ -111,6 +111,24 @@ if torch is not None:
             return feature, F.normalize(self.head(feature), dim=1)
 
 
+def simclr_loss(model, x1, x2, tau, bn_splits, gen):
+    """NT-Xent of one SimCLR step on the pairs (x1[i], x2[i]), both views through `model` in one batch.
+    With `gen` (ShuffleBN), view 2's rows are permuted so that none shares a BN group with its own first
+    view; the embeddings are restored to pair order before the loss."""
+    b = len(x1)
+    groups = bn_splits // 2 if bn_splits % 2 == 0 else 1
+    perm = shuffle_order(b, groups, gen) if gen is not None else torch.arange(b)
+    _, z = model(torch.cat([x1, x2[perm]]))
+    z1 = z[:b]
+    z2 = torch.empty_like(z1)
+    z2[perm] = z[b:]
+    zz = torch.cat([z1, z2])
+    sim = zz @ zz.t() / tau
+    sim.fill_diagonal_(float("-inf"))
+    target = torch.cat([torch.arange(b, 2 * b), torch.arange(b)])
+    return F.cross_entropy(sim, target)
+
+
 def shuffle_order(n, groups, gen):
     """A permutation in which no position holds a row of its own group (cf. ShuffleBN.swift)."""
     if groups < 2:
@@ -170,17 +188,7 @@ class TorchRecipe:
                 g["lr"] = lr
             b = a.batch
             if a.objective == "simclr":
-                groups = a.bn_splits // 2 if a.bn_splits % 2 == 0 else 1
-                perm = shuffle_order(b, groups, gen) if self.shuffle else torch.arange(b)
-                _, z = model(torch.cat([v1[rows], v2[rows[perm]]]))
-                z1 = z[:b]
-                z2 = torch.empty_like(z1)
-                z2[perm] = z[b:]
-                zz = torch.cat([z1, z2])
-                sim = zz @ zz.t() / a.tau
-                sim.fill_diagonal_(float("-inf"))
-                target = torch.cat([torch.arange(b, 2 * b), torch.arange(b)])
-                loss = F.cross_entropy(sim, target)
+                loss = simclr_loss(model, v1[rows], v2[rows], a.tau, a.bn_splits, gen if self.shuffle else None)
             else:
                 _, q = model(v1[rows])
                 with torch.no_grad():

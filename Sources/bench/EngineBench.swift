@@ -1,17 +1,22 @@
 import ArgumentParser
+import Contrastive
 import Foundation
 import NN
 import StageKit
 
 /// `bench engine`: images/s of a full MoCo v2 training step (query forward+backward, key forward,
-/// InfoNCE against a 4096-key queue at τ = 0.2, SGD step, momentum update) at batch 256.
+/// InfoNCE against a 4096-key queue at τ = 0.2, SGD step, momentum update) at batch 256; with
+/// `--objective simclr`, pairs/s of the pretrain stage's own SimCLR step (the default job's) at batch 128.
 struct EngineBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "engine",
-        abstract: "Throughput of a full MoCo training step on the NN engine.")
+        abstract: "Throughput of a full MoCo (or SimCLR) training step on the NN engine.")
 
     @Option(help: "Threads for OpenBLAS and the engine's loops.") var threads = 2
     @Option(help: "OpenBLAS kernel (auto or a name).") var blasCore: String?
-    @Option(help: "Batch size.") var batch = 256
+    @Option(help: "moco: the engine's MoCo v2 step (plain batch norm, as scripts/bench_torch.py builds it); simclr: the pretrain stage's step of the default job's recipe (split batch norm, ShuffleBN, NT-Xent over both views in one forward), beside torch_calibrate.py's.")
+    var objective: ObjectiveKind = .moco
+    @Option(help: "Batch size: MoCo's queries (default 256), SimCLR's pairs (default 128: 256 views a forward).") var batch: Int?
+    var stepBatch: Int { batch ?? (objective == .simclr ? 128 : 256) }
     @Option(help: "Timed steps per round, after two warm-up steps; a round's rate is its median step's (both engines).")
     var steps = 5
     @Option(help: "Rounds per row: the engine's timed steps and PyTorch's alternate this many times, and the row reports the median round (the available CPU drifts on a shared machine).")
@@ -51,7 +56,10 @@ struct EngineBench: ParsableCommand {
     static let pytorchReference: [String: Double] = ["16:1:28": 567, "32:1:28": 214, "64:3:32": 36]
 
     func validate() throws {
-        guard batch >= 2, batch <= 4096 else { throw ValidationError("--batch must be in 2…4096 (got \(batch))") }
+        guard (2...4096).contains(stepBatch) else { throw ValidationError("--batch must be in 2…4096 (got \(stepBatch))") }
+        guard [.moco, .simclr].contains(objective) else { throw ValidationError("--objective must be moco or simclr (got \(objective))") }
+        if objective == .simclr && stepBatch % 8 != 0 { throw ValidationError("--batch must be a multiple of 8 for simclr (its 8 batch-norm groups; got \(stepBatch))") }
+        if objective == .simclr && ab { throw ValidationError("--ab times the MoCo step only") }
         if let winogradTiles, winogradTiles != 2 && winogradTiles != 4 {
             throw ValidationError("--winograd-tiles must be 2 or 4 (got \(winogradTiles))")
         }
@@ -79,7 +87,7 @@ struct EngineBench: ParsableCommand {
         if !ab, fixedSplit { WorkerPool.claimsUnits = false }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: CPU \(Machine.summary)")
-        print("bench engine: MoCo step, batch \(batch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
+        print("bench engine: \(objective == .simclr ? "SimCLR step (pretrain's, pairs/s)" : "MoCo step"), batch \(stepBatch), \(threads) threads, BLAS core \(BLASRuntime.coreName), "
               + "OpenBLAS sgemm \(String(format: "%.1f", sgemm)) GFLOP/s (2048³; %sgemm uses the rate measured around each row)")
         let torchAvailable = !noTorch && BenchSupport.python("bench_torch.py", ["--check"]) != nil
         if policy.winograd && !policy.reference {
@@ -91,8 +99,10 @@ struct EngineBench: ParsableCommand {
             let parts = row.split(separator: ":").compactMap { Int($0) }
             guard parts.count == 3 else { throw ValidationError("bad row '\(row)': expected width:channels:size") }
             let (width, channels, size) = (parts[0], parts[1], parts[2])
-            let step = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: policy)
-            step.run(); step.run()                              // warm-up: allocates every workspace
+            let step: TimedStep = objective == .simclr
+                ? try SimCLRStep(width: width, channels: channels, size: size, batch: stepBatch, threads: threads, policy: policy)
+                : MoCoStep(width: width, channels: channels, size: size, batch: stepBatch, policy: policy)
+            try step.run(); try step.run()                      // warm-up: allocates every workspace
             let sgemmBefore = BenchSupport.sgemmGFLOPs()
             var faults = 0                                      // minor page faults during our timed steps only
             // Rounds: our timed steps, then PyTorch's, `rounds` times over, so both engines see the same
@@ -104,7 +114,7 @@ struct EngineBench: ParsableCommand {
             for _ in 0..<rounds {
                 let faults0 = BenchSupport.minorFaults
                 PassTimes.enabled = phases
-                let rate = Double(batch) / medianStepSeconds(step)
+                let rate = Double(stepBatch) / (try medianStepSeconds(step))
                 PassTimes.enabled = false
                 faults += BenchSupport.minorFaults - faults0
                 engineRates.append(rate)
@@ -115,14 +125,14 @@ struct EngineBench: ParsableCommand {
             }
             let faultsPerStep = faults / (steps * rounds)
             let imagesPerSecond = BenchSupport.median(engineRates)
-            let gflops = step.flops * imagesPerSecond / Double(batch) / 1e9
+            let gflops = step.flops * imagesPerSecond / Double(stepBatch) / 1e9
             // sgemm again right after the row: on a shared machine the available CPU drifts, so the
             // row is compared with the mean of the rates measured just before and just after it.
             let sgemmAfter = BenchSupport.sgemmGFLOPs()
             let sgemmAround = (sgemmBefore + sgemmAfter) / 2
             var line = String(format: "w%-3d %d×%d×%-3d        %7.1f  %7.1f  %5.0f%%  %11.0f", width, channels, size, size,
                               imagesPerSecond, gflops, 100 * gflops / sgemmAround, BenchSupport.peakRSSMiB)
-            if let ref = EngineBench.pytorchReference[row] {
+            if objective == .moco, stepBatch == 256, let ref = EngineBench.pytorchReference[row] {
                 line += String(format: "  %6.2f× (%3.0f)", imagesPerSecond / ref, ref)
             } else {
                 line += "               -"
@@ -144,10 +154,12 @@ struct EngineBench: ParsableCommand {
                 print(detail)
             }
             if phases {
-                let total = step.phaseSeconds.values.reduce(0, +)
                 print(String(format: "     sgemm around this row: %.1f GFLOP/s; page faults per timed step: %d", sgemmAround, faultsPerStep))
-                print("     " + MoCoStep.phaseNames.map { String(format: "%@ %.0f%%", $0, 100 * step.phaseSeconds[$0, default: 0] / total) }
-                    .joined(separator: ", "))
+                if let step = step as? MoCoStep {
+                    let total = step.phaseSeconds.values.reduce(0, +)
+                    print("     " + MoCoStep.phaseNames.map { String(format: "%@ %.0f%%", $0, 100 * step.phaseSeconds[$0, default: 0] / total) }
+                        .joined(separator: ", "))
+                }
                 printPassTimes(steps: steps * rounds, stepSeconds: step.timedSeconds)
             }
         }
@@ -177,8 +189,8 @@ extension EngineBench {
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }
             let (width, channels, size) = (parts[0], parts[1], parts[2])
-            let a = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: .fastest)
-            let b = MoCoStep(width: width, channels: channels, size: size, batch: batch, policy: policy)
+            let a = MoCoStep(width: width, channels: channels, size: size, batch: stepBatch, policy: .fastest)
+            let b = MoCoStep(width: width, channels: channels, size: size, batch: stepBatch, policy: policy)
             a.run(); runB(b); a.run(); runB(b)                          // warm-up: allocates every workspace
             var (aRates, bRates, ratios) = ([Double](), [Double](), [Double]())
             for _ in 0..<(steps * rounds) {
@@ -188,7 +200,7 @@ extension EngineBench {
                 t0 = BenchSupport.now()
                 runB(b)
                 let bSeconds = BenchSupport.now() - t0
-                aRates.append(Double(batch) / aSeconds); bRates.append(Double(batch) / bSeconds); ratios.append(aSeconds / bSeconds)
+                aRates.append(Double(stepBatch) / aSeconds); bRates.append(Double(stepBatch) / bSeconds); ratios.append(aSeconds / bSeconds)
             }
             print(String(format: "w%-3d %d×%d×%-3d        %7.1f   %7.1f   %.3f  (pairs %@)", width, channels, size, size,
                          BenchSupport.median(aRates), BenchSupport.median(bRates), BenchSupport.median(ratios),
@@ -197,11 +209,11 @@ extension EngineBench {
     }
 
     /// The median of `steps` timed steps, in seconds: on a shared machine one step in a few is slowed by someone else.
-    func medianStepSeconds(_ step: MoCoStep) -> Double {
+    func medianStepSeconds(_ step: TimedStep) throws -> Double {
         var stepSeconds: [Double] = []
         for _ in 0..<steps {
             let t0 = BenchSupport.now()
-            step.run()
+            try step.run()
             stepSeconds.append(BenchSupport.now() - t0)
         }
         step.timedSeconds += stepSeconds.reduce(0, +)
@@ -235,14 +247,38 @@ extension EngineBench {
     /// PyTorch's images/s on the same row and protocol (scripts/bench_torch.py), or nil when the run fails.
     func torchImagesPerSecond(width: Int, channels: Int, size: Int) -> Double? {
         guard let out = BenchSupport.python("bench_torch.py", ["--width", "\(width)", "--channels", "\(channels)",
-                "--size", "\(size)", "--batch", "\(batch)", "--threads", "\(threads)", "--steps", "\(steps)"]) else { return nil }
+                "--size", "\(size)", "--batch", "\(stepBatch)", "--threads", "\(threads)", "--steps", "\(steps)",
+                "--objective", objective.rawValue]) else { return nil }
         return Double(out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last ?? "")
     }
 }
 
+/// A training step `bench engine` times: the MoCo step below or the pretrain stage's SimCLR step.
+protocol TimedStep: AnyObject {
+    func run() throws
+    /// FLOPs of one step (convolutions counted directly, plus the loss products).
+    var flops: Double { get }
+    /// The timed steps' wall time (warm-up steps excluded).
+    var timedSeconds: Double { get set }
+}
+
+/// The pretrain stage's SimCLR step (Contrastive.PretrainBenchmark.Step: its Trainer, the real objective) as a TimedStep.
+final class SimCLRStep: TimedStep {
+    let step: PretrainBenchmark.Step
+    var timedSeconds = 0.0
+    var flops: Double { step.flops }
+
+    init(width: Int, channels: Int, size: Int, batch: Int, threads: Int, policy: ConvolutionPolicy) throws {
+        step = try PretrainBenchmark.step(objective: .simclr, width: width, side: size, channels: channels, batch: batch,
+                                          threads: threads, policy: policy)
+    }
+
+    func run() throws { try step.run() }
+}
+
 /// One MoCo v2 training step with preallocated state: two encoders, SGD, the key queue and the loss
-/// buffers. The InfoNCE here is a minimal stand-in until the Contrastive module provides the real one.
-final class MoCoStep {
+/// buffers. The InfoNCE here is a minimal stand-in, the same computation as scripts/bench_torch.py's.
+final class MoCoStep: TimedStep {
     let batch: Int, queueSize = 4096, dim = 128, temperature: Float = 0.2
     let query: Encoder<Float>, key: Encoder<Float>, optimiser: SGD<Float>
     let view1 = Tensor<Float>(), view2 = Tensor<Float>()   // [C, B, H, W] normalised inputs

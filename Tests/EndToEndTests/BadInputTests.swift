@@ -148,6 +148,7 @@ final class StageBadInputTests: XCTestCase {
             ("engine", "--batch", ["1", "5000"]), ("engine", "--steps", ["0"]), ("engine", "--rounds", ["0", "100"]),
             ("engine", "--threads", ["0"]), ("engine", "--loop-threads", ["0"]), ("engine", "--col-limit", ["0"]),
             ("engine", "--min-columns", ["0"]), ("engine", "--winograd-tiles", ["3", "0"]), ("engine", "--large-tiles-from", ["0"]), ("engine", "--rows", ["16:2:28", "0:1:28", "16:1:8", "x"]),
+            ("engine", "--objective", ["ir", "x"]),
             ("winograd", "--width", ["0", "100000"]), ("winograd", "--size", ["4", "1000"]), ("winograd", "--batch", ["0"]),
             ("winograd", "--repeats", ["0", "1000"]), ("winograd", "--col-limit", ["0"]), ("winograd", "--min-columns", ["0"]),
             ("samplers", "--steps", ["0"]), ("samplers", "--threads", ["0"]), ("augment", "--threads", ["0"]),
@@ -156,8 +157,8 @@ final class StageBadInputTests: XCTestCase {
         let cases = flags.flatMap { sub, flag, values in
             values.map { Case(stage: "bench", args: [sub, flag, $0], status: 64, mentions: flag) }
         }
-        XCTAssertEqual(cases.count, 30)
-        try check(cases)
+        XCTAssertEqual(cases.count, 32)
+        try check(cases + [Case(stage: "bench", args: ["engine", "--objective", "simclr", "--batch", "12"], status: 64, mentions: "--batch")])
     }
 
     // MARK: an output that is one of the inputs

@@ -53,6 +53,59 @@ public enum PretrainBenchmark {
         }
     }
 
+    /// One training step of the pretrain stage (its `Trainer`, the uniform sampler, the default recipe's other
+    /// settings: split batch norm, ShuffleBN, τ 0.2) on synthetic views, for `bench engine --objective`, which
+    /// times it beside PyTorch's step of the same recipe. `batch` is the stage's --batch (SimCLR: pairs, both
+    /// views in one forward of 2·batch images); the views cycle over four batches.
+    public final class Step {
+        public let batch: Int
+        /// Multiply–adds ×2 of the step's encoder passes (direct-convolution count) and its loss products.
+        public let flops: Double
+        let trainer: Trainer, views: ViewsData
+        var next = 0
+
+        init(trainer: Trainer, views: ViewsData, batch: Int, flops: Double) {
+            (self.trainer, self.views, self.batch, self.flops) = (trainer, views, batch, flops)
+        }
+
+        public func run() throws {
+            let batches = views.view1.count / (batch * views.shape1.dropFirst().reduce(1, *))
+            let first = (next % batches) * batch
+            _ = try trainer.step(views: views, rows: Array(first..<(first + batch))[...], step: next, percentiles: false)
+            next += 1
+        }
+    }
+
+    public static func step(objective: ObjectiveKind, width: Int, side: Int, channels: Int, batch: Int, threads: Int,
+                            policy: ConvolutionPolicy = .fastest) throws -> Step {
+        let n = 4 * batch, size = channels * side * side
+        var rng = RNG(seed: 11)
+        let view1 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let view2 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let views = ViewsData(path: "synthetic", view1: view1, view2: view2, shape1: [n, channels, side, side],
+                              shape2: [n, channels, side, side], labels: (0..<n).map { Int64($0 % 10) },
+                              index: (0..<n).map { Int64($0) }, epoch: nil)
+        let o = try PretrainOptions.parse([
+            "--views", "synthetic", "--out", "unused", "--epochs", "1", "--objective", objective.rawValue,
+            "--sampler", UniformSampler.name, "--width", "\(width)", "--batch", "\(batch)", "--threads", "\(threads)",
+        ])
+        let model = ContrastiveModel(options: o, views: views)
+        for role in model.roles { role.encoder.convolutionPolicy = policy }
+        let trainer = Trainer(options: o, model: model, sampler: try o.negativeSampler(stepsPerEpoch: 4),
+                              stepsPerEpoch: 4, threads: threads)
+        let encoder = model.roles[0].encoder, dim = Double(ContrastiveModel.embeddingDimension)
+        let flops: Double
+        switch objective {
+        case .simclr:   // both views forward and backward; the 2B×2B similarities and their two gradient products
+            flops = encoder.forwardFlops(batch: 2 * batch, h: side, w: side) + encoder.backwardFlops(batch: 2 * batch, h: side, w: side)
+                + 3 * 2 * Double(4 * batch * batch) * dim
+        default:        // queries forward and backward, keys forward; the queue's logits and their gradient products
+            flops = 2 * encoder.forwardFlops(batch: batch, h: side, w: side) + encoder.backwardFlops(batch: batch, h: side, w: side)
+                + 3 * 2 * Double(batch * o.queue) * dim
+        }
+        return Step(trainer: trainer, views: views, batch: batch, flops: flops)
+    }
+
     /// Printable lines: each sampler's full step time and its ratio to uniform.
     public static func run(threads: Int, width: Int = 16, steps: Int = 3) -> [String] {
         let timings = measure(width: width, steps: steps, threads: threads)
