@@ -87,8 +87,8 @@ public final class Conv2d<T: GemmScalar> {
         guard let x = input else { preconditionFailure("Conv2d.backward before forward") }
         let plan = self.plan
         if plan.inputGradient != nil { inputGrad.reshape(x.shape) }
-        let shape = passShape(x.shape[2], x.shape[3])
-        PassTimes.measure("conv \(shape) weight gradient \(plan.weightGradient)\(plan.weightGradient == .pointwise ? " + input gradient" : "")") {
+        PassTimes.measure("conv \(passShape(x.shape[2], x.shape[3])) weight gradient \(plan.weightGradient)"
+                          + (plan.weightGradient == .pointwise ? " + input gradient" : "")) {
             switch plan.weightGradient {
             case .pointwise: pointwiseBackward(x, dOut)                 // dW and dX in one pass over the columns
             case .winograd: winogradWeightGradient(Winograd.self, x, dOut)
@@ -99,7 +99,7 @@ public final class Conv2d<T: GemmScalar> {
             }
         }
         guard let algorithm = plan.inputGradient, algorithm != .pointwise else { return inputGrad }
-        PassTimes.measure("conv \(shape) input gradient \(algorithm)") {
+        PassTimes.measure("conv \(passShape(x.shape[2], x.shape[3])) input gradient \(algorithm)") {
             switch algorithm {
             case .pointwise: break
             case .winograd: winogradInputGradient(Winograd.self, dOut)
