@@ -439,7 +439,7 @@ endif
 
 # ---- calibration: the same recipe in PyTorch (needs torch; never a test or CI dependency) ------------
 # `make calibrate` (with a venv's bin first on PATH: python3 -m venv DIR; DIR/bin/pip install torch
-# safetensors zstandard) trains the run's recipe in PyTorch on the very same views (our augment stage,
+# numpy safetensors zstandard) trains the run's recipe in PyTorch on the very same views (our augment stage,
 # same seed) and scores it with our own knn and probe stages, beside the run: $(RUN)-torch.
 CALIBRATION := $(RUN)-torch
 CALIBRATE_ARGS = --objective $(OBJECTIVE) --recipe $(RECIPE) --epochs $(EPOCHS) --batch $(BATCH) --lr $(LR) --wd $(WD) \

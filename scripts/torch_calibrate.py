@@ -24,7 +24,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np   # for the views and features files (load, save, the recipe's epochs); bench_torch.py's step needs torch only
+except ImportError:
+    np = None
 
 try:
     import torch
@@ -256,10 +259,11 @@ def main():
     p.add_argument("--out")
     add_recipe_arguments(p, epochs=4, batch=256, lr=0.06)
     a = p.parse_args()
-    if torch is None:
+    if torch is None or np is None:
         if a.check:
             sys.exit(3)
-        sys.exit("torch_calibrate.py: torch is not importable (python3 -m venv DIR; DIR/bin/pip install torch safetensors zstandard)")
+        sys.exit(f"torch_calibrate.py: {'torch' if torch is None else 'numpy'} is not importable "
+                 "(python3 -m venv DIR; DIR/bin/pip install torch numpy safetensors zstandard)")
     if a.check:
         return
     torch.set_num_threads(a.threads)

@@ -58,9 +58,9 @@ def main():
     budgets = [float(b) for b in a.budgets.split(",") if b]
     use_torch = not a.no_torch
     if use_torch:
-        if torch_calibrate.torch is None:
-            print("tta: torch is not importable; the PyTorch column is left out "
-                  "(python3 -m venv DIR; DIR/bin/pip install torch safetensors zstandard; DIR/bin first on PATH)", file=sys.stderr)
+        if torch_calibrate.torch is None or torch_calibrate.np is None:
+            print(f"tta: {'torch' if torch_calibrate.torch is None else 'numpy'} is not importable; the PyTorch column is left out "
+                  "(python3 -m venv DIR; DIR/bin/pip install torch numpy safetensors zstandard; DIR/bin first on PATH)", file=sys.stderr)
             use_torch = False
         elif a.sampler != "uniform":
             sys.exit(f"tta: the PyTorch recipe has no sampler '{a.sampler}' (uniform only); run with --no-torch")
