@@ -226,13 +226,15 @@ extension EngineBench {
         guard steps > 0, stepSeconds > 0 else { return }
         let rows = PassTimes.rows.sorted { ($0.value.seconds, $1.key) > ($1.value.seconds, $0.key) }
         let perStep = 1000 / Double(steps)
-        let kinds = ["conv forward": { (k: String) in k.hasPrefix("conv") && k.contains(" forward") },
-                     "conv weight gradient": { $0.hasPrefix("conv") && $0.contains(" weight gradient") },
-                     "conv input gradient": { $0.hasPrefix("conv") && $0.contains(" input gradient ") },
-                     "batch norm": { $0.hasPrefix("batch norm") }, "block": { $0.hasPrefix("block") }]
-        print("     by pass: " + ["conv forward", "conv weight gradient", "conv input gradient", "batch norm", "block"].map { name in
-            let seconds = rows.filter { kinds[name]!($0.key) }.reduce(0) { $0 + $1.value.seconds }
-            return String(format: "%@ %.0f%%", name, 100 * seconds / stepSeconds)
+        let kinds: [(name: String, holds: (String) -> Bool)] = [
+            ("conv forward", { $0.hasPrefix("conv") && $0.contains(" forward") }),
+            ("conv weight gradient", { $0.hasPrefix("conv") && $0.contains(" weight gradient") }),
+            ("conv input gradient", { $0.hasPrefix("conv") && $0.contains(" input gradient ") }),
+            ("batch norm", { $0.hasPrefix("batch norm") }), ("block", { $0.hasPrefix("block") }),
+        ]
+        print("     by pass: " + kinds.map { kind in
+            let seconds = rows.filter { kind.holds($0.key) }.reduce(0) { $0 + $1.value.seconds }
+            return String(format: "%@ %.0f%%", kind.name, 100 * seconds / stepSeconds)
         }.joined(separator: ", "))
         print("     passes (ms per step, share of the step, calls per step; layers of one shape share a row):")
         for (kind, row) in rows {

@@ -32,5 +32,7 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertEqual(simclr.flops, simclrEncoder + 3 * 2 * 32 * 32 * 128, accuracy: 1)
         let mocoEncoder = 2 * encoder.forwardFlops(batch: 16, h: 16, w: 16) + encoder.backwardFlops(batch: 16, h: 16, w: 16)
         XCTAssertEqual(moco.flops, mocoEncoder + 3 * 2 * 16 * 4096 * 128, accuracy: 1)
+        // Its FLOP count knows those two objectives only.
+        XCTAssertThrowsError(try PretrainBenchmark.step(objective: .ir, width: 4, side: 16, channels: 1, batch: 16, threads: 1))
     }
 }

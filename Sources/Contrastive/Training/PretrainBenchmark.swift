@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import NN
 import StageKit
@@ -16,13 +17,7 @@ public enum PretrainBenchmark {
                                width: Int = 16, side: Int = 28, channels: Int = 1, batch: Int = 256, queue: Int = 4096,
                                steps: Int = 3, threads: Int) -> [Timing] {
         let n = batch * (steps + 1)
-        var rng = RNG(seed: 11)
-        let size = channels * side * side
-        let view1 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let view2 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let views = ViewsData(path: "synthetic", view1: view1, view2: view2, shape1: [n, channels, side, side],
-                              shape2: [n, channels, side, side], labels: (0..<n).map { Int64($0 % 10) },
-                              index: (0..<n).map { Int64($0) }, epoch: nil)
+        let views = syntheticViews(count: n, channels: channels, side: side)
         let rows = Array(0..<n)
         let stepsPerEpoch = n / batch
         let trainers: [(String, Trainer)] = samplers.compactMap { name in
@@ -62,14 +57,15 @@ public enum PretrainBenchmark {
         /// Multiply–adds ×2 of the step's encoder passes (direct-convolution count) and its loss products.
         public let flops: Double
         let trainer: Trainer, views: ViewsData
+        let batches: Int                    // the views hold this many batches, run in turn
         var next = 0
 
         init(trainer: Trainer, views: ViewsData, batch: Int, flops: Double) {
             (self.trainer, self.views, self.batch, self.flops) = (trainer, views, batch, flops)
+            batches = views.shape1[0] / batch
         }
 
         public func run() throws {
-            let batches = views.view1.count / (batch * views.shape1.dropFirst().reduce(1, *))
             let first = (next % batches) * batch
             _ = try trainer.step(views: views, rows: Array(first..<(first + batch))[...], step: next, percentiles: false)
             next += 1
@@ -78,13 +74,10 @@ public enum PretrainBenchmark {
 
     public static func step(objective: ObjectiveKind, width: Int, side: Int, channels: Int, batch: Int, threads: Int,
                             policy: ConvolutionPolicy = .fastest) throws -> Step {
-        let n = 4 * batch, size = channels * side * side
-        var rng = RNG(seed: 11)
-        let view1 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let view2 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        let views = ViewsData(path: "synthetic", view1: view1, view2: view2, shape1: [n, channels, side, side],
-                              shape2: [n, channels, side, side], labels: (0..<n).map { Int64($0 % 10) },
-                              index: (0..<n).map { Int64($0) }, epoch: nil)
+        guard objective == .simclr || objective == .moco else {
+            throw ValidationError("PretrainBenchmark.step: moco or simclr (got \(objective))")
+        }
+        let views = syntheticViews(count: 4 * batch, channels: channels, side: side)
         let o = try PretrainOptions.parse([
             "--views", "synthetic", "--out", "unused", "--epochs", "1", "--objective", objective.rawValue,
             "--sampler", UniformSampler.name, "--width", "\(width)", "--batch", "\(batch)", "--threads", "\(threads)",
@@ -99,11 +92,22 @@ public enum PretrainBenchmark {
         case .simclr:   // both views forward and backward; the 2B×2B similarities and their two gradient products
             flops = encoder.forwardFlops(batch: 2 * batch, h: side, w: side) + encoder.backwardFlops(batch: 2 * batch, h: side, w: side)
                 + 3 * 2 * Double(4 * batch * batch) * dim
-        default:        // queries forward and backward, keys forward; the queue's logits and their gradient products
+        default:        // MoCo: queries forward and backward, keys forward; the queue's logits and their gradient products
             flops = 2 * encoder.forwardFlops(batch: batch, h: side, w: side) + encoder.backwardFlops(batch: batch, h: side, w: side)
                 + 3 * 2 * Double(batch * o.queue) * dim
         }
         return Step(trainer: trainer, views: views, batch: batch, flops: flops)
+    }
+
+    /// `count` random pairs of views (labels cycling over 10 classes), the same for every call.
+    static func syntheticViews(count n: Int, channels: Int, side: Int) -> ViewsData {
+        var rng = RNG(seed: 11)
+        let size = channels * side * side
+        let view1 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let view2 = (0..<(n * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        return ViewsData(path: "synthetic", view1: view1, view2: view2, shape1: [n, channels, side, side],
+                         shape2: [n, channels, side, side], labels: (0..<n).map { Int64($0 % 10) },
+                         index: (0..<n).map { Int64($0) }, epoch: nil)
     }
 
     /// Printable lines: each sampler's full step time and its ratio to uniform.
