@@ -35,11 +35,14 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     /// In evaluation, a following batch norm's affine (+ residual add + ReLU) is applied in the Winograd
     /// output pass (BatchNorm2d.forward(after:)); the result is identical either way.
     public var fusedEvaluationNorm = true
+    /// Winograd's forward and input-gradient products by RegisterGemm (AVX2 + FMA builds) instead of sgemm.
+    public var registerProducts = true
 
     public init(winograd: Bool = true, largeWinogradTilesFromWidth: Int = 28, transposedInputGradient: Bool = true,
-                reference: Bool = false, fusedEvaluationNorm: Bool = true) {
+                reference: Bool = false, fusedEvaluationNorm: Bool = true, registerProducts: Bool = true) {
         (self.winograd, self.transposedInputGradient, self.reference) = (winograd, transposedInputGradient, reference)
         (self.largeWinogradTilesFromWidth, self.fusedEvaluationNorm) = (largeWinogradTilesFromWidth, fusedEvaluationNorm)
+        self.registerProducts = registerProducts
     }
 
     public static let fastest = ConvolutionPolicy()

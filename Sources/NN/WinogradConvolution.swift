@@ -50,7 +50,8 @@ extension Conv2d {
         let u = winogradWeights.data
         forEachUnit(workers, items: b, unit: chunk) { wk, images in
             W.convolve(src, inChannels: c, batch: b, h: h, w: w, u: u, outChannels: o, images: images, chunk: chunk,
-                              v: self.winogradV[wk].data, m: self.winogradM[wk].data, y: dst, epilogue: epilogue)
+                              v: self.winogradV[wk].data, m: self.winogradM[wk].data, y: dst, epilogue: epilogue,
+                              registerProducts: self.policy.registerProducts)
         }
     }
 

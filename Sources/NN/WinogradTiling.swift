@@ -38,7 +38,7 @@ extension WinogradTiling {
     static func convolve<T: GemmScalar>(_ x: UnsafePointer<T>, inChannels c: Int, batch: Int, h: Int, w: Int,
                                         u: UnsafePointer<T>, outChannels o: Int, images: Range<Int>, chunk: Int,
                                         v: UnsafeMutablePointer<T>, m: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>,
-                                        epilogue: Winograd.Epilogue<T>? = nil) {
+                                        epilogue: Winograd.Epilogue<T>? = nil, registerProducts: Bool = false) {
         let (ty, tx) = tiles(h, w)
         var b0 = images.lowerBound
         while b0 < images.upperBound {
@@ -46,11 +46,21 @@ extension WinogradTiling {
             let n = nb * ty * tx
             let (vPlane, mPlane) = (Winograd.planeStride(rows: c, tiles: n), Winograd.planeStride(rows: o, tiles: n))
             transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: v)
-            for xi in 0..<planes {
-                T.gemm(false, false, o, n, c, 1, u + xi * o * c, c, v + xi * vPlane, n, 0, m + xi * mPlane, n)
-            }
+            products(u, v, vPlane: vPlane, into: m, mPlane: mPlane, o: o, c: c, n: n, registerProducts: registerProducts)
             transformOutput(m, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: y, epilogue: epilogue)
             b0 += nb
+        }
+    }
+
+    /// M[ξ] = U[ξ]·V[ξ] for every plane ξ.   U: [ξ, O, C], V: [ξ, C, n] planes vPlane apart, M: [ξ, O, n] mPlane apart
+    @inline(__always)
+    static func products<T: GemmScalar>(_ u: UnsafePointer<T>, _ v: UnsafePointer<T>, vPlane: Int, into m: UnsafeMutablePointer<T>,
+                                        mPlane: Int, o: Int, c: Int, n: Int, registerProducts: Bool) {
+        if registerProducts, T.self == Float.self, RegisterGemm.available {
+            let (uf, vf, mf) = (VectorKernels.float(u), VectorKernels.float(v), VectorKernels.float(m))
+            for xi in 0..<planes { RegisterGemm.multiply(o, n, c, uf + xi * o * c, c, vf + xi * vPlane, n, mf + xi * mPlane, n) }
+        } else {
+            for xi in 0..<planes { T.gemm(false, false, o, n, c, 1, u + xi * o * c, c, v + xi * vPlane, n, 0, m + xi * mPlane, n) }
         }
     }
 

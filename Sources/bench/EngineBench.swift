@@ -36,6 +36,8 @@ struct EngineBench: ParsableCommand {
     var winogradTiles: Int?
     @Option(help: "Winograd F(4×4) tiles for images at least this wide (A/B; default: the engine's, 28).")
     var largeTilesFrom: Int?
+    @Flag(help: "Winograd's forward and input-gradient products through sgemm instead of the engine's register kernel (A/B).")
+    var blasProducts = false
     @Flag(help: "Parallel sections through Dispatch instead of the spinning worker pool (A/B; with --ab, B's only).")
     var dispatchWorkers = false
     @Flag(help: "Parallel sections give each worker a fixed share of their units (convolutions' runs of images, channels, …) instead of letting free workers claim them (A/B; with --ab, B's only).")
@@ -49,6 +51,7 @@ struct EngineBench: ParsableCommand {
         var p = ConvolutionPolicy(winograd: !noWinograd, transposedInputGradient: !col2imInputGrad, reference: reference)
         if let winogradTiles { p.largeWinogradTilesFromWidth = winogradTiles == 4 ? 0 : .max }
         if let largeTilesFrom { p.largeWinogradTilesFromWidth = largeTilesFrom }
+        if blasProducts { p.registerProducts = false }
         return p
     }
 
@@ -184,7 +187,7 @@ extension EngineBench {
             WorkerPool.enabled = true
             WorkerPool.claimsUnits = true
         }
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }

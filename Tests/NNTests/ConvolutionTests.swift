@@ -44,12 +44,14 @@ final class ConvolutionTests: XCTestCase {
         // even those convolutions takes the col2im path.
         // The direct policy runs the reference itself through the layer (the --reference debug path).
         // Both Winograd tilings, F(2×2, 3×3) and F(4×4, 3×3) (9×8 images: partial tiles of either).
-        // (largeTilesFrom 0: F(4×4) at every size; .max: F(2×2) at every size.)
-        for (transposed, winograd, largeTilesFrom) in [(true, true, Int.max), (true, true, 0), (true, false, Int.max), (false, true, Int.max),
-                                                       (false, true, 0), (false, false, Int.max)] {
+        // (largeTilesFrom 0: F(4×4) at every size; .max: F(2×2) at every size.) Winograd's products by the
+        // register kernel (the default) and by sgemm.
+        for (transposed, winograd, largeTilesFrom, register) in [(true, true, Int.max, true), (true, true, 0, true), (true, false, Int.max, true),
+                                                                 (false, true, Int.max, true), (false, true, 0, true), (false, false, Int.max, true),
+                                                                 (true, true, Int.max, false), (true, true, 0, false)] {
             for threads in [1, 2, 3] {
                 let policy = ConvolutionPolicy(winograd: winograd, largeWinogradTilesFromWidth: largeTilesFrom,
-                                               transposedInputGradient: transposed)
+                                               transposedInputGradient: transposed, registerProducts: register)
                 checkAgainstDirect(Float.self, policy: policy, threads: threads, tolerance: 1e-4)
                 checkAgainstDirect(Double.self, policy: policy, threads: threads, tolerance: 1e-10)
             }
@@ -101,7 +103,7 @@ final class ConvolutionTests: XCTestCase {
             let y = conv.forward(x)
             let expected = directConv(xv, wv, c: c, b: b, h: h, wd: wd, o: o, k: k, s: s, p: p)
             XCTAssertEqual(y.count, expected.count)
-            let label = "\(conv.plan) \(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
+            let label = "\(conv.plan) register \(policy.registerProducts) \(T.self) threads \(threads) k\(k) s\(s) p\(p) chunk-limit \(colLimit)"
             for i in 0..<expected.count {
                 XCTAssertEqual(Double(y[i]), expected[i], accuracy: tolerance * max(1, abs(expected[i])), label)
             }
