@@ -34,7 +34,8 @@
 ///   and `Conv2d.policy` by `ConvolutionPlan.choose`): 1×1 by one sgemm (PointwiseConvolution); 3×3
 ///   stride-1 padding-1 forward, input and weight gradients by Winograd F(2×2, 3×3) (WinogradConvolution,
 ///   Winograd; its Float tile transforms by SIMD in WinogradVector, bit-identical to the reference
-///   loops — at 16–32 channels the transforms, not the sgemms, set the speed; F(4×4, 3×3) in Winograd4 and
+///   loops — at 16–32 channels the transforms, not the products, set the speed; on AVX2 + FMA builds the forward and
+///   input-gradient products by RegisterGemm, the weight gradient's by sgemm; F(4×4, 3×3) in Winograd4 and
 ///   Winograd4Vector, both behind the WinogradTiling protocol, is the default from 28 wide (`largeWinogradTilesFromWidth`; 0 puts it at every size, for the A/B); other stride-1 input gradients as a convolution of dOut with the flipped kernel
 ///   (TransposedInputGradient); everything else by im2col + sgemm and col2im (Im2colConvolution).
 ///   In evaluation a Winograd convolution's batch norm (+ residual add + ReLU) runs on each image's
