@@ -128,22 +128,17 @@ public enum RegisterGemm {
         var pb = b
         for p in 0..<k {
             let b0 = load(pb), b1 = vectors > 1 ? load(pb + 8) : F8(), b2 = vectors > 2 ? load(pb + 16) : F8()
-            var s = F8(repeating: a0[p])
-            s00 = s00.addingProduct(s, b0)
-            if vectors > 1 { s01 = s01.addingProduct(s, b1) }
-            if vectors > 2 { s02 = s02.addingProduct(s, b2) }
-            s = F8(repeating: a1[p])
-            s10 = s10.addingProduct(s, b0)
-            if vectors > 1 { s11 = s11.addingProduct(s, b1) }
-            if vectors > 2 { s12 = s12.addingProduct(s, b2) }
-            s = F8(repeating: a2[p])
-            s20 = s20.addingProduct(s, b0)
-            if vectors > 1 { s21 = s21.addingProduct(s, b1) }
-            if vectors > 2 { s22 = s22.addingProduct(s, b2) }
-            s = F8(repeating: a3[p])
-            s30 = s30.addingProduct(s, b0)
-            if vectors > 1 { s31 = s31.addingProduct(s, b1) }
-            if vectors > 2 { s32 = s32.addingProduct(s, b2) }
+            /// One row's sums += A[row, p]·B[p, ·].
+            @inline(__always) func accumulate(_ a: Float, _ s0: inout F8, _ s1: inout F8, _ s2: inout F8) {
+                let s = F8(repeating: a)
+                s0 = s0.addingProduct(s, b0)
+                if vectors > 1 { s1 = s1.addingProduct(s, b1) }
+                if vectors > 2 { s2 = s2.addingProduct(s, b2) }
+            }
+            accumulate(a0[p], &s00, &s01, &s02)
+            accumulate(a1[p], &s10, &s11, &s12)
+            accumulate(a2[p], &s20, &s21, &s22)
+            accumulate(a3[p], &s30, &s31, &s32)
             pb += ldb
         }
         store(s00, c0); store(s10, c1); store(s20, c2); store(s30, c3)
