@@ -38,7 +38,7 @@ extension WinogradTiling {
     static func convolve<T: GemmScalar>(_ x: UnsafePointer<T>, inChannels c: Int, batch: Int, h: Int, w: Int,
                                         u: UnsafePointer<T>, outChannels o: Int, images: Range<Int>, chunk: Int,
                                         v: UnsafeMutablePointer<T>, m: UnsafeMutablePointer<T>, y: UnsafeMutablePointer<T>,
-                                        epilogue: Winograd.Epilogue<T>? = nil, registerProducts: Bool = false) {
+                                        epilogue: Winograd.Epilogue<T>?, registerProducts: Bool) {
         let (ty, tx) = tiles(h, w)
         var b0 = images.lowerBound
         while b0 < images.upperBound {
@@ -52,9 +52,10 @@ extension WinogradTiling {
         }
     }
 
-    /// M[ξ] = U[ξ]·V[ξ] for every plane ξ.   U: [ξ, O, C], V: [ξ, C, n] planes vPlane apart, M: [ξ, O, n] mPlane apart
+    /// M[ξ] = U[ξ]·V[ξ] for every plane ξ (by RegisterGemm when asked and built for it, else sgemm).
+    /// U: [ξ, O, C], V: [ξ, C, n] planes vPlane apart, M: [ξ, O, n] mPlane apart
     @inline(__always)
-    static func products<T: GemmScalar>(_ u: UnsafePointer<T>, _ v: UnsafePointer<T>, vPlane: Int, into m: UnsafeMutablePointer<T>,
+    public static func products<T: GemmScalar>(_ u: UnsafePointer<T>, _ v: UnsafePointer<T>, vPlane: Int, into m: UnsafeMutablePointer<T>,
                                         mPlane: Int, o: Int, c: Int, n: Int, registerProducts: Bool) {
         if registerProducts, T.self == Float.self, RegisterGemm.available {
             let (uf, vf, mf) = (VectorKernels.float(u), VectorKernels.float(v), VectorKernels.float(m))

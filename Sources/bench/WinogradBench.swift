@@ -4,15 +4,16 @@ import NN
 import StageKit
 
 /// `bench winograd`: where a 3×3 convolution's Winograd time goes, per layer shape of a ResNet row, on
-/// one thread, for F(2×2, 3×3) beside F(4×4, 3×3): the input transform, the sgemms and the output
+/// one thread, for F(2×2, 3×3) beside F(4×4, 3×3): the input transform, the products (as the engine's
+/// forward runs them: RegisterGemm on AVX2 + FMA builds, else sgemm) and the output
 /// transform of a forward chunk, and the output-gradient transform of the weight gradient, in µs per
 /// image. The two tilings' phases alternate within each repetition (a shared machine drifts), and
 /// "step" weighs the phases as a training step runs them per layer (query and key forward, input and
-/// weight gradient: 4 input transforms, 4 sgemm sets, 3 output transforms, 1 output-gradient transform),
+/// weight gradient: 4 input transforms, 4 product sets, 3 output transforms, 1 output-gradient transform),
 /// with the median over repetitions of F(4×4)'s step time over F(2×2)'s.
 struct WinogradBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "winograd",
-        abstract: "Per-layer times of the Winograd transforms and sgemms, F(2×2) beside F(4×4) (one thread).")
+        abstract: "Per-layer times of the Winograd transforms and products, F(2×2) beside F(4×4) (one thread).")
 
     @Option(help: "Base width of the ResNet row.") var width = 16
     @Option(help: "Input size (square).") var size = 28
@@ -35,7 +36,7 @@ struct WinogradBench: ParsableCommand {
         if let colLimit { NNRuntime.maxColElements = colLimit }
         if let minColumns { NNRuntime.minColumns = minColumns }
         print("bench winograd: CPU \(Machine.summary), BLAS core \(BLASRuntime.coreName), 1 thread, µs per image (median of \(repeats))")
-        print("layer (C @ h×w)  tiles   images/chunk    input    sgemm   output  out-grad     step   F(4×4)/F(2×2) step")
+        print("layer (C @ h×w)  tiles   images/chunk    input  product   output  out-grad     step   F(4×4)/F(2×2) step")
         var h = size
         for stage in 0..<4 {
             if stage > 0 { h = (h + 1) / 2 }
@@ -69,7 +70,7 @@ struct WinogradBench: ParsableCommand {
 protocol WinogradLayer {
     var name: String { get }
     var images: Int { get }
-    /// 0: input transform, 1: the sgemms, 2: output transform, 3: output-gradient transform.
+    /// 0: input transform, 1: the products, 2: output transform, 3: output-gradient transform.
     func run(_ phase: Int)
 }
 
@@ -94,10 +95,8 @@ final class TiledLayer<W: WinogradTiling>: WinogradLayer {
         let plane = Winograd.planeStride(rows: c, tiles: n)
         switch phase {
         case 0: W.transformInput(UnsafePointer(x.data), channels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: v.data)
-        case 1:
-            for xi in 0..<W.planes {
-                Float.gemm(false, false, c, n, c, 1, u.data + xi * c * c, c, v.data + xi * plane, n, 0, m.data + xi * plane, n)
-            }
+        case 1: W.products(UnsafePointer(u.data), UnsafePointer(v.data), vPlane: plane, into: m.data, mPlane: plane, o: c, c: c, n: n,
+                           registerProducts: ConvolutionPolicy.fastest.registerProducts)
         case 2: W.transformOutput(UnsafePointer(m.data), outChannels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: y.data, epilogue: nil)
         default: W.transformOutputGradient(UnsafePointer(y.data), outChannels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: m.data)
         }
