@@ -23,11 +23,15 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
 public struct ConvolutionPolicy: Equatable, Sendable {
     /// 3×3 stride-1 padding-1 convolutions by Winograd.
     public var winograd = true
-    /// Images at least this wide use Winograd's F(4×4, 3×3) tiles, narrower ones F(2×2, 3×3) (0: F(4×4) at every
-    /// size, `.max`: F(2×2) at every size). 28: the first stage of the 28×28 and
-    /// 32×32 rows, where `bench engine --ab` measured the whole step 1.044× (w16), 1.045× (w32) and 1.022× (w64) as
-    /// fast as with F(2×2) everywhere; below it F(4×4)'s half-empty vectors cost more than its fewer products save.
+    /// Images at least this wide use Winograd's F(4×4, 3×3) tiles (0: every size, `.max`: none), and so do images
+    /// at most `largeWinogradTilesUpToWidth` wide; the ones between take F(2×2, 3×3). 28: the first stage of the
+    /// 28×28 and 32×32 rows, where `bench engine --ab` measured the whole step 1.044× (w16), 1.045× (w32) and
+    /// 1.022× (w64) as fast as with F(2×2) everywhere; at 14 wide F(4×4)'s half-empty vectors cost about what its
+    /// fewer products save (1.018× / 1.012×, noise).
     public var largeWinogradTilesFromWidth = 28
+    /// 8: the 7×7 and 4×4 stages, where one or two tiles make a row and the gathered transforms
+    /// (Winograd4Gathered.swift) fill every lane with tiles of several images (0: none).
+    public var largeWinogradTilesUpToWidth = 8
     /// Stride-1 input gradients as a convolution of dOut with the flipped kernel (else Wᵀ·dOut + col2im).
     public var transposedInputGradient = true
     /// Every pass by the direct reference loops.
@@ -38,11 +42,17 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     /// Winograd's forward and input-gradient products by RegisterGemm (AVX2 + FMA builds) instead of sgemm.
     public var registerProducts = true
 
-    public init(winograd: Bool = true, largeWinogradTilesFromWidth: Int = 28, transposedInputGradient: Bool = true,
-                reference: Bool = false, fusedEvaluationNorm: Bool = true, registerProducts: Bool = true) {
+    public init(winograd: Bool = true, largeWinogradTilesFromWidth: Int = 28, largeWinogradTilesUpToWidth: Int = 8,
+                transposedInputGradient: Bool = true, reference: Bool = false, fusedEvaluationNorm: Bool = true,
+                registerProducts: Bool = true) {
         (self.winograd, self.transposedInputGradient, self.reference) = (winograd, transposedInputGradient, reference)
-        (self.largeWinogradTilesFromWidth, self.fusedEvaluationNorm) = (largeWinogradTilesFromWidth, fusedEvaluationNorm)
-        self.registerProducts = registerProducts
+        (self.largeWinogradTilesFromWidth, self.largeWinogradTilesUpToWidth) = (largeWinogradTilesFromWidth, largeWinogradTilesUpToWidth)
+        (self.fusedEvaluationNorm, self.registerProducts) = (fusedEvaluationNorm, registerProducts)
+    }
+
+    /// One Winograd tiling at every size (A/B runs and tests): F(4×4, 3×3) when `large`, else F(2×2, 3×3).
+    public mutating func winogradTilesEverywhere(large: Bool) {
+        (largeWinogradTilesFromWidth, largeWinogradTilesUpToWidth) = large ? (0, 0) : (.max, 0)
     }
 
     public static let fastest = ConvolutionPolicy()
@@ -72,7 +82,8 @@ public struct ConvolutionPlan: Equatable, Sendable {
         if k == 3 && s == 1 && p == 1 && policy.winograd {
             // Winograd's weight gradient goes with its input gradient; without the transposed input
             // gradient both fall back to the im2col family.
-            let w: ConvolutionAlgorithm = width >= policy.largeWinogradTilesFromWidth ? .winograd4 : .winograd
+            let large = width >= policy.largeWinogradTilesFromWidth || (width > 0 && width <= policy.largeWinogradTilesUpToWidth)
+            let w: ConvolutionAlgorithm = large ? .winograd4 : .winograd
             return !needsInputGrad || transposedFits ? plan(w, w, w) : plan(w, .im2col, .col2im)
         }
         return plan(.im2col, .im2col, transposedFits ? .transposed : .col2im)

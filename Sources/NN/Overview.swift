@@ -36,7 +36,10 @@
 ///   Winograd; its Float tile transforms by SIMD in WinogradVector, bit-identical to the reference
 ///   loops — at 16–32 channels the transforms, not the products, set the speed; on AVX2 + FMA builds the forward and
 ///   input-gradient products by RegisterGemm, the weight gradient's by sgemm; F(4×4, 3×3) in Winograd4 and
-///   Winograd4Vector, both behind the WinogradTiling protocol, is the default from 28 wide (`largeWinogradTilesFromWidth`; 0 puts it at every size, for the A/B); other stride-1 input gradients as a convolution of dOut with the flipped kernel
+///   Winograd4Vector, both behind the WinogradTiling protocol, is the default from 28 wide and up to 8 wide
+///   (`largeWinogradTilesFromWidth`, `largeWinogradTilesUpToWidth`; `winogradTilesEverywhere` for the A/B), its
+///   small images' transforms by Winograd4Gathered (eight tiles of several images to a vector); other stride-1
+///   input gradients as a convolution of dOut with the flipped kernel
 ///   (TransposedInputGradient); everything else by im2col + sgemm and col2im (Im2colConvolution).
 ///   In evaluation a Winograd convolution's batch norm (+ residual add + ReLU) runs on each image's
 ///   plane as the output transform writes it (`BatchNorm2d.forward(after:)`, `Winograd.Epilogue`).

@@ -60,7 +60,11 @@ public enum Winograd4: WinogradTiling {
     public static func transformWeights<T: GemmScalar>(_ g: UnsafePointer<T>, outChannels o: Int, inChannels c: Int,
                                                        into u: UnsafeMutablePointer<T>) {
         parallelFor(o, threads: Winograd.weightThreads(o * c)) { oc in
-            for ic in 0..<c {
+            var ic = 0
+            if T.self == Float.self {                       // eight kernels at a time (Winograd4Vector.swift), the rest below
+                ic = transformWeightsVector(VectorKernels.float(g), outChannels: o, inChannels: c, outChannel: oc, into: VectorKernels.float(u))
+            }
+            for ic in ic..<c {
                 let k = g + (oc * c + ic) * 9
                 // G·g, one column at a time (tuples, not arrays: this runs on every forward pass)
                 let columns = (weightColumn(k[0], k[3], k[6]), weightColumn(k[1], k[4], k[7]), weightColumn(k[2], k[5], k[8]))
@@ -109,6 +113,10 @@ public enum Winograd4: WinogradTiling {
 
     public static func transformInput<T: GemmScalar>(_ x: UnsafePointer<T>, channels: Int, batch: Int, h: Int, w: Int,
                                                      b0: Int, nb: Int, into v: UnsafeMutablePointer<T>) {
+        if T.self == Float.self, gathers(h, w) {
+            return transformInputGathered(VectorKernels.float(x), channels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb,
+                                          into: VectorKernels.float(v))
+        }
         if T.self == Float.self {
             return transformInputVector(VectorKernels.float(x), channels: channels, batch: batch, h: h, w: w, b0: b0, nb: nb,
                                         into: VectorKernels.float(v))
@@ -156,6 +164,10 @@ public enum Winograd4: WinogradTiling {
     public static func transformOutput<T: GemmScalar>(_ mm: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
                                                       b0: Int, nb: Int, into y: UnsafeMutablePointer<T>,
                                                       epilogue: Winograd.Epilogue<T>? = nil) {
+        if T.self == Float.self, gathers(h, w) {
+            return transformOutputGathered(VectorKernels.float(mm), outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb,
+                                           into: VectorKernels.float(y), epilogue: epilogue.map { $0.float })
+        }
         if T.self == Float.self {
             return transformOutputVector(VectorKernels.float(mm), outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb,
                                          into: VectorKernels.float(y), epilogue: epilogue.map { $0.float })
@@ -193,6 +205,10 @@ public enum Winograd4: WinogradTiling {
 
     public static func transformOutputGradient<T: GemmScalar>(_ dy: UnsafePointer<T>, outChannels o: Int, batch: Int, h: Int, w: Int,
                                                               b0: Int, nb: Int, into mg: UnsafeMutablePointer<T>) {
+        if T.self == Float.self, gathers(h, w) {
+            return transformOutputGradientGathered(VectorKernels.float(dy), outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb,
+                                                   into: VectorKernels.float(mg))
+        }
         if T.self == Float.self {
             return transformOutputGradientVector(VectorKernels.float(dy), outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb,
                                                  into: VectorKernels.float(mg))

@@ -38,6 +38,32 @@ extension Winograd4 {
         }
     }
 
+    /// transformWeights for Float: kernels ic ..< ic + 8 of output channel `oc` in the lanes, for every whole
+    /// group of eight; returns the first input channel it left to the scalar loop. The same operations in the
+    /// same order as weightColumn (one lane is one kernel's scalar computation), so U is bit-identical.
+    static func transformWeightsVector(_ g: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int, outChannel oc: Int,
+                                       into u: UnsafeMutablePointer<Float>) -> Int {
+        let (quarter, sixth, twentyFourth) = (Float(1) / 4, Float(1) / 6, Float(1) / 24)
+        @inline(__always) func column(_ g0: F8, _ g1: F8, _ g2: F8) -> (F8, F8, F8, F8, F8, F8) {   // G·(g0, g1, g2), as weightColumn
+            (g0 * quarter, (g0 + g1 + g2) * -sixth, (g0 - g1 + g2) * -sixth,
+             (g0 + g1 * 2 + g2 * 4) * twentyFourth, (g0 - g1 * 2 + g2 * 4) * twentyFourth, g2)
+        }
+        var ic = 0
+        while ic + lanes <= c {
+            let k = g + (oc * c + ic) * 9                   // eight kernels of 9 taps, one after another
+            @inline(__always) func tap(_ j: Int) -> F8 { F8(k[j], k[9 + j], k[18 + j], k[27 + j], k[36 + j], k[45 + j], k[54 + j], k[63 + j]) }
+            let columns = (column(tap(0), tap(3), tap(6)), column(tap(1), tap(4), tap(7)), column(tap(2), tap(5), tap(8)))
+            for row in 0..<6 {
+                let r = column(element(columns.0, row), element(columns.1, row), element(columns.2, row))   // that row times Gᵀ
+                let base = u + (row * 6 * o + oc) * c + ic, plane = o * c
+                store(r.0, base); store(r.1, base + plane); store(r.2, base + 2 * plane)
+                store(r.3, base + 3 * plane); store(r.4, base + 4 * plane); store(r.5, base + 5 * plane)
+            }
+            ic += lanes
+        }
+        return ic
+    }
+
     /// transformInput for Float.   x: [C, B, h, w] → V [36 planes of C × (nb·ty·tx)]
     static func transformInputVector(_ x: UnsafePointer<Float>, channels: Int, batch: Int, h: Int, w: Int,
                                      b0: Int, nb: Int, into v: UnsafeMutablePointer<Float>) {

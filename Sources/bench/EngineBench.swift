@@ -32,10 +32,12 @@ struct EngineBench: ParsableCommand {
     var col2imInputGrad = false
     @Flag(help: "3×3 stride-1 convolutions through im2col + sgemm instead of Winograd (A/B).")
     var noWinograd = false
-    @Option(help: "Winograd output tiles at every size: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)) (A/B; default: the engine's, F(4×4) from 28 wide).")
+    @Option(help: "Winograd output tiles at every size: 2 (F(2×2, 3×3)) or 4 (F(4×4, 3×3)) (A/B; default: the engine's, F(4×4) from 28 wide and up to 8 wide).")
     var winogradTiles: Int?
     @Option(help: "Winograd F(4×4) tiles for images at least this wide (A/B; default: the engine's, 28).")
     var largeTilesFrom: Int?
+    @Option(help: "Winograd F(4×4) tiles also for images at most this wide (A/B; 0: none; default: the engine's).")
+    var largeTilesUpTo: Int?
     @Flag(help: "Winograd's forward and input-gradient products through sgemm instead of the engine's register kernel (A/B).")
     var blasProducts = false
     @Flag(help: "Parallel sections through Dispatch instead of the spinning worker pool (A/B; with --ab, B's only).")
@@ -49,8 +51,9 @@ struct EngineBench: ParsableCommand {
 
     var policy: ConvolutionPolicy {
         var p = ConvolutionPolicy(winograd: !noWinograd, transposedInputGradient: !col2imInputGrad, reference: reference)
-        if let winogradTiles { p.largeWinogradTilesFromWidth = winogradTiles == 4 ? 0 : .max }
+        if let winogradTiles { p.winogradTilesEverywhere(large: winogradTiles == 4) }
         if let largeTilesFrom { p.largeWinogradTilesFromWidth = largeTilesFrom }
+        if let largeTilesUpTo { p.largeWinogradTilesUpToWidth = largeTilesUpTo }
         if blasProducts { p.registerProducts = false }
         return p
     }
@@ -66,6 +69,7 @@ struct EngineBench: ParsableCommand {
         if let winogradTiles, winogradTiles != 2 && winogradTiles != 4 {
             throw ValidationError("--winograd-tiles must be 2 or 4 (got \(winogradTiles))")
         }
+        if let largeTilesUpTo, largeTilesUpTo < 0 { throw ValidationError("--large-tiles-up-to must be at least 0 (got \(largeTilesUpTo))") }
         if let largeTilesFrom, largeTilesFrom < 1 { throw ValidationError("--large-tiles-from must be at least 1 (got \(largeTilesFrom))") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         guard (1...99).contains(rounds) else { throw ValidationError("--rounds must be in 1…99 (got \(rounds))") }
@@ -187,7 +191,10 @@ extension EngineBench {
             WorkerPool.enabled = true
             WorkerPool.claimsUnits = true
         }
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
+        let from = p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"
+        let upTo = p.largeWinogradTilesUpToWidth > 0 ? " up to \(p.largeWinogradTilesUpToWidth) wide" : ""
+        let largeTiles = p.largeWinogradTilesFromWidth == 0 ? from : p.largeWinogradTilesFromWidth == .max ? (upTo.isEmpty ? from : "only" + upTo) : from + (upTo.isEmpty ? "" : " and" + upTo)
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(largeTiles), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }

@@ -19,11 +19,22 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(plan(3, 1, 1, input: false), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: nil))
         XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(largeWinogradTilesFromWidth: 0)),
                        ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
-        // F(4×4) from 28 wide by default; F(2×2) below, and everywhere when the width threshold is off.
-        XCTAssertEqual(plan(3, 1, 1, width: 28), ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
-        XCTAssertEqual(plan(3, 1, 1, width: 27), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
-        XCTAssertEqual(plan(3, 1, 1, width: 32, ConvolutionPolicy(largeWinogradTilesFromWidth: .max)),
-                       ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
+        // F(4×4) from 28 wide and up to 8 wide by default; F(2×2) between, and everywhere when both thresholds are off.
+        let (large, small) = (ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4),
+                              ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
+        XCTAssertEqual(plan(3, 1, 1, width: 28), large)
+        XCTAssertEqual(plan(3, 1, 1, width: 27), small)
+        XCTAssertEqual(plan(3, 1, 1, width: 9), small)
+        XCTAssertEqual(plan(3, 1, 1, width: 8), large)
+        XCTAssertEqual(plan(3, 1, 1, width: 4), large)
+        XCTAssertEqual(plan(3, 1, 1, width: 32, ConvolutionPolicy(largeWinogradTilesFromWidth: .max)), small)
+        XCTAssertEqual(plan(3, 1, 1, width: 7, ConvolutionPolicy(largeWinogradTilesUpToWidth: 0)), small)
+        var everywhere = ConvolutionPolicy(), nowhere = ConvolutionPolicy()
+        everywhere.winogradTilesEverywhere(large: true); nowhere.winogradTilesEverywhere(large: false)
+        for width in [4, 7, 8, 14, 28, 32] {
+            XCTAssertEqual(plan(3, 1, 1, width: width, everywhere), large, "width \(width)")
+            XCTAssertEqual(plan(3, 1, 1, width: width, nowhere), small, "width \(width)")
+        }
         XCTAssertEqual(plan(3, 1, 1, width: 9, ConvolutionPolicy(largeWinogradTilesFromWidth: 9)),
                        ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
         XCTAssertEqual(plan(3, 2, 1, width: 28), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .col2im))
@@ -44,13 +55,14 @@ final class ConvolutionTests: XCTestCase {
         // even those convolutions takes the col2im path.
         // The direct policy runs the reference itself through the layer (the --reference debug path).
         // Both Winograd tilings, F(2×2, 3×3) and F(4×4, 3×3) (9×8 images: partial tiles of either).
-        // (largeTilesFrom 0: F(4×4) at every size; .max: F(2×2) at every size.) Winograd's products by the
+        // (largeTilesFrom 0: F(4×4) at every size, through the gathered transforms at these 8-wide images; .max:
+        // F(2×2) at every size.) Winograd's products by the
         // register kernel (the default) and by sgemm.
         for (transposed, winograd, largeTilesFrom, register) in [(true, true, Int.max, true), (true, true, 0, true), (true, false, Int.max, true),
                                                                  (false, true, Int.max, true), (false, true, 0, true), (false, false, Int.max, true),
                                                                  (true, true, Int.max, false), (true, true, 0, false)] {
             for threads in [1, 2, 3] {
-                let policy = ConvolutionPolicy(winograd: winograd, largeWinogradTilesFromWidth: largeTilesFrom,
+                let policy = ConvolutionPolicy(winograd: winograd, largeWinogradTilesFromWidth: largeTilesFrom, largeWinogradTilesUpToWidth: 0,
                                                transposedInputGradient: transposed, registerProducts: register)
                 checkAgainstDirect(Float.self, policy: policy, threads: threads, tolerance: 1e-4)
                 checkAgainstDirect(Double.self, policy: policy, threads: threads, tolerance: 1e-10)
@@ -76,7 +88,8 @@ final class ConvolutionTests: XCTestCase {
             return [y, dx, conv.weight.grad.array]
         }
         for (transposed, largeTilesFrom) in [(true, Int.max), (true, 0), (false, Int.max)] {
-            let policy = ConvolutionPolicy(largeWinogradTilesFromWidth: largeTilesFrom, transposedInputGradient: transposed)
+            let policy = ConvolutionPolicy(largeWinogradTilesFromWidth: largeTilesFrom, largeWinogradTilesUpToWidth: 0,
+                                           transposedInputGradient: transposed)
             for threads in [2, 3] { for colLimit in [saved.0, 200] { for (k, s) in [(3, 1), (3, 2), (1, 1)] {
                 (NNRuntime.threads, NNRuntime.maxColElements) = (threads, colLimit)
                 let claimed = pass(policy, k: k, s: s, claims: true), fixed = pass(policy, k: k, s: s, claims: false)

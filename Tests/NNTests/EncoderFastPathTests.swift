@@ -60,7 +60,7 @@ final class EncoderFastPathTests: XCTestCase {
             NNRuntime.threads = threads
             let encoder = Encoder<T>(inChannels: 1, width: 4, bnSplits: 2, seed: 13)
             encoder.convolutionPolicy.fusedEvaluationNorm = fused
-            encoder.convolutionPolicy.largeWinogradTilesFromWidth = largeTiles ? 0 : .max
+            encoder.convolutionPolicy.winogradTilesEverywhere(large: largeTiles)
             for (i, bn) in encoder.backbone.norms.enumerated() {           // running statistics and affine in general position
                 let s = 500 + UInt64(i) * 4
                 bn.gamma.value.set(randomArray(bn.channels, seed: s, scale: 0.3).map { T($0 + 1) })

@@ -124,7 +124,8 @@ final class WinogradTransformTests: XCTestCase {
         }
     }
 
-    // ---- F(4×4, 3×3) (Winograd4Vector.swift against Winograd4.swift) ----
+    // ---- F(4×4, 3×3) (Winograd4Vector.swift, and Winograd4Gathered.swift up to 8 wide, against Winograd4.swift;
+    //      nb = 3 images of 1–4 tiles leave the last vector of eight tiles part-empty, 8×8 and 9×8 cross one) ----
 
     func testLargeTileInputTransformMatchesReference() {
         for (h, w) in sizes + [(17, 13), (64, 64), (33, 35)] {
