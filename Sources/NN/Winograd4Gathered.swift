@@ -41,12 +41,13 @@ extension Winograd4 {
         }
     }
 
-    /// Where tile t's window starts in the padded planes (tiles past the chunk repeat its last one).
+    /// Where tile t's window starts (tiles past the chunk repeat its last one): image planes `planeSize` apart,
+    /// rows of tiles `tileRow` apart within one.
     @inline(__always) static func windowStarts(_ starts: UnsafeMutablePointer<Int>, tileCount: Int, ty: Int, tx: Int,
-                                               planeSize: Int, stride: Int) {
+                                               planeSize: Int, tileRow: Int) {
         for t in 0..<(tileCount + 7) / 8 * 8 {
             let s = min(t, tileCount - 1), i = s / (ty * tx), tyi = s / tx % ty, txi = s % tx
-            starts[t] = i * planeSize + 4 * tyi * stride + 4 * txi
+            starts[t] = i * planeSize + tyi * tileRow + 4 * txi
         }
     }
 
@@ -67,35 +68,46 @@ extension Winograd4 {
     }
 
     /// transformInput for small images.   x: [C, B, h, w] → V [36 planes of C × (nb·ty·tx)]
+    /// Per channel: the images into zero-padded planes; Bᵀ down the six padded rows of every row of tiles, all
+    /// columns at once (vectors along the row, as the reference's first step); then per eight tiles, each of
+    /// the six transformed rows of their windows transposed into lanes and B across it.
     static func transformInputGathered(_ x: UnsafePointer<Float>, channels: Int, batch: Int, h: Int, w: Int,
                                        b0: Int, nb: Int, into v: UnsafeMutablePointer<Float>) {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
         let plane = Winograd.planeStride(rows: channels, tiles: tileCount)
         let stride = 4 * tx + 2, planeSize = (4 * ty + 2) * stride     // padded image: rows and columns −1 ... 4·t
+        let rowVectors = (stride + lanes - 1) / lanes, rowStride = rowVectors * lanes
         let groups = (tileCount + 7) / 8
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: nb * planeSize + 8) { padBuffer in
+        let padCount = nb * planeSize + 2 * lanes                         // + copyPadded's and Bᵀ's last vectors past the end
+        let rowsCount = nb * ty * 6 * rowStride                           // [nb, ty, 6 rows after Bᵀ, rowStride]
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: padCount + rowsCount) { buffer in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: groups * 8) { startBuffer in
-                let (pad, starts) = (padBuffer.baseAddress!, startBuffer.baseAddress!)
-                pad.initialize(repeating: 0, count: nb * planeSize + 8)       // [nb, 4·ty + 2, stride] (+ 8: copyPadded's and a window's last vector)
-                windowStarts(starts, tileCount: tileCount, ty: ty, tx: tx, planeSize: planeSize, stride: stride)
+                let (pad, rows, starts) = (buffer.baseAddress!, buffer.baseAddress! + padCount, startBuffer.baseAddress!)
+                pad.initialize(repeating: 0, count: padCount)
+                windowStarts(starts, tileCount: tileCount, ty: ty, tx: tx, planeSize: ty * 6 * rowStride, tileRow: 6 * rowStride)
                 for c in 0..<channels {
                     copyPadded(x + (c * batch + b0) * h * w, nb: nb, h: h, w: w, into: pad, planeSize: planeSize, stride: stride,
                                offset: stride + 1)
-                    for g in 0..<groups {
-                        // d.r: the six rows of the eight windows, entry j of each in lane j; Bᵀ down each column j,
-                        // then B across each row r into planes 6r ... 6r + 5.
-                        let s = starts + 8 * g
-                        let d = (gather(pad, s, 0), gather(pad, s, stride), gather(pad, s, 2 * stride),
-                                 gather(pad, s, 3 * stride), gather(pad, s, 4 * stride), gather(pad, s, 5 * stride))
-                        @inline(__always) func column(_ j: Int) -> (F8, F8, F8, F8, F8, F8) {
-                            inputColumn(entry(d.0, j), entry(d.1, j), entry(d.2, j), entry(d.3, j), entry(d.4, j), entry(d.5, j))
+                    // Bᵀ down padded rows 4·tyi ... 4·tyi + 5 (lanes past a row's end compute junk no window reads)
+                    for i in 0..<nb {
+                        for tyi in 0..<ty {
+                            let src = pad + i * planeSize + 4 * tyi * stride, dst = rows + (i * ty + tyi) * 6 * rowStride
+                            for k in 0..<rowVectors {
+                                let q = k * lanes
+                                let t = inputColumn(load8(src + q), load8(src + stride + q), load8(src + 2 * stride + q),
+                                                    load8(src + 3 * stride + q), load8(src + 4 * stride + q), load8(src + 5 * stride + q))
+                                store(t.0, dst + q); store(t.1, dst + rowStride + q); store(t.2, dst + 2 * rowStride + q)
+                                store(t.3, dst + 3 * rowStride + q); store(t.4, dst + 4 * rowStride + q); store(t.5, dst + 5 * rowStride + q)
+                            }
                         }
-                        let cols = (column(0), column(1), column(2), column(3), column(4), column(5))
-                        let out = v + c * tileCount + 8 * g
+                    }
+                    for g in 0..<groups {
+                        // row r of the eight windows, entry j in lane j of vector j; B across it into planes 6r ... 6r + 5
+                        let s = starts + 8 * g, out = v + c * tileCount + 8 * g
                         for r in 0..<6 {
-                            let t = inputColumn(element(cols.0, r), element(cols.1, r), element(cols.2, r),
-                                                element(cols.3, r), element(cols.4, r), element(cols.5, r))
+                            let d = gather(rows, s, r * rowStride)
+                            let t = inputColumn(d.0, d.1, d.2, d.3, d.4, d.5)
                             let o0 = out + 6 * r * plane
                             store(t.0, o0); store(t.1, o0 + plane); store(t.2, o0 + 2 * plane)
                             store(t.3, o0 + 3 * plane); store(t.4, o0 + 4 * plane); store(t.5, o0 + 5 * plane)
@@ -107,53 +119,69 @@ extension Winograd4 {
     }
 
     /// transformOutput for small images.   M [36 planes of O × (nb·ty·tx)] → y: [O, B, h, w]
+    /// Per eight tiles: Aᵀ down each column and A across each row with a tile in each lane, then two 8×8
+    /// transposes give each tile's four rows, stored whole: straight into y when the tiles cover the image
+    /// exactly (4×4, 8×8), else into a padded copy that is cropped into y once the channel is done.
     static func transformOutputGathered(_ mm: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
                                         b0: Int, nb: Int, into y: UnsafeMutablePointer<Float>, epilogue: Winograd.Epilogue<Float>?) {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx
         let plane = Winograd.planeStride(rows: o, tiles: tileCount)
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * tileCount) { table in
-            let (at, rows, cols) = (table.baseAddress!, table.baseAddress! + tileCount, table.baseAddress! + 2 * tileCount)
-            for t in 0..<tileCount {                              // tile t: where its output starts, and how much is inside the image
-                let i = t / (ty * tx), tyi = t / tx % ty, txi = t % tx
-                (at[t], rows[t], cols[t]) = (i * h * w + 4 * tyi * w + 4 * txi, min(4, h - 4 * tyi), min(4, w - 4 * txi))
-            }
-            for oc in 0..<o {
-                let image0 = (oc * batch + b0) * h * w
-                var t0 = 0
-                while t0 < tileCount {
-                    // Aᵀ down each of the six columns, then A across each of the four rows: out.r.j, lane l = tile t0 + l.
-                    let m = mm + oc * tileCount + t0
-                    @inline(__always) func column(_ j: Int) -> (F8, F8, F8, F8) {
-                        outputColumn(load8(m + j * plane), load8(m + (6 + j) * plane), load8(m + (12 + j) * plane),
-                                     load8(m + (18 + j) * plane), load8(m + (24 + j) * plane), load8(m + (30 + j) * plane))
+        let exact = h == 4 * ty && w == 4 * tx
+        let (stride, planeSize) = (4 * tx, 16 * ty * tx)               // the padded copy: [nb, 4·ty, 4·tx]
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: exact ? 0 : nb * planeSize) { padBuffer in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: tileCount) { startBuffer in
+                let starts = startBuffer.baseAddress!
+                for t in 0..<tileCount {                              // tile t's first output in an image-sized plane of `stride`
+                    let i = t / (ty * tx), tyi = t / tx % ty, txi = t % tx
+                    starts[t] = i * planeSize + 4 * tyi * stride + 4 * txi
+                }
+                for oc in 0..<o {
+                    let image0 = (oc * batch + b0) * h * w
+                    let out = exact ? y + image0 : padBuffer.baseAddress!
+                    var t0 = 0
+                    while t0 < tileCount {
+                        // Aᵀ down each of the six columns, then A across each of the four rows: r.j, lane l = tile t0 + l.
+                        let m = mm + oc * tileCount + t0
+                        @inline(__always) func column(_ j: Int) -> (F8, F8, F8, F8) {
+                            outputColumn(load8(m + j * plane), load8(m + (6 + j) * plane), load8(m + (12 + j) * plane),
+                                         load8(m + (18 + j) * plane), load8(m + (24 + j) * plane), load8(m + (30 + j) * plane))
+                        }
+                        let s = (column(0), column(1), column(2), column(3), column(4), column(5))
+                        @inline(__always) func row(_ r: Int) -> (F8, F8, F8, F8) {
+                            outputColumn(element(s.0, r), element(s.1, r), element(s.2, r), element(s.3, r), element(s.4, r), element(s.5, r))
+                        }
+                        let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3))
+                        // per tile: rows 0 and 1 as one vector, rows 2 and 3 as another
+                        let upper = transpose((r0.0, r0.1, r0.2, r0.3, r1.0, r1.1, r1.2, r1.3))
+                        let lower = transpose((r2.0, r2.1, r2.2, r2.3, r3.0, r3.1, r3.2, r3.3))
+                        for l in 0..<min(8, tileCount - t0) {
+                            let p = out + starts[t0 + l]
+                            let (a, b) = (entry(upper, l), entry(lower, l))
+                            store4(a.lowHalf, p); store4(a.highHalf, p + stride); store4(b.lowHalf, p + 2 * stride); store4(b.highHalf, p + 3 * stride)
+                        }
+                        t0 += 8
                     }
-                    let s = (column(0), column(1), column(2), column(3), column(4), column(5))
-                    @inline(__always) func row(_ r: Int) -> (F8, F8, F8, F8) {
-                        outputColumn(element(s.0, r), element(s.1, r), element(s.2, r), element(s.3, r), element(s.4, r), element(s.5, r))
-                    }
-                    let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3))
-                    // per tile: rows 0 and 1 as one vector, rows 2 and 3 as another
-                    let upper = transpose((r0.0, r0.1, r0.2, r0.3, r1.0, r1.1, r1.2, r1.3))
-                    let lower = transpose((r2.0, r2.1, r2.2, r2.3, r3.0, r3.1, r3.2, r3.3))
-                    for l in 0..<min(8, tileCount - t0) {
-                        let t = t0 + l, p = y + image0 + at[t]
-                        let (a, b) = (entry(upper, l), entry(lower, l))
-                        let halves = (a.lowHalf, a.highHalf, b.lowHalf, b.highHalf)
-                        if rows[t] == 4 && cols[t] == 4 {
-                            store4(halves.0, p); store4(halves.1, p + w)
-                            store4(halves.2, p + 2 * w); store4(halves.3, p + 3 * w)
-                        } else {
-                            for r in 0..<rows[t] { storePrefix4(element(halves, r), cols[t], p + r * w) }
+                    if !exact {                                       // the h×w corner of each padded image into y
+                        for i in 0..<nb {
+                            for yy in 0..<h { cropRow(out + i * planeSize + yy * stride, w, y + image0 + (i * h + yy) * w) }
                         }
                     }
-                    t0 += 8
-                }
-                if let epilogue {                                 // the channel's images, while they are in cache
-                    for i in 0..<nb { epilogue.apply(y, channel: oc, image: image0 + i * h * w, count: h * w) }
+                    if let epilogue {                                 // the channel's images, while they are in cache
+                        for i in 0..<nb { epilogue.apply(y, channel: oc, image: image0 + i * h * w, count: h * w) }
+                    }
                 }
             }
         }
+    }
+
+    /// The first `count` (1 ... 8) entries of src to dst.
+    @inline(__always) static func cropRow(_ src: UnsafePointer<Float>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
+        var k = 0
+        if count >= 4 { store4(Winograd.load4(src), dst); k = 4 }
+        if count - k >= 4 { store4(Winograd.load4(src + 4), dst + 4); return }
+        if count - k >= 2 { UnsafeMutableRawPointer(dst + k).storeBytes(of: UnsafeRawPointer(src + k).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self); k += 2 }
+        if count - k == 1 { dst[k] = src[k] }
     }
 
     /// transformOutputGradient for small images.   dOut: [O, B, h, w] → Mg [36 planes of O × (nb·ty·tx)]
@@ -168,7 +196,7 @@ extension Winograd4 {
             withUnsafeTemporaryAllocation(of: Int.self, capacity: groups * 8) { startBuffer in
                 let (pad, starts) = (padBuffer.baseAddress!, startBuffer.baseAddress!)
                 pad.initialize(repeating: 0, count: nb * planeSize + 8)       // [nb, 4·ty, stride] (+ 8: copyPadded's last vector)
-                windowStarts(starts, tileCount: tileCount, ty: ty, tx: tx, planeSize: planeSize, stride: stride)
+                windowStarts(starts, tileCount: tileCount, ty: ty, tx: tx, planeSize: planeSize, tileRow: 4 * stride)
                 for oc in 0..<o {
                     copyPadded(dy + (oc * batch + b0) * h * w, nb: nb, h: h, w: w, into: pad, planeSize: planeSize, stride: stride, offset: 0)
                     for g in 0..<groups {
@@ -193,16 +221,6 @@ extension Winograd4 {
 
     @inline(__always) static func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
-    }
-
-    /// The first `count` (1 ... 4) lanes of v at p.
-    @inline(__always) static func storePrefix4(_ v: SIMD4<Float>, _ count: Int, _ p: UnsafeMutablePointer<Float>) {
-        switch count {
-        case 4: store4(v, p)
-        case 3: UnsafeMutableRawPointer(p).storeBytes(of: v.lowHalf, as: SIMD2<Float>.self); p[2] = v.z
-        case 2: UnsafeMutableRawPointer(p).storeBytes(of: v.lowHalf, as: SIMD2<Float>.self)
-        default: p[0] = v.x
-        }
     }
 
     @inline(__always) static func entry(_ v: Rows8, _ k: Int) -> F8 {
