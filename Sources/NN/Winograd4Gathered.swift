@@ -11,7 +11,9 @@
 extension Winograd4 {
     /// Whether the gathered transforms serve an h×w image.
     @inline(__always) static func gathers(_ h: Int, _ w: Int) -> Bool { tiles(h, w).1 <= gatheredTilesPerRow }
-    static let gatheredTilesPerRow = 2   // at 14×14 (four tiles) the row-vector transforms were faster: input 8.7 against 18.4 µs an image
+    /// At 14×14 (four tiles a row) the row-vector transforms held their own (`bench winograd`, 2026-12-07: F(4×4)'s
+    /// step 1.04× F(2×2)'s with them, 1.08× gathered), so F(2×2) stays there and the gathered ones stop at two.
+    static let gatheredTilesPerRow = 2
 
     typealias Rows8 = (F8, F8, F8, F8, F8, F8, F8, F8)
 
@@ -175,11 +177,10 @@ extension Winograd4 {
         }
     }
 
-    /// The first `count` (1 ... 8) entries of src to dst.
+    /// The first `count` (≥ 1) entries of src to dst.
     @inline(__always) static func cropRow(_ src: UnsafePointer<Float>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
         var k = 0
-        if count >= 4 { store4(Winograd.load4(src), dst); k = 4 }
-        if count - k >= 4 { store4(Winograd.load4(src + 4), dst + 4); return }
+        while count - k >= 4 { store4(Winograd.load4(src + k), dst + k); k += 4 }
         if count - k >= 2 { UnsafeMutableRawPointer(dst + k).storeBytes(of: UnsafeRawPointer(src + k).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self); k += 2 }
         if count - k == 1 { dst[k] = src[k] }
     }
