@@ -108,8 +108,12 @@ final class DataParallelTests: XCTestCase {
                 XCTAssertEqual(r.status, 0, "\(name) at \(ranks) ranks: \(r.stderr.suffix(1500))")
                 outputs.append(out)
             }
+            // The fast convolutions' Winograd F(4×4) (28×28 and ≤ 8 wide) rounds to ≈ 1e-5 of a value per layer (G holds
+            // 1/24, the transforms scale by up to 8), and summing the weight gradients per rank reorders those roundings:
+            // over four steps they reach 2e-5 of a tensor's largest entry. The reference convolutions sum in Double.
+            let tolerance = flags.contains("--reference-convolutions") ? 1e-5 : 1e-4
             let (worst, tensor) = try worstDifference(outputs[0], outputs[1])
-            XCTAssertLessThan(worst, 1e-5, "\(name): \(tensor) differs by \(worst) of its largest entry between 1 and 2 ranks")
+            XCTAssertLessThan(worst, tolerance, "\(name): \(tensor) differs by \(worst) of its largest entry between 1 and 2 ranks")
             let (one, two) = (try losses(outputs[0].replacingOccurrences(of: ".safetensors.zst", with: ".csv")),
                               try losses(outputs[1].replacingOccurrences(of: ".safetensors.zst", with: ".csv")))
             XCTAssertEqual(one.count, two.count, name)

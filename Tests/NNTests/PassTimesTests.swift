@@ -22,10 +22,10 @@ final class PassTimesTests: XCTestCase {
             block.backward(Tensor<Float>(y.shape, randomFill(y)))
         }
         PassTimes.enabled = false
-        let expected = [
-            "conv 4→8 3×3/2 @9×9 forward im2col", "conv 8→8 3×3/1 @5×5 forward winograd", "conv 4→8 1×1/2 @9×9 forward im2col",
+        let expected = [                    // (5×5: F(4×4), the default up to 8 wide)
+            "conv 4→8 3×3/2 @9×9 forward im2col", "conv 8→8 3×3/1 @5×5 forward winograd4", "conv 4→8 1×1/2 @9×9 forward im2col",
             "conv 4→8 3×3/2 @9×9 weight gradient im2col", "conv 4→8 3×3/2 @9×9 input gradient col2im",
-            "conv 8→8 3×3/1 @5×5 weight gradient winograd", "conv 8→8 3×3/1 @5×5 input gradient winograd",
+            "conv 8→8 3×3/1 @5×5 weight gradient winograd4", "conv 8→8 3×3/1 @5×5 input gradient winograd4",
             "conv 4→8 1×1/2 @9×9 weight gradient im2col", "conv 4→8 1×1/2 @9×9 input gradient col2im",
             "batch norm 8 @5×5 forward + ReLU", "batch norm 8 @5×5 forward", "batch norm 8 @5×5 forward + add + ReLU",
             "batch norm 8 @5×5 backward + ReLU", "batch norm 8 @5×5 backward",
@@ -48,7 +48,7 @@ final class PassTimesTests: XCTestCase {
         PassTimes.enabled = true
         bn.forward(after: conv, Tensor<Float>([3, 2, 6, 6], randomArray(3 * 2 * 36, seed: 2).map { Float($0) }), training: false)
         PassTimes.enabled = false
-        XCTAssertEqual(Array(PassTimes.rows.keys), ["conv 3→4 3×3/1 @6×6 forward winograd + batch norm"])
+        XCTAssertEqual(Array(PassTimes.rows.keys), ["conv 3→4 3×3/1 @6×6 forward winograd4 + batch norm"])   // F(4×4): the default up to 8 wide
     }
 
     private func randomFill(_ t: Tensor<Float>) -> [Float] { randomArray(t.count, seed: 3).map { Float($0) } }
