@@ -3,8 +3,9 @@
 /// Winograd4Vector.swift vectorises along one row of tiles, which leaves six or seven of its eight lanes
 /// empty here. Tile t of a chunk is V's column t in every plane, so eight consecutive tiles are one
 /// contiguous vector of each plane; what changes is how their pixels are fetched: each channel's images
-/// are copied once into zero-padded planes, every tile's patch is then a fixed window, and one 8×8
-/// transpose turns eight tiles' rows into the lanes of eight column vectors. The arithmetic is the
+/// are copied once into zero-padded planes (the input then runs Bᵀ down their rows), every tile's patch is
+/// a fixed window, and one 8×8 transpose turns a row of eight tiles' windows into the lanes of eight
+/// column vectors (the output's and output gradient's transposes go the other way). The arithmetic is the
 /// same generic 1-D transforms in the same order as the reference loops, so the results are
 /// bit-identical to them (WinogradTransformTests). Lanes past the chunk's last tile compute junk that
 /// lands in the next row of the same plane (written after it) or in the plane's padding.
@@ -29,9 +30,9 @@ extension Winograd4 {
     }
 
     /// The chunk's images of one channel, each into a zero-bordered plane of `planeSize` with rows `stride`
-    /// apart and the image from `offset`. Each row goes as one vector of eight, zero past the image's w ≤ 8
-    /// columns: what it writes past the row is zero, into the border or into a later row (written after it),
-    /// so the border stays zero from the caller's fill and the buffer needs 8 spare entries at its end.
+    /// apart and the image from `offset`. Each row goes as vectors of eight, zero past the image's w columns:
+    /// what they write past the row is zero, into the border or into a later row (written after it), so the
+    /// border stays zero from the caller's fill and the buffer needs 8 spare entries at its end.
     @inline(__always) static func copyPadded(_ src: UnsafePointer<Float>, nb: Int, h: Int, w: Int, into pad: UnsafeMutablePointer<Float>,
                                              planeSize: Int, stride: Int, offset: Int) {
         for i in 0..<nb {
