@@ -10,8 +10,9 @@ import StageKit
 ///   G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1],
 ///   Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1].
 /// Each 1-D transform below is written once, generic over `WinogradLane`: the reference loops here run
-/// it on scalars (Double for the gradient checks), the Float versions in Winograd4Vector.swift on eight
-/// tiles at a time, so the two are bit-identical by construction (WinogradTransformTests checks it).
+/// it on scalars (Double for the gradient checks), the Float versions on eight tiles at a time (Winograd4Vector.swift
+/// along a row of tiles, Winograd4Gathered.swift across images at most two tiles wide), so they are bit-identical
+/// by construction (WinogradTransformTests checks it).
 /// ξ = 6·row + column of the transformed tile; planes are laid out as in Winograd.swift.
 public enum Winograd4: WinogradTiling {
     public static let planes = 36
