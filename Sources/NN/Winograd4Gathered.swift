@@ -133,12 +133,9 @@ extension Winograd4 {
         let exact = h == 4 * ty && w == 4 * tx
         let (stride, planeSize) = (4 * tx, 16 * ty * tx)               // the padded copy: [nb, 4·ty, 4·tx]
         withUnsafeTemporaryAllocation(of: Float.self, capacity: exact ? 0 : nb * planeSize) { padBuffer in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: tileCount) { startBuffer in
-                let starts = startBuffer.baseAddress!
-                for t in 0..<tileCount {                              // tile t's first output in an image-sized plane of `stride`
-                    let i = t / (ty * tx), tyi = t / tx % ty, txi = t % tx
-                    starts[t] = i * planeSize + 4 * tyi * stride + 4 * txi
-                }
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: (tileCount + 7) / 8 * 8) { startBuffer in
+                let starts = startBuffer.baseAddress!                 // tile t's first output in an image-sized plane of `stride`
+                windowStarts(starts, tileCount: tileCount, ty: ty, tx: tx, planeSize: planeSize, tileRow: 4 * stride)
                 for oc in 0..<o {
                     let image0 = (oc * batch + b0) * h * w
                     let out = exact ? y + image0 : padBuffer.baseAddress!
@@ -178,7 +175,8 @@ extension Winograd4 {
         }
     }
 
-    /// The first `count` (≥ 1) entries of src to dst.
+    /// The first `count` (≥ 1) entries of src to dst (not `update(from:count:)`: a memmove call per row of 4–8
+    /// floats cost 5 % of these transforms' samples when copyPadded used it).
     @inline(__always) static func cropRow(_ src: UnsafePointer<Float>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
         var k = 0
         while count - k >= 4 { store4(Winograd.load4(src + k), dst + k); k += 4 }
