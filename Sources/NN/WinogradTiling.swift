@@ -72,18 +72,27 @@ extension WinogradTiling {
                                                         du: UnsafeMutablePointer<T>) {
         let (ty, tx) = tiles(h, w)
         var b0 = images.lowerBound
-        var beta: T = 0
+        var first = true
         while b0 < images.upperBound {
             let nb = min(chunk, images.upperBound - b0)
             let n = nb * ty * tx
             transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: v)
             transformOutputGradient(dy, outChannels: o, batch: batch, h: h, w: w, b0: b0, nb: nb, into: m)
             let (vPlane, mPlane) = (Winograd.planeStride(rows: c, tiles: n), Winograd.planeStride(rows: o, tiles: n))
-            for xi in 0..<planes {
-                T.gemm(false, true, o, c, n, 1, m + xi * mPlane, n, v + xi * vPlane, n, beta, du + xi * o * c, c)
-            }
-            beta = 1
+            weightGradientProducts(m, mPlane: mPlane, v, vPlane: vPlane, o: o, c: c, n: n, into: du, accumulate: !first)
+            first = false
             b0 += nb
+        }
+    }
+
+    /// dU[ξ] (+)= Mg[ξ]·V[ξ]ᵀ for every plane ξ: sums over a chunk's n tiles (sgemm: a dot-product register
+    /// kernel measured no faster, `bench winograd`'s dU column, 2026-12-07).
+    /// Mg: [ξ, O, n] planes mPlane apart, V: [ξ, C, n] planes vPlane apart, dU: [ξ, O, C]
+    @inline(__always)
+    public static func weightGradientProducts<T: GemmScalar>(_ m: UnsafePointer<T>, mPlane: Int, _ v: UnsafePointer<T>, vPlane: Int,
+                                                             o: Int, c: Int, n: Int, into du: UnsafeMutablePointer<T>, accumulate: Bool) {
+        for xi in 0..<planes {
+            T.gemm(false, true, o, c, n, 1, m + xi * mPlane, n, v + xi * vPlane, n, accumulate ? 1 : 0, du + xi * o * c, c)
         }
     }
 }

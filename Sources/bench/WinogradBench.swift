@@ -6,10 +6,11 @@ import StageKit
 /// `bench winograd`: where a 3×3 convolution's Winograd time goes, per layer shape of a ResNet row, on
 /// one thread, for F(2×2, 3×3) beside F(4×4, 3×3): the input transform, the products (as the engine's
 /// forward runs them: RegisterGemm on AVX2 + FMA builds, else sgemm) and the output
-/// transform of a forward chunk, and the output-gradient transform of the weight gradient, in µs per
+/// transform of a forward chunk, and the weight gradient's output-gradient transform and products (sgemm), in µs per
 /// image. The two tilings' phases alternate within each repetition (a shared machine drifts), and
 /// "step" weighs the phases as a training step runs them per layer (query and key forward, input and
-/// weight gradient: 4 input transforms, 4 product sets, 3 output transforms, 1 output-gradient transform),
+/// weight gradient: 4 input transforms, 4 product sets, 3 output transforms, 1 output-gradient transform,
+/// 1 set of weight-gradient products),
 /// with the median over repetitions of F(4×4)'s step time over F(2×2)'s.
 struct WinogradBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "winograd",
@@ -21,6 +22,7 @@ struct WinogradBench: ParsableCommand {
     @Option(help: "Timed repetitions (medians are reported).") var repeats = 15
     @Option(help: "Workspace limit in elements (default: the engine's).") var colLimit: Int?
     @Option(help: "Fewest sgemm columns per chunk (default: the engine's).") var minColumns: Int?
+    @Flag(help: "The forward products by sgemm instead of the engine's register kernel.") var blasProducts = false
 
     func validate() throws {
         guard (1...ResNet<Float>.widthLimit).contains(width) else { throw ValidationError("--width must be in 1…\(ResNet<Float>.widthLimit) (got \(width))") }
@@ -36,16 +38,17 @@ struct WinogradBench: ParsableCommand {
         if let colLimit { NNRuntime.maxColElements = colLimit }
         if let minColumns { NNRuntime.minColumns = minColumns }
         print("bench winograd: CPU \(Machine.summary), BLAS core \(BLASRuntime.coreName), 1 thread, µs per image (median of \(repeats))")
-        print("layer (C @ h×w)  tiles   images/chunk    input  product   output  out-grad     step   F(4×4)/F(2×2) step")
+        print("layer (C @ h×w)  tiles   images/chunk    input  product   output  out-grad  dU prod     step   F(4×4)/F(2×2) step")
         var h = size
         for stage in 0..<4 {
             if stage > 0 { h = (h + 1) / 2 }
             let c = width << stage
-            let layers: [any WinogradLayer] = [TiledLayer<Winograd>(c: c, h: h, batch: batch), TiledLayer<Winograd4>(c: c, h: h, batch: batch)]
-            var seconds = [[[Double]]](repeating: [[Double]](repeating: [], count: 4), count: 2)   // [tiling][phase][repeat]
-            for layer in layers { for phase in 0..<4 { layer.run(phase) } }                        // warm-up
+            let layers: [any WinogradLayer] = [TiledLayer<Winograd>(c: c, h: h, batch: batch, registerProducts: !blasProducts),
+                                               TiledLayer<Winograd4>(c: c, h: h, batch: batch, registerProducts: !blasProducts)]
+            var seconds = [[[Double]]](repeating: [[Double]](repeating: [], count: 5), count: 2)   // [tiling][phase][repeat]
+            for layer in layers { for phase in 0..<5 { layer.run(phase) } }                        // warm-up
             for _ in 0..<repeats {
-                for phase in 0..<4 {
+                for phase in 0..<5 {
                     for (k, layer) in layers.enumerated() {
                         let t0 = BenchSupport.now()
                         layer.run(phase)
@@ -53,12 +56,15 @@ struct WinogradBench: ParsableCommand {
                     }
                 }
             }
-            func step(_ k: Int, _ r: Int) -> Double { 4 * seconds[k][0][r] + 4 * seconds[k][1][r] + 3 * seconds[k][2][r] + seconds[k][3][r] }
+            func step(_ k: Int, _ r: Int) -> Double {
+                4 * seconds[k][0][r] + 4 * seconds[k][1][r] + 3 * seconds[k][2][r] + seconds[k][3][r] + seconds[k][4][r]
+            }
             let ratio = BenchSupport.median((0..<repeats).map { step(1, $0) / step(0, $0) })
             for (k, layer) in layers.enumerated() {
                 let medians = seconds[k].map(BenchSupport.median)
-                var line = String(format: "%4d @ %3d×%-3d   %@   %12d  %7.1f  %7.1f  %7.1f  %8.1f  %7.1f", c, h, h, layer.name, layer.images,
-                                  medians[0], medians[1], medians[2], medians[3], BenchSupport.median((0..<repeats).map { step(k, $0) }))
+                var line = String(format: "%4d @ %3d×%-3d   %@   %12d  %7.1f  %7.1f  %7.1f  %8.1f  %7.1f  %7.1f", c, h, h, layer.name, layer.images,
+                                  medians[0], medians[1], medians[2], medians[3], medians[4],
+                                  BenchSupport.median((0..<repeats).map { step(k, $0) }))
                 if k == 1 { line += String(format: "   %.2f", ratio) }
                 print(line)
             }
@@ -70,23 +76,27 @@ struct WinogradBench: ParsableCommand {
 protocol WinogradLayer {
     var name: String { get }
     var images: Int { get }
-    /// 0: input transform, 1: the products, 2: output transform, 3: output-gradient transform.
+    /// 0: input transform, 1: the products, 2: output transform, 3: output-gradient transform,
+    /// 4: the weight gradient's products dU += Mg·Vᵀ.
     func run(_ phase: Int)
 }
 
 final class TiledLayer<W: WinogradTiling>: WinogradLayer {
     let c: Int, h: Int, images: Int, n: Int
-    let x: Tensor<Float>, y: Tensor<Float>, v: Tensor<Float>, m: Tensor<Float>, u: Tensor<Float>
+    let x: Tensor<Float>, y: Tensor<Float>, v: Tensor<Float>, m: Tensor<Float>, u: Tensor<Float>, du: Tensor<Float>
     var name: String { W.planes == 16 ? "F(2×2)" : "F(4×4)" }
+    /// The products by RegisterGemm (AVX2 + FMA builds) or sgemm (`bench winograd --blas-products`).
+    let registerProducts: Bool
 
-    init(c: Int, h: Int, batch: Int) {
+    init(c: Int, h: Int, batch: Int, registerProducts: Bool) {
+        self.registerProducts = registerProducts
         let (ty, tx) = W.tiles(h, h)
         self.c = c; self.h = h
         images = W.imagesPerChunk(batch: batch, tilesPerImage: ty * tx, inChannels: c, outChannels: c)
         n = images * ty * tx
         x = Tensor([c, images, h, h]); y = Tensor([c, images, h, h])
         v = Tensor([W.planes * Winograd.planeStride(rows: c, tiles: n)]); m = Tensor([W.planes * Winograd.planeStride(rows: c, tiles: n)])
-        u = Tensor([W.planes * c * c])
+        u = Tensor([W.planes * c * c]); du = Tensor([W.planes * c * c])
         var rng = RNG(seed: 1)
         for t in [x, y, u] { for i in 0..<t.count { t[i] = Float(rng.normal()) } }
     }
@@ -96,9 +106,11 @@ final class TiledLayer<W: WinogradTiling>: WinogradLayer {
         switch phase {
         case 0: W.transformInput(UnsafePointer(x.data), channels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: v.data)
         case 1: W.products(UnsafePointer(u.data), UnsafePointer(v.data), vPlane: plane, into: m.data, mPlane: plane, o: c, c: c, n: n,
-                           registerProducts: ConvolutionPolicy.fastest.registerProducts)
+                           registerProducts: registerProducts)
         case 2: W.transformOutput(UnsafePointer(m.data), outChannels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: y.data, epilogue: nil)
-        default: W.transformOutputGradient(UnsafePointer(y.data), outChannels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: m.data)
+        case 3: W.transformOutputGradient(UnsafePointer(y.data), outChannels: c, batch: images, h: h, w: h, b0: 0, nb: images, into: m.data)
+        default: W.weightGradientProducts(UnsafePointer(m.data), mPlane: plane, UnsafePointer(v.data), vPlane: plane, o: c, c: c, n: n,
+                                          into: du.data, accumulate: true)
         }
     }
 }
