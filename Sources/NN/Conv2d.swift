@@ -50,6 +50,7 @@ public final class Conv2d<T: GemmScalar> {
     var K: Int { inChannels * kernel * kernel }
 
     @discardableResult
+    @_specialize(exported: true, where T == Float)          // for callers outside NN (bench winograd's whole-batch table)
     public func forward(_ x: Tensor<T>) -> Tensor<T> {
         let (c, b, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         precondition(c == inChannels, "Conv2d: input has \(c) channels, expected \(inChannels)")

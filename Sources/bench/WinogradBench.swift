@@ -11,7 +11,8 @@ import StageKit
 /// "step" weighs the phases as a training step runs them per layer (query and key forward, input and
 /// weight gradient: 4 input transforms, 4 product sets, 3 output transforms, 1 output-gradient transform,
 /// 1 set of weight-gradient products),
-/// with the median over repetitions of F(4×4)'s step time over F(2×2)'s.
+/// with the median over repetitions of F(4×4)'s step time over F(2×2)'s. A second table times each stage's
+/// whole forward over the batch against the same forward on one chunk's images kept in cache.
 struct WinogradBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "winograd",
         abstract: "Per-layer times of the Winograd transforms and products, F(2×2) beside F(4×4) (one thread).")
@@ -68,6 +69,43 @@ struct WinogradBench: ParsableCommand {
                 if k == 1 { line += String(format: "   %.2f", ratio) }
                 print(line)
             }
+        }
+        wholeBatch()
+    }
+
+    /// The engine's forward of each stage's C→C layer (its default tiling) over the whole batch, beside the same
+    /// layer run over one chunk's images as often as the batch has chunks (its input and output then stay in
+    /// cache), alternating: what streaming the activations from and to memory adds to the transforms and products.
+    func wholeBatch() {
+        NNRuntime.threads = 1
+        print("whole batch (forward, default tiling, \(batch) images from memory beside one chunk's images in cache, µs per image)")
+        print("layer (C @ h×w)  algorithm   images/chunk   in cache    whole   whole/in cache")
+        var h = size
+        for stage in 0..<4 {
+            if stage > 0 { h = (h + 1) / 2 }
+            let c = width << stage
+            let conv = Conv2d<Float>(name: "bench", inChannels: c, outChannels: c, kernel: 3, stride: 1, padding: 1)
+            let whole = Tensor<Float>([c, batch, h, h])
+            conv.forward(whole)
+            let algorithm = conv.plan.forward
+            let (ty, tx) = Winograd4.tiles(h, h), (sy, sx) = Winograd.tiles(h, h)
+            let chunk = algorithm == .winograd4
+                ? Winograd4.imagesPerChunk(batch: batch, tilesPerImage: ty * tx, inChannels: c, outChannels: c)
+                : Winograd.imagesPerChunk(batch: batch, tilesPerImage: sy * sx, inChannels: c, outChannels: c)
+            let part = Tensor<Float>([c, chunk, h, h])
+            var rng = RNG(seed: 3)
+            for t in [whole, part, conv.weight.value] { for i in 0..<t.count { t[i] = Float(rng.normal()) } }
+            var seconds: [[Double]] = [[], []]                                         // [in cache, whole][repeat]
+            for r in 0...repeats {
+                for (k, x) in [part, whole].enumerated() {
+                    let t0 = BenchSupport.now()
+                    for _ in 0..<(k == 0 ? (batch + chunk - 1) / chunk : 1) { conv.forward(x) }
+                    if r > 0 { seconds[k].append((BenchSupport.now() - t0) * 1e6 / Double(k == 0 ? (batch + chunk - 1) / chunk * chunk : batch)) }
+                }
+            }
+            let ratio = BenchSupport.median((0..<repeats).map { seconds[1][$0] / seconds[0][$0] })
+            print(String(format: "%4d @ %3d×%-3d   %-9@   %12d   %8.1f  %7.1f   %.2f", c, h, h, algorithm.rawValue, chunk,
+                         BenchSupport.median(seconds[0]), BenchSupport.median(seconds[1]), ratio))
         }
     }
 }
