@@ -55,6 +55,15 @@ public struct ConvolutionPolicy: Equatable, Sendable {
         (largeWinogradTilesFromWidth, largeWinogradTilesUpToWidth) = large ? (0, 0) : (.max, 0)
     }
 
+    /// Where F(4×4) tiles apply, in words: "from 28 wide and up to 8 wide", "everywhere", "nowhere".
+    public var largeTilesDescription: String {
+        if largeWinogradTilesFromWidth == 0 { return "everywhere" }
+        var parts: [String] = []
+        if largeWinogradTilesFromWidth != .max { parts.append("from \(largeWinogradTilesFromWidth) wide") }
+        if largeWinogradTilesUpToWidth > 0 { parts.append("up to \(largeWinogradTilesUpToWidth) wide") }
+        return parts.isEmpty ? "nowhere" : parts.joined(separator: " and ")
+    }
+
     public static let fastest = ConvolutionPolicy()
     public static let direct = ConvolutionPolicy(reference: true)
 }

@@ -191,10 +191,7 @@ extension EngineBench {
             WorkerPool.enabled = true
             WorkerPool.claimsUnits = true
         }
-        let from = p.largeWinogradTilesFromWidth == 0 ? "everywhere" : p.largeWinogradTilesFromWidth == .max ? "nowhere" : "from \(p.largeWinogradTilesFromWidth) wide"
-        let upTo = p.largeWinogradTilesUpToWidth > 0 ? " up to \(p.largeWinogradTilesUpToWidth) wide" : ""
-        let largeTiles = p.largeWinogradTilesFromWidth == 0 ? from : p.largeWinogradTilesFromWidth == .max ? (upTo.isEmpty ? from : "only" + upTo) : from + (upTo.isEmpty ? "" : " and" + upTo)
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(largeTiles), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeTilesDescription), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }

@@ -34,16 +34,22 @@ struct WinogradBench: ParsableCommand {
         if let minColumns, minColumns < 1 { throw ValidationError("--min-columns must be at least 1 (got \(minColumns))") }
     }
 
+    /// The row's four stages: (channels, size), the channels doubling and the size halving (rounded up) per stage.
+    var stages: [(c: Int, h: Int)] {
+        var h = size
+        return (0..<4).map { stage in
+            if stage > 0 { h = (h + 1) / 2 }
+            return (width << stage, h)
+        }
+    }
+
     func run() throws {
         try BLASRuntime.configure(core: nil, threads: 1)
         if let colLimit { NNRuntime.maxColElements = colLimit }
         if let minColumns { NNRuntime.minColumns = minColumns }
         print("bench winograd: CPU \(Machine.summary), BLAS core \(BLASRuntime.coreName), 1 thread, µs per image (median of \(repeats))")
         print("layer (C @ h×w)  tiles   images/chunk    input  product   output  out-grad  dU prod     step   F(4×4)/F(2×2) step")
-        var h = size
-        for stage in 0..<4 {
-            if stage > 0 { h = (h + 1) / 2 }
-            let c = width << stage
+        for (c, h) in stages {
             let layers: [any WinogradLayer] = [TiledLayer<Winograd>(c: c, h: h, batch: batch, registerProducts: !blasProducts),
                                                TiledLayer<Winograd4>(c: c, h: h, batch: batch, registerProducts: !blasProducts)]
             var seconds = [[[Double]]](repeating: [[Double]](repeating: [], count: 5), count: 2)   // [tiling][phase][repeat]
@@ -80,10 +86,7 @@ struct WinogradBench: ParsableCommand {
         NNRuntime.threads = 1
         print("whole batch (forward, default tiling, \(batch) images from memory beside one chunk's images in cache, µs per image)")
         print("layer (C @ h×w)  algorithm   images/chunk   in cache    whole   whole/in cache")
-        var h = size
-        for stage in 0..<4 {
-            if stage > 0 { h = (h + 1) / 2 }
-            let c = width << stage
+        for (c, h) in stages {
             let conv = Conv2d<Float>(name: "bench", inChannels: c, outChannels: c, kernel: 3, stride: 1, padding: 1)
             let whole = Tensor<Float>([c, batch, h, h])
             conv.forward(whole)

@@ -35,6 +35,12 @@ final class ConvolutionTests: XCTestCase {
             XCTAssertEqual(plan(3, 1, 1, width: width, everywhere), large, "width \(width)")
             XCTAssertEqual(plan(3, 1, 1, width: width, nowhere), small, "width \(width)")
         }
+        // what bench engine --ab prints for B's tiles
+        XCTAssertEqual(ConvolutionPolicy.fastest.largeTilesDescription, "from 28 wide and up to 8 wide")
+        XCTAssertEqual(everywhere.largeTilesDescription, "everywhere")
+        XCTAssertEqual(nowhere.largeTilesDescription, "nowhere")
+        XCTAssertEqual(ConvolutionPolicy(largeWinogradTilesFromWidth: .max).largeTilesDescription, "up to 8 wide")
+        XCTAssertEqual(ConvolutionPolicy(largeWinogradTilesUpToWidth: 0).largeTilesDescription, "from 28 wide")
         XCTAssertEqual(plan(3, 1, 1, width: 9, ConvolutionPolicy(largeWinogradTilesFromWidth: 9)),
                        ConvolutionPlan(forward: .winograd4, weightGradient: .winograd4, inputGradient: .winograd4))
         XCTAssertEqual(plan(3, 2, 1, width: 28), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .col2im))
