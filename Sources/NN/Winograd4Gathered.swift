@@ -80,7 +80,7 @@ extension Winograd4 {
         let tileCount = nb * ty * tx
         let plane = Winograd.planeStride(rows: channels, tiles: tileCount)
         let stride = 4 * tx + 2, planeSize = (4 * ty + 2) * stride     // padded image: rows and columns −1 ... 4·t
-        let rowVectors = (stride + lanes - 1) / lanes, rowStride = rowVectors * lanes
+        let rowStride = (stride + lanes - 1) / lanes * lanes            // a padded row's whole vectors
         let groups = (tileCount + 7) / 8
         let padCount = nb * planeSize + 2 * lanes                         // + copyPadded's and Bᵀ's last vectors past the end
         let rowsCount = nb * ty * 6 * rowStride                           // [nb, ty, 6 rows after Bᵀ, rowStride]
@@ -95,14 +95,8 @@ extension Winograd4 {
                     // Bᵀ down padded rows 4·tyi ... 4·tyi + 5 (lanes past a row's end compute junk no window reads)
                     for i in 0..<nb {
                         for tyi in 0..<ty {
-                            let src = pad + i * planeSize + 4 * tyi * stride, dst = rows + (i * ty + tyi) * 6 * rowStride
-                            for k in 0..<rowVectors {
-                                let q = k * lanes
-                                let t = inputColumn(load8(src + q), load8(src + stride + q), load8(src + 2 * stride + q),
-                                                    load8(src + 3 * stride + q), load8(src + 4 * stride + q), load8(src + 5 * stride + q))
-                                store(t.0, dst + q); store(t.1, dst + rowStride + q); store(t.2, dst + 2 * rowStride + q)
-                                store(t.3, dst + 3 * rowStride + q); store(t.4, dst + 4 * rowStride + q); store(t.5, dst + 5 * rowStride + q)
-                            }
+                            inputColumnsDown(pad + i * planeSize + 4 * tyi * stride, rowsApart: stride, count: rowStride,
+                                             into: rows + (i * ty + tyi) * 6 * rowStride, rowsApart: rowStride)
                         }
                     }
                     for g in 0..<groups {

@@ -86,15 +86,7 @@ extension Winograd4 {
                     splitPhases(x + (c * batch + b0 + i) * h * w, h: h, w: w, kp: kp, stride: stride, into: split)
                     for tyi in 0..<ty {
                         // Bᵀ down the six padded rows 4·tyi ... 4·tyi+5, all four phases at once.
-                        let r0 = split + (4 * tyi) * stride
-                        var k = 0
-                        while k < stride {
-                            let t = inputColumn(load8(r0 + k), load8(r0 + stride + k), load8(r0 + 2 * stride + k),
-                                                load8(r0 + 3 * stride + k), load8(r0 + 4 * stride + k), load8(r0 + 5 * stride + k))
-                            store(t.0, rows + k); store(t.1, rows + stride + k); store(t.2, rows + 2 * stride + k)
-                            store(t.3, rows + 3 * stride + k); store(t.4, rows + 4 * stride + k); store(t.5, rows + 5 * stride + k)
-                            k += lanes
-                        }
+                        inputColumnsDown(split + (4 * tyi) * stride, rowsApart: stride, count: stride, into: rows, rowsApart: stride)
                         // B across each tile's columns (P0[k], P1[k], P2[k], P3[k], P0[k+1], P1[k+1]) into planes 6r ... 6r+5.
                         let t0 = c * tileCount + (i * ty + tyi) * tx
                         for r in 0..<6 {
@@ -112,6 +104,20 @@ extension Winograd4 {
                     }
                 }
             }
+        }
+    }
+
+    /// Bᵀ down six rows of `count` entries (a whole number of vectors), `from` apart at src, into six rows `to`
+    /// apart at dst: the input transform's first step, a column per lane (also Winograd4Gathered.swift's).
+    @inline(__always) static func inputColumnsDown(_ src: UnsafePointer<Float>, rowsApart from: Int, count: Int,
+                                                   into dst: UnsafeMutablePointer<Float>, rowsApart to: Int) {
+        var k = 0
+        while k < count {
+            let t = inputColumn(load8(src + k), load8(src + from + k), load8(src + 2 * from + k),
+                                load8(src + 3 * from + k), load8(src + 4 * from + k), load8(src + 5 * from + k))
+            store(t.0, dst + k); store(t.1, dst + to + k); store(t.2, dst + 2 * to + k)
+            store(t.3, dst + 3 * to + k); store(t.4, dst + 4 * to + k); store(t.5, dst + 5 * to + k)
+            k += lanes
         }
     }
 
