@@ -91,10 +91,8 @@ struct WinogradBench: ParsableCommand {
             let whole = Tensor<Float>([c, batch, h, h])
             conv.forward(whole)
             let algorithm = conv.plan.forward
-            let (ty, tx) = Winograd4.tiles(h, h), (sy, sx) = Winograd.tiles(h, h)
-            let chunk = algorithm == .winograd4
-                ? Winograd4.imagesPerChunk(batch: batch, tilesPerImage: ty * tx, inChannels: c, outChannels: c)
-                : Winograd.imagesPerChunk(batch: batch, tilesPerImage: sy * sx, inChannels: c, outChannels: c)
+            let chunk = algorithm == .winograd4 ? Winograd4.chunkImages(c: c, h: h, batch: batch) : Winograd.chunkImages(c: c, h: h, batch: batch)
+            let calls = (batch + chunk - 1) / chunk                                     // in cache: the batch's chunks, one call each
             let part = Tensor<Float>([c, chunk, h, h])
             var rng = RNG(seed: 3)
             for t in [whole, part, conv.weight.value] { for i in 0..<t.count { t[i] = Float(rng.normal()) } }
@@ -102,8 +100,8 @@ struct WinogradBench: ParsableCommand {
             for r in 0...repeats {
                 for (k, x) in [part, whole].enumerated() {
                     let t0 = BenchSupport.now()
-                    for _ in 0..<(k == 0 ? (batch + chunk - 1) / chunk : 1) { conv.forward(x) }
-                    if r > 0 { seconds[k].append((BenchSupport.now() - t0) * 1e6 / Double(k == 0 ? (batch + chunk - 1) / chunk * chunk : batch)) }
+                    for _ in 0..<(k == 0 ? calls : 1) { conv.forward(x) }
+                    if r > 0 { seconds[k].append((BenchSupport.now() - t0) * 1e6 / Double(k == 0 ? calls * chunk : batch)) }
                 }
             }
             let ratio = BenchSupport.median((0..<repeats).map { seconds[1][$0] / seconds[0][$0] })
@@ -133,7 +131,7 @@ final class TiledLayer<W: WinogradTiling>: WinogradLayer {
         self.registerProducts = registerProducts
         let (ty, tx) = W.tiles(h, h)
         self.c = c; self.h = h
-        images = W.imagesPerChunk(batch: batch, tilesPerImage: ty * tx, inChannels: c, outChannels: c)
+        images = W.chunkImages(c: c, h: h, batch: batch)
         n = images * ty * tx
         x = Tensor([c, images, h, h]); y = Tensor([c, images, h, h])
         v = Tensor([W.planes * Winograd.planeStride(rows: c, tiles: n)]); m = Tensor([W.planes * Winograd.planeStride(rows: c, tiles: n)])
@@ -153,5 +151,13 @@ final class TiledLayer<W: WinogradTiling>: WinogradLayer {
         default: W.weightGradientProducts(UnsafePointer(m.data), mPlane: plane, UnsafePointer(v.data), vPlane: plane, o: c, c: c, n: n,
                                           into: du.data, accumulate: true)
         }
+    }
+}
+
+extension WinogradTiling {
+    /// Images per chunk of a C→C layer on h×h images, as the engine cuts a batch at one thread.
+    static func chunkImages(c: Int, h: Int, batch: Int) -> Int {
+        let (ty, tx) = tiles(h, h)
+        return imagesPerChunk(batch: batch, tilesPerImage: ty * tx, inChannels: c, outChannels: c)
     }
 }
