@@ -65,7 +65,6 @@ struct EngineBench: ParsableCommand {
         guard (2...4096).contains(stepBatch) else { throw ValidationError("--batch must be in 2…4096 (got \(stepBatch))") }
         guard [.moco, .simclr].contains(objective) else { throw ValidationError("--objective must be moco or simclr (got \(objective))") }
         if objective == .simclr && stepBatch % 8 != 0 { throw ValidationError("--batch must be a multiple of 8 for simclr (its 8 batch-norm groups; got \(stepBatch))") }
-        if objective == .simclr && ab { throw ValidationError("--ab times the MoCo step only") }
         if let winogradTiles, winogradTiles != 2 && winogradTiles != 4 {
             throw ValidationError("--winograd-tiles must be 2 or 4 (got \(winogradTiles))")
         }
@@ -106,9 +105,7 @@ struct EngineBench: ParsableCommand {
             let parts = row.split(separator: ":").compactMap { Int($0) }
             guard parts.count == 3 else { throw ValidationError("bad row '\(row)': expected width:channels:size") }
             let (width, channels, size) = (parts[0], parts[1], parts[2])
-            let step: TimedStep = objective == .simclr
-                ? try SimCLRStep(width: width, channels: channels, size: size, batch: stepBatch, threads: threads, policy: policy)
-                : MoCoStep(width: width, channels: channels, size: size, batch: stepBatch, policy: policy)
+            let step = try makeStep(width: width, channels: channels, size: size, policy: policy)
             try step.run(); try step.run()                      // warm-up: allocates every workspace
             let sgemmBefore = BenchSupport.sgemmGFLOPs()
             var faults = 0                                      // minor page faults during our timed steps only
@@ -182,30 +179,32 @@ extension EngineBench {
         // The chunking limits are the engine's globals: B's are set around each of its steps, A's restored after.
         let aLimits = (NNRuntime.maxColElements, NNRuntime.minColumns)
         let bLimits = (colLimit ?? aLimits.0, minColumns ?? aLimits.1)
-        func runB(_ step: MoCoStep) {
+        func runB(_ step: TimedStep) throws {
             (NNRuntime.maxColElements, NNRuntime.minColumns) = bLimits
             WorkerPool.enabled = !dispatchWorkers
             WorkerPool.claimsUnits = !fixedSplit
-            step.run()
-            (NNRuntime.maxColElements, NNRuntime.minColumns) = aLimits
-            WorkerPool.enabled = true
-            WorkerPool.claimsUnits = true
+            defer {
+                (NNRuntime.maxColElements, NNRuntime.minColumns) = aLimits
+                WorkerPool.enabled = true
+                WorkerPool.claimsUnits = true
+            }
+            try step.run()
         }
         print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeTilesDescription), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let parts = row.split(separator: ":").compactMap { Int($0) }
             let (width, channels, size) = (parts[0], parts[1], parts[2])
-            let a = MoCoStep(width: width, channels: channels, size: size, batch: stepBatch, policy: .fastest)
-            let b = MoCoStep(width: width, channels: channels, size: size, batch: stepBatch, policy: policy)
-            a.run(); runB(b); a.run(); runB(b)                          // warm-up: allocates every workspace
+            let a = try makeStep(width: width, channels: channels, size: size, policy: .fastest)
+            let b = try makeStep(width: width, channels: channels, size: size, policy: policy)
+            try a.run(); try runB(b); try a.run(); try runB(b)          // warm-up: allocates every workspace
             var (aRates, bRates, ratios) = ([Double](), [Double](), [Double]())
             for _ in 0..<(steps * rounds) {
                 var t0 = BenchSupport.now()
-                a.run()
+                try a.run()
                 let aSeconds = BenchSupport.now() - t0
                 t0 = BenchSupport.now()
-                runB(b)
+                try runB(b)
                 let bSeconds = BenchSupport.now() - t0
                 aRates.append(Double(stepBatch) / aSeconds); bRates.append(Double(stepBatch) / bSeconds); ratios.append(aSeconds / bSeconds)
             }
@@ -213,6 +212,13 @@ extension EngineBench {
                          BenchSupport.median(aRates), BenchSupport.median(bRates), BenchSupport.median(ratios),
                          ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))
         }
+    }
+
+    /// The --objective's step on one row under `policy`.
+    func makeStep(width: Int, channels: Int, size: Int, policy: ConvolutionPolicy) throws -> TimedStep {
+        objective == .simclr
+            ? try SimCLRStep(width: width, channels: channels, size: size, batch: stepBatch, threads: threads, policy: policy)
+            : MoCoStep(width: width, channels: channels, size: size, batch: stepBatch, policy: policy)
     }
 
     /// The median of `steps` timed steps, in seconds: on a shared machine one step in a few is slowed by someone else.
