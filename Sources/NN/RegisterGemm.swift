@@ -50,6 +50,12 @@ public enum RegisterGemm {
                     if width == 24 {
                         if m >= copyingRows { panel3(m, ap, lda, panelB, 24, kc, c + j, ldc, first) }
                         else { panel3(m, ap, lda, bp + j, ldb, kc, c + j, ldc, first) }
+                    } else if width == 8 {
+                        // One whole vector (n = 128 at 7×7 and 4×4: 5 panels and this): eight rows a pass straight
+                        // into C, eight sums per broadcast-and-load where four rows of the edge path below had four.
+                        var i = 0
+                        while i + 8 <= m { column8(ap + i * lda, lda, panelB, 24, kc, c + i * ldc + j, ldc, first); i += 8 }
+                        if i < m { panel1(m - i, ap + i * lda, lda, panelB, 24, kc, c + i * ldc + j, ldc, first) }
                     } else {
                         // The last n mod 24 columns: as few vectors as cover them, C through edgeC.
                         var i = 0
@@ -84,6 +90,27 @@ public enum RegisterGemm {
     @inline(never) static func panel1(_ m: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ k: Int,
                                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ first: Bool) {
         panel(vectors: 1, m, a, lda, b, ldb, k, c, ldc, first)
+    }
+
+    /// C[8, 8] (+)= A[8, k]·B[k, 8]: eight rows' sums of one vector in registers.
+    @inline(never) static func column8(_ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ k: Int,
+                                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ first: Bool) {
+        @inline(__always) func start(_ r: Int) -> F8 { first ? F8() : load(c + r * ldc) }
+        var (s0, s1, s2, s3) = (start(0), start(1), start(2), start(3))
+        var (s4, s5, s6, s7) = (start(4), start(5), start(6), start(7))
+        let (a0, a1, a2, a3) = (a, a + lda, a + 2 * lda, a + 3 * lda)
+        let (a4, a5, a6, a7) = (a + 4 * lda, a + 5 * lda, a + 6 * lda, a + 7 * lda)
+        var pb = b
+        for p in 0..<k {
+            let v = load(pb)
+            s0 = s0.addingProduct(F8(repeating: a0[p]), v); s1 = s1.addingProduct(F8(repeating: a1[p]), v)
+            s2 = s2.addingProduct(F8(repeating: a2[p]), v); s3 = s3.addingProduct(F8(repeating: a3[p]), v)
+            s4 = s4.addingProduct(F8(repeating: a4[p]), v); s5 = s5.addingProduct(F8(repeating: a5[p]), v)
+            s6 = s6.addingProduct(F8(repeating: a6[p]), v); s7 = s7.addingProduct(F8(repeating: a7[p]), v)
+            pb += ldb
+        }
+        store(s0, c); store(s1, c + ldc); store(s2, c + 2 * ldc); store(s3, c + 3 * ldc)
+        store(s4, c + 4 * ldc); store(s5, c + 5 * ldc); store(s6, c + 6 * ldc); store(s7, c + 7 * ldc)
     }
 
     /// C[m, 8·vectors] (+)= A[m, k]·B[k, 8·vectors] : four rows at a time, then one.
