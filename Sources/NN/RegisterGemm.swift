@@ -51,8 +51,8 @@ public enum RegisterGemm {
                         if m >= copyingRows { panel3(m, ap, lda, panelB, 24, kc, c + j, ldc, first) }
                         else { panel3(m, ap, lda, bp + j, ldb, kc, c + j, ldc, first) }
                     } else if width == 8 {
-                        // One whole vector (n = 128 at 7×7 and 4×4: 5 panels and this): eight rows a pass straight
-                        // into C, eight sums per broadcast-and-load where four rows of the edge path below had four.
+                        // One whole vector (n = 128 at 7×7 and 4×4: five panels and this): eight rows share each load
+                        // of B and store straight into C (the edge path below takes four rows, through a copy of C).
                         var i = 0
                         while i + 8 <= m { column8(ap + i * lda, lda, panelB, 24, kc, c + i * ldc + j, ldc, first); i += 8 }
                         if i < m { panel1(m - i, ap + i * lda, lda, panelB, 24, kc, c + i * ldc + j, ldc, first) }
