@@ -77,8 +77,8 @@ struct EngineBench: ParsableCommand {
         if let colLimit, colLimit < 1 { throw ValidationError("--col-limit must be at least 1 (got \(colLimit))") }
         if let minColumns, minColumns < 1 { throw ValidationError("--min-columns must be at least 1 (got \(minColumns))") }
         for row in rows {
-            let parts = row.split(separator: ":").compactMap { Int($0) }
-            guard parts.count == 3, (1...ResNet<Float>.widthLimit).contains(parts[0]), [1, 3].contains(parts[1]), (16...512).contains(parts[2]) else {
+            guard let (width, channels, size) = EngineBench.parse(row), (1...ResNet<Float>.widthLimit).contains(width),
+                  [1, 3].contains(channels), (16...512).contains(size) else {
                 throw ValidationError("--rows '\(row)' must be width:channels:size with width 1…\(ResNet<Float>.widthLimit), channels 1 or 3, size 16…512")
             }
         }
@@ -102,9 +102,7 @@ struct EngineBench: ParsableCommand {
         if ab { return try runAB() }
         print("row (width, input)     img/s   GFLOP/s  %sgemm  peakRSS MiB  vs ref PyTorch  vs measured PyTorch")
         for row in rows {
-            let parts = row.split(separator: ":").compactMap { Int($0) }
-            guard parts.count == 3 else { throw ValidationError("bad row '\(row)': expected width:channels:size") }
-            let (width, channels, size) = (parts[0], parts[1], parts[2])
+            let (width, channels, size) = EngineBench.parse(row)!        // validate() checked every row
             let step = try makeStep(width: width, channels: channels, size: size, policy: policy)
             try step.run(); try step.run()                      // warm-up: allocates every workspace
             let sgemmBefore = BenchSupport.sgemmGFLOPs()
@@ -193,8 +191,7 @@ extension EngineBench {
         print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeTilesDescription), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
-            let parts = row.split(separator: ":").compactMap { Int($0) }
-            let (width, channels, size) = (parts[0], parts[1], parts[2])
+            let (width, channels, size) = EngineBench.parse(row)!        // validate() checked every row
             let a = try makeStep(width: width, channels: channels, size: size, policy: .fastest)
             let b = try makeStep(width: width, channels: channels, size: size, policy: policy)
             try a.run(); try runB(b); try a.run(); try runB(b)          // warm-up: allocates every workspace
@@ -212,6 +209,12 @@ extension EngineBench {
                          BenchSupport.median(aRates), BenchSupport.median(bRates), BenchSupport.median(ratios),
                          ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))
         }
+    }
+
+    /// A --rows entry "width:channels:size" as numbers (its integer fields), or nil when it has not three.
+    static func parse(_ row: String) -> (width: Int, channels: Int, size: Int)? {
+        let parts = row.split(separator: ":").compactMap { Int($0) }
+        return parts.count == 3 ? (parts[0], parts[1], parts[2]) : nil
     }
 
     /// The --objective's step on one row under `policy`.
