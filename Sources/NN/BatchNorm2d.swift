@@ -103,7 +103,7 @@ public final class BatchNorm2d<T: GemmScalar> {
     /// identical values (the same kernels). Nothing is kept for a backward pass then (evaluation has none).
     @discardableResult
     public func forward(after conv: Conv2d<T>, _ x: Tensor<T>, training: Bool, residual: Tensor<T>? = nil) -> Tensor<T> {
-        guard !training, conv.policy.fusedEvaluationNorm, conv.plan.forward.isWinograd else {
+        guard !training, conv.policy.fusedEvaluationNorm, conv.plan.forward.takesEpilogue else {
             return forward(conv.forward(x), training: training, residual: residual)
         }
         precondition(conv.outChannels == channels, "BatchNorm2d: \(conv.outChannels) channels, expected \(channels)")

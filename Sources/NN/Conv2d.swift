@@ -39,7 +39,7 @@ public final class Conv2d<T: GemmScalar> {
 
     /// This layer's algorithm for each pass (for the input of the last forward).
     public var plan: ConvolutionPlan {
-        .choose(kernel: kernel, stride: stride, padding: padding, width: input?.shape[3] ?? 0, needsInputGrad: needsInputGrad,
+        .choose(inChannels: inChannels, kernel: kernel, stride: stride, padding: padding, width: input?.shape[3] ?? 0, needsInputGrad: needsInputGrad,
                 policy: policy)
     }
 
@@ -64,6 +64,7 @@ public final class Conv2d<T: GemmScalar> {
             case .winograd: winogradForward(Winograd.self, x)
             case .winograd4: winogradForward(Winograd4.self, x)
             case .im2col: im2colForward(x)
+            case .stem: stemForward(x)
             case .direct: directForward(x)
             case .transposed, .col2im: preconditionFailure("\(algorithm) is an input-gradient algorithm")
             }
@@ -71,14 +72,17 @@ public final class Conv2d<T: GemmScalar> {
         return output
     }
 
-    /// Winograd's forward into `y` [O, B, Ho, Wo], every value through `epilogue` (BatchNorm2d.forward(after:)).
+    /// The forward (Winograd or stem) into `y` [O, B, Ho, Wo], every value through `epilogue` (BatchNorm2d.forward(after:)).
     func forward(_ x: Tensor<T>, into y: Tensor<T>, epilogue: Winograd.Epilogue<T>) {
-        precondition(x.shape[0] == inChannels && plan.forward.isWinograd, "Conv2d: a fused forward needs Winograd and \(inChannels) channels")
+        precondition(x.shape[0] == inChannels && plan.forward.takesEpilogue, "Conv2d: a fused forward needs Winograd or the stem's loops and \(inChannels) channels")
         input = x
         let algorithm = plan.forward
         PassTimes.measure("conv \(passShape(x.shape[2], x.shape[3])) forward \(algorithm) + batch norm") {
-            if algorithm == .winograd4 { winogradForward(Winograd4.self, x, into: y, epilogue: epilogue) }
-            else { winogradForward(Winograd.self, x, into: y, epilogue: epilogue) }
+            switch algorithm {
+            case .winograd4: winogradForward(Winograd4.self, x, into: y, epilogue: epilogue)
+            case .stem: stemForward(x, into: y, epilogue: epilogue)
+            default: winogradForward(Winograd.self, x, into: y, epilogue: epilogue)
+            }
         }
     }
 
@@ -95,6 +99,7 @@ public final class Conv2d<T: GemmScalar> {
             case .winograd: winogradWeightGradient(Winograd.self, x, dOut)
             case .winograd4: winogradWeightGradient(Winograd4.self, x, dOut)
             case .im2col: im2colWeightGradient(x, dOut)
+            case .stem: stemWeightGradient(x, dOut)
             case .direct: directWeightGradient(x, dOut)
             case .transposed, .col2im: preconditionFailure("\(plan.weightGradient) is an input-gradient algorithm")
             }
@@ -108,7 +113,7 @@ public final class Conv2d<T: GemmScalar> {
             case .transposed: transposedInputGradient(dOut)
             case .col2im: col2imInputGradient(dOut)
             case .direct: directInputGradient(dOut)
-            case .im2col: preconditionFailure("im2col is not an input-gradient algorithm")
+            case .im2col, .stem: preconditionFailure("\(algorithm) is not an input-gradient algorithm")
             }
         }
         return inputGrad

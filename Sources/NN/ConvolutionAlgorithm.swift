@@ -12,10 +12,15 @@ public enum ConvolutionAlgorithm: String, CaseIterable, Sendable {
     case transposed
     /// Input gradient as Wᵀ·dOut, then col2im (any stride).
     case col2im
+    /// Direct 3×3 stride-1 convolution of few input channels (the stems), vectorised along each plane
+    /// (forward and weight gradient; StemConvolution.swift).
+    case stem
     /// Direct loops over every output and tap: the reference (tests, `--reference`), slow.
     case direct
 
     public var isWinograd: Bool { self == .winograd || self == .winograd4 }
+    /// Whether the forward pass can apply a following batch norm on its way out (BatchNorm2d.forward(after:)).
+    public var takesEpilogue: Bool { isWinograd || self == .stem }
 }
 
 /// Which algorithms a layer may use. The fastest mix is the default; the switches are per layer
@@ -41,13 +46,18 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     public var fusedEvaluationNorm = true
     /// Winograd's forward and input-gradient products by RegisterGemm (AVX2 + FMA builds) instead of sgemm.
     public var registerProducts = true
+    /// 3×3 stride-1 padding-1 convolutions of at most this many input channels (the stems) by the direct
+    /// vectorised loops (`.stem`) instead of Winograd, whose products at one input channel are outer products
+    /// that write and reread 2.25× the output (0: none).
+    public var stemUpToChannels = 4
 
     public init(winograd: Bool = true, largeWinogradTilesFromWidth: Int = 28, largeWinogradTilesUpToWidth: Int = 8,
                 transposedInputGradient: Bool = true, reference: Bool = false, fusedEvaluationNorm: Bool = true,
-                registerProducts: Bool = true) {
+                registerProducts: Bool = true, stemUpToChannels: Int = 4) {
         (self.winograd, self.transposedInputGradient, self.reference) = (winograd, transposedInputGradient, reference)
         (self.largeWinogradTilesFromWidth, self.largeWinogradTilesUpToWidth) = (largeWinogradTilesFromWidth, largeWinogradTilesUpToWidth)
         (self.fusedEvaluationNorm, self.registerProducts) = (fusedEvaluationNorm, registerProducts)
+        self.stemUpToChannels = stemUpToChannels
     }
 
     /// One Winograd tiling at every size (A/B runs and tests): F(4×4, 3×3) when `large`, else F(2×2, 3×3).
@@ -80,7 +90,7 @@ public struct ConvolutionPlan: Equatable, Sendable {
 
     /// The one place a layer's algorithms are chosen, from its shape (`width`: its input's, 0 before the first
     /// forward) and policy.
-    public static func choose(kernel k: Int, stride s: Int, padding p: Int, width: Int, needsInputGrad: Bool,
+    public static func choose(inChannels c: Int, kernel k: Int, stride s: Int, padding p: Int, width: Int, needsInputGrad: Bool,
                               policy: ConvolutionPolicy) -> ConvolutionPlan {
         func plan(_ f: ConvolutionAlgorithm, _ w: ConvolutionAlgorithm, _ i: ConvolutionAlgorithm) -> ConvolutionPlan {
             ConvolutionPlan(forward: f, weightGradient: w, inputGradient: needsInputGrad ? i : nil)
@@ -90,9 +100,10 @@ public struct ConvolutionPlan: Equatable, Sendable {
         let transposedFits = s == 1 && p <= k - 1 && policy.transposedInputGradient
         if k == 3 && s == 1 && p == 1 && policy.winograd {
             // Winograd's weight gradient goes with its input gradient; without the transposed input
-            // gradient both fall back to the im2col family.
+            // gradient both fall back to the im2col family. A stem's input gradient (rarely needed) takes Winograd.
             let large = width >= policy.largeWinogradTilesFromWidth || (width > 0 && width <= policy.largeWinogradTilesUpToWidth)
             let w: ConvolutionAlgorithm = large ? .winograd4 : .winograd
+            if c <= policy.stemUpToChannels { return plan(.stem, .stem, transposedFits ? w : .col2im) }
             return !needsInputGrad || transposedFits ? plan(w, w, w) : plan(w, .im2col, .col2im)
         }
         return plan(.im2col, .im2col, transposedFits ? .transposed : .col2im)

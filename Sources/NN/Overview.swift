@@ -38,10 +38,12 @@
 ///   input-gradient products by RegisterGemm, the weight gradient's by sgemm; F(4×4, 3×3) in Winograd4 and
 ///   Winograd4Vector, both behind the WinogradTiling protocol, is the default from 28 wide and up to 8 wide
 ///   (`largeWinogradTilesFromWidth`, `largeWinogradTilesUpToWidth`; `winogradTilesEverywhere` for the A/B), its
-///   small images' transforms by Winograd4Gathered (eight tiles of several images to a vector); other stride-1
+///   small images' transforms by Winograd4Gathered (eight tiles of several images to a vector); the same layers
+///   with at most 4 input channels (the stems; `stemUpToChannels`) forward and weight gradient by direct loops
+///   vectorised along each plane (StemConvolution); other stride-1
 ///   input gradients as a convolution of dOut with the flipped kernel
 ///   (TransposedInputGradient); everything else by im2col + sgemm and col2im (Im2colConvolution).
-///   In evaluation a Winograd convolution's batch norm (+ residual add + ReLU) runs on each image's
+///   In evaluation a Winograd (or stem) convolution's batch norm (+ residual add + ReLU) runs on each image's
 ///   plane as the output transform writes it (`BatchNorm2d.forward(after:)`, `Winograd.Epilogue`).
 ///   DirectConvolution is the reference: tests check every algorithm against it, and policy `.direct`
 ///   (`bench engine --reference`, `pretrain --reference-convolutions`) runs it in a real model.

@@ -40,6 +40,8 @@ struct EngineBench: ParsableCommand {
     var largeTilesUpTo: Int?
     @Flag(help: "Winograd's forward and input-gradient products through sgemm instead of the engine's register kernel (A/B).")
     var blasProducts = false
+    @Option(help: "3×3 stride-1 convolutions of at most this many input channels (the stems) by the direct vectorised loops (A/B; 0: none, Winograd as the rest; default: the engine's, 4).")
+    var stemUpToChannels: Int?
     @Flag(help: "Parallel sections through Dispatch instead of the spinning worker pool (A/B; with --ab, B's only).")
     var dispatchWorkers = false
     @Flag(help: "Parallel sections give each worker a fixed share of their units (convolutions' runs of images, channels, …) instead of letting free workers claim them (A/B; with --ab, B's only).")
@@ -55,6 +57,7 @@ struct EngineBench: ParsableCommand {
         if let largeTilesFrom { p.largeWinogradTilesFromWidth = largeTilesFrom }
         if let largeTilesUpTo { p.largeWinogradTilesUpToWidth = largeTilesUpTo }
         if blasProducts { p.registerProducts = false }
+        if let stemUpToChannels { p.stemUpToChannels = stemUpToChannels }
         return p
     }
 
@@ -69,6 +72,7 @@ struct EngineBench: ParsableCommand {
             throw ValidationError("--winograd-tiles must be 2 or 4 (got \(winogradTiles))")
         }
         if let largeTilesUpTo, largeTilesUpTo < 0 { throw ValidationError("--large-tiles-up-to must be at least 0 (got \(largeTilesUpTo))") }
+        if let stemUpToChannels, stemUpToChannels < 0 { throw ValidationError("--stem-up-to-channels must be at least 0 (got \(stemUpToChannels))") }
         if let largeTilesFrom, largeTilesFrom < 1 { throw ValidationError("--large-tiles-from must be at least 1 (got \(largeTilesFrom))") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         guard (1...99).contains(rounds) else { throw ValidationError("--rounds must be in 1…99 (got \(rounds))") }
@@ -188,7 +192,7 @@ extension EngineBench {
             }
             try step.run()
         }
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeTilesDescription), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeTilesDescription), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), stem up to \(p.stemUpToChannels) channels, reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let (width, channels, size) = EngineBench.parse(row)!        // validate() checked every row

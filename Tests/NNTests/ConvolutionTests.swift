@@ -11,8 +11,9 @@ final class ConvolutionTests: XCTestCase {
 
     /// Every policy picks the algorithms its switches allow, by shape, in one place.
     func testPlanChoosesByShapeAndPolicy() {
-        func plan(_ k: Int, _ s: Int, _ p: Int, width: Int = 14, input: Bool = true, _ policy: ConvolutionPolicy = .fastest) -> ConvolutionPlan {
-            .choose(kernel: k, stride: s, padding: p, width: width, needsInputGrad: input, policy: policy)
+        func plan(_ k: Int, _ s: Int, _ p: Int, width: Int = 14, input: Bool = true, channels: Int = 16,
+                  _ policy: ConvolutionPolicy = .fastest) -> ConvolutionPlan {
+            .choose(inChannels: channels, kernel: k, stride: s, padding: p, width: width, needsInputGrad: input, policy: policy)
         }
         XCTAssertEqual(plan(1, 1, 0), ConvolutionPlan(forward: .pointwise, weightGradient: .pointwise, inputGradient: .pointwise))
         XCTAssertEqual(plan(3, 1, 1), ConvolutionPlan(forward: .winograd, weightGradient: .winograd, inputGradient: .winograd))
@@ -51,6 +52,19 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(plan(3, 1, 1, ConvolutionPolicy(transposedInputGradient: false)),
                        ConvolutionPlan(forward: .winograd, weightGradient: .im2col, inputGradient: .col2im))
         XCTAssertEqual(plan(1, 2, 0, .direct), ConvolutionPlan(forward: .direct, weightGradient: .direct, inputGradient: .direct))
+        // The stems: 3×3 stride-1 padding-1 convolutions of at most 4 input channels by the direct vectorised loops;
+        // an input gradient, where one is needed, by Winograd of the size (or col2im without the transposed gradient).
+        XCTAssertEqual(plan(3, 1, 1, width: 28, input: false, channels: 1), ConvolutionPlan(forward: .stem, weightGradient: .stem, inputGradient: nil))
+        XCTAssertEqual(plan(3, 1, 1, width: 32, channels: 4), ConvolutionPlan(forward: .stem, weightGradient: .stem, inputGradient: .winograd4))
+        XCTAssertEqual(plan(3, 1, 1, width: 14, channels: 3), ConvolutionPlan(forward: .stem, weightGradient: .stem, inputGradient: .winograd))
+        XCTAssertEqual(plan(3, 1, 1, width: 14, channels: 3, ConvolutionPolicy(transposedInputGradient: false)),
+                       ConvolutionPlan(forward: .stem, weightGradient: .stem, inputGradient: .col2im))
+        XCTAssertEqual(plan(3, 1, 1, width: 28, channels: 5), large)
+        XCTAssertEqual(plan(3, 1, 1, width: 28, channels: 1, ConvolutionPolicy(stemUpToChannels: 0)), large)
+        XCTAssertEqual(plan(3, 1, 1, width: 28, channels: 1, ConvolutionPolicy(winograd: false)),
+                       ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .transposed))
+        XCTAssertEqual(plan(3, 2, 1, width: 28, channels: 1), ConvolutionPlan(forward: .im2col, weightGradient: .im2col, inputGradient: .col2im))
+        XCTAssertEqual(plan(3, 1, 1, width: 28, channels: 1, .direct), ConvolutionPlan(forward: .direct, weightGradient: .direct, inputGradient: .direct))
     }
 
     func testFastConvolutionMatchesDirect() {
@@ -63,13 +77,15 @@ final class ConvolutionTests: XCTestCase {
         // Both Winograd tilings, F(2×2, 3×3) and F(4×4, 3×3) (9×8 images: partial tiles of either).
         // (largeTilesFrom 0: F(4×4) at every size, through the gathered transforms at these 8-wide images; .max:
         // F(2×2) at every size.) Winograd's products by the
-        // register kernel (the default) and by sgemm.
-        for (transposed, winograd, largeTilesFrom, register) in [(true, true, Int.max, true), (true, true, 0, true), (true, false, Int.max, true),
-                                                                 (false, true, Int.max, true), (false, true, 0, true), (false, false, Int.max, true),
-                                                                 (true, true, Int.max, false), (true, true, 0, false)] {
+        // register kernel (the default) and by sgemm. These 3-channel inputs take Winograd only with the stem loops off
+        // (stem 0); with them on (stem 4) the 3×3 stride-1 padding-1 passes are the stem's (input gradient: Winograd or col2im).
+        for (transposed, winograd, largeTilesFrom, register, stem) in [(true, true, Int.max, true, 0), (true, true, 0, true, 0), (true, false, Int.max, true, 0),
+                                                                       (false, true, Int.max, true, 0), (false, true, 0, true, 0), (false, false, Int.max, true, 0),
+                                                                       (true, true, Int.max, false, 0), (true, true, 0, false, 0),
+                                                                       (true, true, Int.max, true, 4), (false, true, Int.max, true, 4)] {
             for threads in [1, 2, 3] {
                 let policy = ConvolutionPolicy(winograd: winograd, largeWinogradTilesFromWidth: largeTilesFrom, largeWinogradTilesUpToWidth: 0,
-                                               transposedInputGradient: transposed, registerProducts: register)
+                                               transposedInputGradient: transposed, registerProducts: register, stemUpToChannels: stem)
                 checkAgainstDirect(Float.self, policy: policy, threads: threads, tolerance: 1e-4)
                 checkAgainstDirect(Double.self, policy: policy, threads: threads, tolerance: 1e-10)
             }
@@ -93,15 +109,66 @@ final class ConvolutionTests: XCTestCase {
             let dx = conv.backward(Tensor<Float>(conv.output.shape, randomArray(y.count, seed: 52).map { Float($0) })).array
             return [y, dx, conv.weight.grad.array]
         }
-        for (transposed, largeTilesFrom) in [(true, Int.max), (true, 0), (false, Int.max)] {
+        for (transposed, largeTilesFrom, stem) in [(true, Int.max, 0), (true, 0, 0), (false, Int.max, 0), (true, Int.max, 4)] {
             let policy = ConvolutionPolicy(largeWinogradTilesFromWidth: largeTilesFrom, largeWinogradTilesUpToWidth: 0,
-                                           transposedInputGradient: transposed)
+                                           transposedInputGradient: transposed, stemUpToChannels: stem)
             for threads in [2, 3] { for colLimit in [saved.0, 200] { for (k, s) in [(3, 1), (3, 2), (1, 1)] {
                 (NNRuntime.threads, NNRuntime.maxColElements) = (threads, colLimit)
                 let claimed = pass(policy, k: k, s: s, claims: true), fixed = pass(policy, k: k, s: s, claims: false)
-                XCTAssertEqual(claimed, fixed, "transposed \(transposed), F(4×4) from \(largeTilesFrom), threads \(threads), chunk limit \(colLimit), k\(k) s\(s)")
+                XCTAssertEqual(claimed, fixed, "transposed \(transposed), F(4×4) from \(largeTilesFrom), stem \(stem), threads \(threads), chunk limit \(colLimit), k\(k) s\(s)")
             } } }
         }
+    }
+
+    /// The stem loops (StemConvolution.swift) at 1–4 input channels, on planes whose size is and is not a
+    /// multiple of the eight lanes, against the direct convolution at every thread count; in Float every
+    /// forward value must be exactly one fused multiply–add chain over the nine taps of each channel in
+    /// order (zero beyond the image), whichever loop (32, 8 or 1 outputs at a time) computed it.
+    func testStemMatchesDirectAndItsOwnChain() {
+        let saved = NNRuntime.threads
+        defer { NNRuntime.threads = saved }
+        let (b, o) = (5, 6)
+        for c in 1...4 { for (h, wd) in [(28, 28), (9, 7), (3, 5), (6, 1)] { for threads in [1, 2, 3] {
+            NNRuntime.threads = threads
+            let wv = randomArray(o * c * 9, seed: 60 + UInt64(c)), xv = randomArray(c * b * h * wd, seed: 70 + UInt64(h))
+            let dyv = randomArray(o * b * h * wd, seed: 80)
+            let label = "\(c) channels, \(h)×\(wd), \(threads) threads"
+            let expected = directConv(xv, wv, c: c, b: b, h: h, wd: wd, o: o, k: 3, s: 1, p: 1)
+            // dW[j] and Σ of its terms' magnitudes: a sum of thousands of terms may cancel to far below them, and its
+            // rounding in Float scales with the terms.
+            let direct = DirectConvolution(inChannels: c, outChannels: o, kernel: 3, stride: 1, padding: 1, batch: b, height: h, width: wd)
+            let dwExpected = direct.weightGradient(xv, dyv), dwScale = direct.weightGradient(xv.map(abs), dyv.map(abs))
+            func check<T: GemmScalar>(_: T.Type, tolerance: Double, gradientTolerance: Double) -> [T] {
+                let conv = Conv2d<T>(name: "stem", inChannels: c, outChannels: o, kernel: 3, stride: 1, padding: 1, needsInputGrad: false)
+                conv.weight.value.set(wv.map { T($0) })
+                let y = conv.forward(Tensor<T>([c, b, h, wd], xv.map { T($0) })).array
+                XCTAssertEqual(conv.plan, ConvolutionPlan(forward: .stem, weightGradient: .stem, inputGradient: nil), label)
+                for i in 0..<expected.count {
+                    XCTAssertEqual(Double(y[i]), expected[i], accuracy: tolerance * max(1, abs(expected[i])), "\(T.self) \(label) y[\(i)]")
+                }
+                conv.weight.grad.set([T](repeating: 0.5, count: wv.count))
+                conv.backward(Tensor<T>([o, b, h, wd], dyv.map { T($0) }))
+                for j in 0..<wv.count {
+                    XCTAssertEqual(Double(conv.weight.grad[j]) - 0.5, dwExpected[j], accuracy: gradientTolerance * max(1, dwScale[j]),
+                                   "\(T.self) \(label) dW[\(j)]")
+                }
+                return y
+            }
+            _ = check(Double.self, tolerance: 1e-12, gradientTolerance: 1e-14)
+            let y = check(Float.self, tolerance: 1e-5, gradientTolerance: 2e-7)
+            let (x, w) = (xv.map { Float($0) }, wv.map { Float($0) })
+            var mismatches = 0
+            for oc in 0..<o { for n in 0..<b { for oy in 0..<h { for ox in 0..<wd {
+                var s: Float = 0
+                for ic in 0..<c { for ky in 0..<3 { for kx in 0..<3 {
+                    let (iy, ix) = (oy + ky - 1, ox + kx - 1)
+                    let v: Float = iy >= 0 && iy < h && ix >= 0 && ix < wd ? x[((ic * b + n) * h + iy) * wd + ix] : 0
+                    s = s.addingProduct(v, w[((oc * c + ic) * 3 + ky) * 3 + kx])
+                } } }
+                if y[((oc * b + n) * h + oy) * wd + ox].bitPattern != s.bitPattern { mismatches += 1 }
+            } } } }
+            XCTAssertEqual(mismatches, 0, "Float forward values off their FMA chain, \(label)")
+        } } }
     }
 
     func checkAgainstDirect<T: GemmScalar>(_: T.Type, policy: ConvolutionPolicy, threads: Int, tolerance: Double) {
