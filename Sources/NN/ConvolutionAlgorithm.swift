@@ -48,7 +48,7 @@ public struct ConvolutionPolicy: Equatable, Sendable {
     public var registerProducts = true
     /// 3×3 stride-1 padding-1 convolutions of at most this many input channels (the stems) by the direct
     /// vectorised loops (`.stem`) instead of Winograd, whose products at one input channel are outer products
-    /// that write and reread 2.25× the output (0: none).
+    /// that write and reread 2.25× the output (0: none; with `winograd` off every such layer takes im2col, as before).
     public var stemUpToChannels = 4
 
     public init(winograd: Bool = true, largeWinogradTilesFromWidth: Int = 28, largeWinogradTilesUpToWidth: Int = 8,
