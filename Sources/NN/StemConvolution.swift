@@ -47,6 +47,7 @@ enum StemPlanes {
 enum StemKernels {
     typealias F8 = SIMD8<Float>
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
+    @inline(__always) static func store(_ v: F8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self) }
 
     /// y[i] = Σ_t weights[t]·taps[t][i] for i in 0..<count (t in 0..<k, each sum one FMA chain in t order).
     static func forward<T: GemmScalar>(taps: UnsafePointer<UnsafePointer<T>>, weights: UnsafePointer<T>, k: Int, count: Int,
@@ -62,15 +63,13 @@ enum StemKernels {
                     s0 = s0.addingProduct(load(p), g); s1 = s1.addingProduct(load(p + 8), g)
                     s2 = s2.addingProduct(load(p + 16), g); s3 = s3.addingProduct(load(p + 24), g)
                 }
-                let o = UnsafeMutableRawPointer(yf + i)
-                o.storeBytes(of: s0, as: F8.self); (o + 32).storeBytes(of: s1, as: F8.self)
-                (o + 64).storeBytes(of: s2, as: F8.self); (o + 96).storeBytes(of: s3, as: F8.self)
+                store(s0, yf + i); store(s1, yf + i + 8); store(s2, yf + i + 16); store(s3, yf + i + 24)
                 i += 32
             }
             while i + 8 <= count {
                 var s = F8()
                 for t in 0..<k { s = s.addingProduct(load(tf[t] + i), F8(repeating: wf[t])) }
-                UnsafeMutableRawPointer(yf + i).storeBytes(of: s, as: F8.self)
+                store(s, yf + i)
                 i += 8
             }
         }
@@ -165,7 +164,7 @@ extension Conv2d {
                     }
                 }
             }
-            for wk in 1..<max(1, workers) { for j in 0..<count { sums[j] += sums[wk * count + j] } }
+            for wk in 1..<max(1, workers) { VectorKernels.add(sums, sums + wk * count, 0..<count) }
             let dw = weight.grad.data
             for j in 0..<count { dw[j] += T(sums[j]) }
         }
