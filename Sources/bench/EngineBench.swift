@@ -46,6 +46,8 @@ struct EngineBench: ParsableCommand {
     var dispatchWorkers = false
     @Flag(help: "Parallel sections give each worker a fixed share of their units (convolutions' runs of images, channels, …) instead of letting free workers claim them (A/B; with --ab, B's only).")
     var fixedSplit = false
+    @Flag(help: "Winograd F(4×4)'s input transform of 4×4 to 8×8 images through padded copies, as larger images, instead of eight whole images at a time (A/B; with --ab, B's only).")
+    var paddedSmallInputs = false
     @Flag(help: "A/B in one process: the engine's default policy and the one the A/B flags above give take turns, step by step, and each row reports both rates and the median of the per-pair speed ratios (no PyTorch column).")
     var ab = false
     @Flag(help: "Every convolution by the direct reference loops (debugging a fast path; very slow: try --rows 16:1:28 --steps 1 --batch 16).")
@@ -94,6 +96,7 @@ struct EngineBench: ParsableCommand {
         if !ab, let colLimit { NNRuntime.maxColElements = colLimit }
         if !ab, let minColumns { NNRuntime.minColumns = minColumns }
         if !ab, dispatchWorkers { WorkerPool.enabled = false }
+        if !ab, paddedSmallInputs { Winograd4.wholeImageInputs = false }
         if !ab, fixedSplit { WorkerPool.claimsUnits = false }
         let sgemm = BenchSupport.sgemmGFLOPs()
         print("bench engine: CPU \(Machine.summary)")
@@ -185,14 +188,16 @@ extension EngineBench {
             (NNRuntime.maxColElements, NNRuntime.minColumns) = bLimits
             WorkerPool.enabled = !dispatchWorkers
             WorkerPool.claimsUnits = !fixedSplit
+            Winograd4.wholeImageInputs = !paddedSmallInputs
             defer {
+                Winograd4.wholeImageInputs = true
                 (NNRuntime.maxColElements, NNRuntime.minColumns) = aLimits
                 WorkerPool.enabled = true
                 WorkerPool.claimsUnits = true
             }
             try step.run()
         }
-        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeTilesDescription), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), stem up to \(p.stemUpToChannels) channels, reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit)")
+        print("A: the default policy; B: winograd \(p.winograd), F(4×4) tiles \(p.largeTilesDescription), transposed input gradient \(p.transposedInputGradient), register products \(p.registerProducts), stem up to \(p.stemUpToChannels) channels, reference \(p.reference), workspace limit \(bLimits.0) (A \(aLimits.0)), min columns \(bLimits.1) (A \(aLimits.1)), Dispatch workers \(dispatchWorkers), fixed split \(fixedSplit), padded small inputs \(paddedSmallInputs)")
         print("row (width, input)     A img/s   B img/s   B/A (median of \(steps * rounds) pairs)")
         for row in rows {
             let (width, channels, size) = EngineBench.parse(row)!        // validate() checked every row

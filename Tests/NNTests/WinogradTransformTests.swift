@@ -139,6 +139,24 @@ final class WinogradTransformTests: XCTestCase {
         }
     }
 
+    /// The input transforms by eight whole images (4×4, and two tiles by two: 5 to 8 wide and high) against the
+    /// reference: chunks of one to seventeen images, whole groups of eight and a part-empty last one, a chunk that
+    /// starts inside the batch and one that ends at the batch's (and the tensor's) end; every entry written.
+    func testFourByFourInputTransformMatchesReference() {
+        for (h, w) in [(4, 4), (7, 7), (8, 8), (5, 8), (6, 5)] {
+            for (batch, b0, nb) in [(5, 1, 3), (8, 0, 8), (20, 3, 17), (19, 3, 16), (16, 0, 16), (9, 8, 1)] {
+                let c = 3, tileCount = nb * Winograd4.tiles(h, w).0 * Winograd4.tiles(h, w).1
+                let plane = Winograd.planeStride(rows: c, tiles: tileCount)
+                let x = values(c * batch * h * w, seed: 86)
+                var fast = [Float](repeating: sentinel, count: 36 * plane), reference = fast
+                Winograd4.transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast)
+                Winograd4.transformInputReference(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &reference)
+                assertBitIdentical(fast, reference, "F4 input \(h)×\(w), batch \(batch), images \(b0) ..< \(b0 + nb)",
+                                   planeEntries: c * tileCount, plane: plane)
+            }
+        }
+    }
+
     func testLargeTileOutputTransformMatchesReference() {
         let scale = randomArray(channels, seed: 83).map { Float($0 + 1.5) }, shift = randomArray(channels, seed: 84).map { Float($0) + 0.25 }
         for (h, w) in sizes + [(17, 13), (64, 64), (33, 35)] {
