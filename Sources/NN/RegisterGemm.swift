@@ -29,8 +29,10 @@ public enum RegisterGemm {
                          _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }; return }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: depth * 24 + 4 * 24) { scratch in
-            let panelB = scratch.baseAddress!, edgeC = panelB + depth * 24   // [kc, 24] B's panel, zero past n; [4, 24] C of a last, narrower one
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: depth * 24 + 4 * 24 + 24) { scratch in
+            // [kc, 24] B's panel; [4, 24] C of a last, narrower one; 24 zeros
+            let panelB = scratch.baseAddress!, edgeC = panelB + depth * 24, zeros24 = edgeC + 4 * 24
+            zeros24.initialize(repeating: 0, count: 24)
             var p0 = 0
             while p0 < k {
                 let kc = min(depth, k - p0), first = p0 == 0
@@ -39,12 +41,16 @@ public enum RegisterGemm {
                 while j < n {
                     // A full panel is read in place, or copied first where it is reused by many rows: B's rows a
                     // power of two apart (n = 128 at 7×7 and 4×4) share a few L1 sets (≈ 0.7× the rate at n = 120),
-                    // and the copy costs 1/m of the products. The last, narrower panel is copied beside zeros.
+                    // and the copy costs 1/m of the products. The last, narrower panel is copied too, by whole vectors
+                    // (not a memmove and a memset call per row: see copyShort): its lanes past `width` hold whatever
+                    // follows the row inside B (zeros where that would pass B's last entry), and reach only columns of
+                    // edgeC that are never stored.
                     let width = min(24, n - j)
                     if width < 24 || m >= copyingRows {
                         for p in 0..<kc {
-                            (panelB + p * 24).update(from: bp + p * ldb + j, count: width)
-                            if width < 24 { (panelB + p * 24 + width).update(repeating: 0, count: 24 - width) }
+                            let (from, to) = (bp + p * ldb + j, panelB + p * 24)
+                            if (p0 + p) * ldb + j + 24 <= (k - 1) * ldb + n { copy24(from, to) }
+                            else { copy24(zeros24, to); copyShort(from, width, to) }
                         }
                     }
                     if width == 24 {
@@ -61,13 +67,13 @@ public enum RegisterGemm {
                         var i = 0
                         while i < m {
                             let rows = min(4, m - i)
-                            for r in 0..<rows where !first { (edgeC + r * 24).update(from: c + (i + r) * ldc + j, count: width) }
+                            for r in 0..<rows where !first { copyShort(c + (i + r) * ldc + j, width, edgeC + r * 24) }
                             switch (width + 7) / 8 {
                             case 1: panel1(rows, ap + i * lda, lda, panelB, 24, kc, edgeC, 24, first)
                             case 2: panel2(rows, ap + i * lda, lda, panelB, 24, kc, edgeC, 24, first)
                             default: panel3(rows, ap + i * lda, lda, panelB, 24, kc, edgeC, 24, first)
                             }
-                            for r in 0..<rows { (c + (i + r) * ldc + j).update(from: edgeC + r * 24, count: width) }
+                            for r in 0..<rows { copyShort(edgeC + r * 24, width, c + (i + r) * ldc + j) }
                             i += rows
                         }
                     }
@@ -171,6 +177,26 @@ public enum RegisterGemm {
         store(s00, c0); store(s10, c1); store(s20, c2); store(s30, c3)
         if vectors > 1 { store(s01, c0 + 8); store(s11, c1 + 8); store(s21, c2 + 8); store(s31, c3 + 8) }
         if vectors > 2 { store(s02, c0 + 16); store(s12, c1 + 16); store(s22, c2 + 16); store(s32, c3 + 16) }
+    }
+
+    /// dst[0 ..< 24] = src[0 ..< 24], three vectors.
+    @inline(__always) static func copy24(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
+        store(load(src), dst); store(load(src + 8), dst + 8); store(load(src + 16), dst + 16)
+    }
+
+    /// dst[0 ..< count] = src[0 ..< count] for count ≤ 24, in pieces of 8, 4, 2 and 1 (nothing past count).
+    @inline(__always) static func copyShort(_ src: UnsafePointer<Float>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
+        var q = 0
+        while count - q >= 8 { store(load(src + q), dst + q); q += 8 }
+        if count - q >= 4 {
+            UnsafeMutableRawPointer(dst + q).storeBytes(of: UnsafeRawPointer(src + q).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+            q += 4
+        }
+        if count - q >= 2 {
+            UnsafeMutableRawPointer(dst + q).storeBytes(of: UnsafeRawPointer(src + q).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self)
+            q += 2
+        }
+        if count - q == 1 { dst[q] = src[q] }
     }
 
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
