@@ -130,7 +130,7 @@ extension Winograd4 {
     /// stores overlap and are reloaded at once across their seams: the fastest of 20 passes over 256 images
     /// (2026-12-07, Zen 3, one thread) took 4.4 µs an image at 128 channels against 7.2 through the copy, and
     /// transformInputTwoByTwo 6.7 against 10.0 at 64@7×7, 39 against 46 at 256@8×8.
-    static func transformInputFourByFour(_ x: UnsafePointer<Float>, channels: Int, batch: Int, b0: Int, nb: Int,
+    @inline(never) static func transformInputFourByFour(_ x: UnsafePointer<Float>, channels: Int, batch: Int, b0: Int, nb: Int,
                                          into v: UnsafeMutablePointer<Float>) {
         let plane = Winograd.planeStride(rows: channels, tiles: nb)
         let zero = F8()
@@ -174,7 +174,7 @@ extension Winograd4 {
     /// pixels[y + 1][x + 1], lane l, is pixel (y, x) of image g + l inside a zero border (the reference's padding);
     /// then, per row of tiles, Bᵀ down every padded column and B across each tile's six, as the reference does,
     /// and each plane's four vectors (one per tile of the images) interleaved into the images' 32 columns.
-    static func transformInputTwoByTwo(_ x: UnsafePointer<Float>, channels: Int, batch: Int, h: Int, w: Int, b0: Int, nb: Int,
+    @inline(never) static func transformInputTwoByTwo(_ x: UnsafePointer<Float>, channels: Int, batch: Int, h: Int, w: Int, b0: Int, nb: Int,
                                        into v: UnsafeMutablePointer<Float>) {
         let tileCount = nb * 4
         let plane = Winograd.planeStride(rows: channels, tiles: tileCount)
