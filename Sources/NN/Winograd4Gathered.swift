@@ -25,7 +25,7 @@ extension Winograd4 {
     typealias Rows8 = (F8, F8, F8, F8, F8, F8, F8, F8)
 
     /// rows[k][l] → result[l][k]: three unzips of the 64 entries (each moves the index's lowest bit to the top).
-    @inline(__always) static func transpose(_ rows: Rows8) -> Rows8 {
+    @inline(never) static func transpose(_ rows: Rows8) -> Rows8 {
         @inline(__always) func unzip(_ a: F8, _ b: F8) -> (F8, F8) { let v = F16(lowHalf: a, highHalf: b); return (v.evenHalf, v.oddHalf) }
         var v = rows
         for _ in 0..<3 {
@@ -182,6 +182,9 @@ extension Winograd4 {
             // pixels [10, 10] (zero border), down [6, 10] (one row of tiles after Bᵀ), planes [36, 4] (a plane's four tiles)
             let (pixels, down, planes) = (scratch.baseAddress!, scratch.baseAddress! + 100, scratch.baseAddress! + 160)
             pixels.initialize(repeating: F8(), count: 100)
+            // Each loaded row's lanes from w on (the next row's first pixels) cleared bitwise, so the pixels right of the
+            // image are +0 as in the reference and all eight go in at constant places.
+            let inRow = unsafeBitCast(SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< SIMD8<Int32>(repeating: Int32(w)), to: SIMD8<UInt32>.self)
             for c in 0..<channels {
                 let images = x + (c * batch + b0) * h * w
                 var g = 0
@@ -191,12 +194,14 @@ extension Winograd4 {
                         /// Row y of image g + l: eight floats from it, but never past the group's last image.
                         @inline(__always) func row(_ l: Int) -> F8 {
                             let p = images + ((g + l) * h + y) * w
-                            if l < count - 1 || (l == count - 1 && (y < h - 1 || w == 8)) { return load8(p) }
+                            if l < count - 1 || (l == count - 1 && (y < h - 1 || w == 8)) {
+                                return unsafeBitCast(unsafeBitCast(load8(p), to: SIMD8<UInt32>.self) & inRow, to: F8.self)
+                            }
                             return l < count ? Winograd.loadPrefix8(p, w) : F8()
                         }
                         let t = transpose((row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)))
                         let p = pixels + (y + 1) * 10 + 1
-                        for k in 0..<w { p[k] = entry(t, k) }
+                        (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]) = t
                     }
                     for tyi in 0..<2 {
                         for q in 0..<10 {                // Bᵀ down padded column q of padded rows 4·tyi ... 4·tyi + 5
