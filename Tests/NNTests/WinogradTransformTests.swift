@@ -141,9 +141,12 @@ final class WinogradTransformTests: XCTestCase {
 
     /// The input transforms by eight whole images (4×4, and two tiles by two: 5 to 8 wide and high) against the
     /// reference: chunks of one to seventeen images, whole groups of eight and a part-empty last one, a chunk that
-    /// starts inside the batch and one that ends at the batch's (and the tensor's) end; every entry written.
-    func testFourByFourInputTransformMatchesReference() {
-        for (h, w) in [(4, 4), (7, 7), (8, 8), (5, 8), (6, 5)] {
+    /// starts inside the batch and one that ends at the batch's (and the tensor's) end; every entry written. The
+    /// padded copies they replace (`bench engine --padded-small-inputs`) are checked at the same sizes.
+    func testWholeImageInputTransformsMatchReference() {
+        defer { Winograd4.wholeImageInputs = true }
+        for (h, w, wholeImages) in [4, 7, 8].flatMap({ [($0, $0, true), ($0, $0, false)] }) + [(5, 8, true), (6, 5, true)] {
+            Winograd4.wholeImageInputs = wholeImages
             for (batch, b0, nb) in [(5, 1, 3), (8, 0, 8), (20, 3, 17), (19, 3, 16), (16, 0, 16), (9, 8, 1)] {
                 let c = 3, tileCount = nb * Winograd4.tiles(h, w).0 * Winograd4.tiles(h, w).1
                 let plane = Winograd.planeStride(rows: c, tiles: tileCount)
@@ -151,7 +154,7 @@ final class WinogradTransformTests: XCTestCase {
                 var fast = [Float](repeating: sentinel, count: 36 * plane), reference = fast
                 Winograd4.transformInput(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &fast)
                 Winograd4.transformInputReference(x, channels: c, batch: batch, h: h, w: w, b0: b0, nb: nb, into: &reference)
-                assertBitIdentical(fast, reference, "F4 input \(h)×\(w), batch \(batch), images \(b0) ..< \(b0 + nb)",
+                assertBitIdentical(fast, reference, "F4 input \(h)×\(w), whole images \(wholeImages), batch \(batch), images \(b0) ..< \(b0 + nb)",
                                    planeEntries: c * tileCount, plane: plane)
             }
         }
