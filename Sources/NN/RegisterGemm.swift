@@ -29,10 +29,8 @@ public enum RegisterGemm {
                          _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }; return }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: depth * 24 + 4 * 24 + 24) { scratch in
-            // [kc, 24] B's panel; [4, 24] C of a last, narrower one; 24 zeros
-            let panelB = scratch.baseAddress!, edgeC = panelB + depth * 24, zeros24 = edgeC + 4 * 24
-            zeros24.initialize(repeating: 0, count: 24)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: depth * 24 + 4 * 24) { scratch in
+            let panelB = scratch.baseAddress!, edgeC = panelB + depth * 24   // [kc, 24] B's panel; [4, 24] C of a last, narrower one
             var p0 = 0
             while p0 < k {
                 let kc = min(depth, k - p0), first = p0 == 0
@@ -42,7 +40,7 @@ public enum RegisterGemm {
                     // A full panel is read in place, or copied first where it is reused by many rows: B's rows a
                     // power of two apart (n = 128 at 7×7 and 4×4) share a few L1 sets (≈ 0.7× the rate at n = 120),
                     // and the copy costs 1/m of the products. The last, narrower panel is copied too, by whole vectors
-                    // (not a memmove and a memset call per row: see copyShort): its lanes past `width` hold whatever
+                    // (not a memmove and a memset call per row: see VectorKernels.copyShort): its lanes past `width` hold whatever
                     // follows the row inside B (zeros where that would pass B's last entry), and reach only columns of
                     // edgeC that are never stored.
                     let width = min(24, n - j)
@@ -50,7 +48,7 @@ public enum RegisterGemm {
                         for p in 0..<kc {
                             let (from, to) = (bp + p * ldb + j, panelB + p * 24)
                             if (p0 + p) * ldb + j + 24 <= (k - 1) * ldb + n { copy24(from, to) }
-                            else { copy24(zeros24, to); copyShort(from, width, to) }
+                            else { store(F8(), to); store(F8(), to + 8); store(F8(), to + 16); VectorKernels.copyShort(from, width, to) }
                         }
                     }
                     if width == 24 {
@@ -67,13 +65,13 @@ public enum RegisterGemm {
                         var i = 0
                         while i < m {
                             let rows = min(4, m - i)
-                            for r in 0..<rows where !first { copyShort(c + (i + r) * ldc + j, width, edgeC + r * 24) }
+                            for r in 0..<rows where !first { VectorKernels.copyShort(c + (i + r) * ldc + j, width, edgeC + r * 24) }
                             switch (width + 7) / 8 {
                             case 1: panel1(rows, ap + i * lda, lda, panelB, 24, kc, edgeC, 24, first)
                             case 2: panel2(rows, ap + i * lda, lda, panelB, 24, kc, edgeC, 24, first)
                             default: panel3(rows, ap + i * lda, lda, panelB, 24, kc, edgeC, 24, first)
                             }
-                            for r in 0..<rows { copyShort(edgeC + r * 24, width, c + (i + r) * ldc + j) }
+                            for r in 0..<rows { VectorKernels.copyShort(edgeC + r * 24, width, c + (i + r) * ldc + j) }
                             i += rows
                         }
                     }
@@ -182,21 +180,6 @@ public enum RegisterGemm {
     /// dst[0 ..< 24] = src[0 ..< 24], three vectors.
     @inline(__always) static func copy24(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
         store(load(src), dst); store(load(src + 8), dst + 8); store(load(src + 16), dst + 16)
-    }
-
-    /// dst[0 ..< count] = src[0 ..< count] for count ≤ 24, in pieces of 8, 4, 2 and 1 (nothing past count).
-    @inline(__always) static func copyShort(_ src: UnsafePointer<Float>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
-        var q = 0
-        while count - q >= 8 { store(load(src + q), dst + q); q += 8 }
-        if count - q >= 4 {
-            UnsafeMutableRawPointer(dst + q).storeBytes(of: UnsafeRawPointer(src + q).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
-            q += 4
-        }
-        if count - q >= 2 {
-            UnsafeMutableRawPointer(dst + q).storeBytes(of: UnsafeRawPointer(src + q).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self)
-            q += 2
-        }
-        if count - q == 1 { dst[q] = src[q] }
     }
 
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }

@@ -272,7 +272,7 @@ extension Winograd4 {
                     }
                     if !exact {                                       // the h×w corner of each padded image into y
                         for i in 0..<nb {
-                            for yy in 0..<h { cropRow(out + i * planeSize + yy * stride, w, y + image0 + (i * h + yy) * w) }
+                            for yy in 0..<h { VectorKernels.copyShort(out + i * planeSize + yy * stride, w, y + image0 + (i * h + yy) * w) }
                         }
                     }
                     if let epilogue {                                 // the channel's images, while they are in cache
@@ -281,15 +281,6 @@ extension Winograd4 {
                 }
             }
         }
-    }
-
-    /// The first `count` (≥ 1) entries of src to dst (not `update(from:count:)`: a memmove call per row of 4–8
-    /// floats cost 5 % of these transforms' samples when copyPadded used it).
-    @inline(__always) static func cropRow(_ src: UnsafePointer<Float>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
-        var k = 0
-        while count - k >= 4 { store4(Winograd.load4(src + k), dst + k); k += 4 }
-        if count - k >= 2 { UnsafeMutableRawPointer(dst + k).storeBytes(of: UnsafeRawPointer(src + k).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self); k += 2 }
-        if count - k == 1 { dst[k] = src[k] }
     }
 
     /// transformOutputGradient for small images.   dOut: [O, B, h, w] → Mg [36 planes of O × (nb·ty·tx)]
