@@ -17,7 +17,7 @@ extension Winograd {
         let (ty, tx) = tiles(h, w)
         let tileCount = nb * ty * tx, tileRows = nb * ty
         let plane = planeStride(rows: channels, tiles: tileCount)
-        let kp = vectorTiles(tx) + lanes              // as in transformInputVector (splitColumns' layout)
+        let kp = vectorTiles(tx) + lanes              // even/odd entries per padded row (splitColumns' layout)
         let imageStride = 2 * (2 * ty + 2) * kp       // one image's split: [padded rows, 2 (even, odd), kp]
         let scratchCount = nb * imageStride + 8 * kp + 16 * lanes
         withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
