@@ -19,10 +19,12 @@ extension Winograd4 {
     }
 
     /// The four phases of 32 consecutive entries (given as two halves): entries 4n, 4n+1, 4n+2, 4n+3.
-    /// Only SIMD16/SIMD8 halves: SIMD32's even/odd halves are not specialised (a call per lane).
+    /// Only SIMD16 → SIMD8 shuffles: SIMD32's even/odd halves are not specialised (a call per lane), and
+    /// SIMD16's stay generic calls inside the larger transforms (Winograd.evenLanes).
     @inline(__always) static func phases(_ v: (F16, F16)) -> (F8, F8, F8, F8) {
-        let even = F16(lowHalf: v.0.evenHalf, highHalf: v.1.evenHalf), odd = F16(lowHalf: v.0.oddHalf, highHalf: v.1.oddHalf)
-        return (even.evenHalf, odd.evenHalf, even.oddHalf, odd.oddHalf)
+        let even = F16(lowHalf: Winograd.evenLanes(v.0), highHalf: Winograd.evenLanes(v.1))
+        let odd = F16(lowHalf: Winograd.oddLanes(v.0), highHalf: Winograd.oddLanes(v.1))
+        return (Winograd.evenLanes(even), Winograd.evenLanes(odd), Winograd.oddLanes(even), Winograd.oddLanes(odd))
     }
 
     /// The inverse of `phases`: 32 entries, stored from p (the first `count`, ≥ 1; all if more).
@@ -176,6 +178,9 @@ extension Winograd4 {
     }
 
     /// transformOutputGradient for Float.   dOut: [O, B, h, w] → Mg [36 planes of O × (nb·ty·tx)]
+    /// Out of line: inlined into the generic transformOutputGradient, its prefix loads and even/odd halves
+    /// stayed calls to generic standard-library code (50 of them, `objdump`).
+    @inline(never)
     static func transformOutputGradientVector(_ dy: UnsafePointer<Float>, outChannels o: Int, batch: Int, h: Int, w: Int,
                                               b0: Int, nb: Int, into mg: UnsafeMutablePointer<Float>) {
         let (ty, tx) = tiles(h, w)
@@ -186,8 +191,7 @@ extension Winograd4 {
                 let src = dy + (oc * batch + b0 + i) * h * w
                 for tyi in 0..<ty {
                     let t0 = oc * tileCount + (i * ty + tyi) * tx
-                    var q = 0
-                    while q < tx {
+                    for q in stride(from: 0, to: tx, by: lanes) {
                         let count = w - 4 * q                              // ≥ 1; zero past the row
                         // A across each of the four dOut rows (zero below the image)
                         @inline(__always) func across(_ r: Int) -> (F8, F8, F8, F8, F8, F8) {
@@ -203,7 +207,6 @@ extension Winograd4 {
                             store(col.0, out); store(col.1, out + 6 * plane); store(col.2, out + 12 * plane)
                             store(col.3, out + 18 * plane); store(col.4, out + 24 * plane); store(col.5, out + 30 * plane)
                         }
-                        q += lanes
                     }
                 }
             }

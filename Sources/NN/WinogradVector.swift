@@ -98,8 +98,8 @@ extension Winograd {
             }
             let (d0, p0, n0) = pixels(0), (d1, p1, n1) = pixels(1), (d2, p2, n2) = pixels(2), (d3, p3, n3) = pixels(3)
             // Bᵀ down the rows, (a − c, b + c, c − b, b − d), on the even columns, the odd ones and the two neighbours.
-            let (e0, e1, e2, e3) = (d0.evenHalf, d1.evenHalf, d2.evenHalf, d3.evenHalf)
-            let (o0, o1, o2, o3) = (d0.oddHalf, d1.oddHalf, d2.oddHalf, d3.oddHalf)
+            let (e0, e1, e2, e3) = (evenLanes(d0), evenLanes(d1), evenLanes(d2), evenLanes(d3))
+            let (o0, o1, o2, o3) = (oddLanes(d0), oddLanes(d1), oddLanes(d2), oddLanes(d3))
             /// B across the tiles' columns (E[q+j], O[q+j], E[q+j+1], O[q+j+1]) of row r after Bᵀ into ξ planes 4r ... 4r+3.
             @inline(__always) func columns(_ r: Int, even: F8, odd: F8, before: Float, after: Float) {
                 let (a, b, cc, e) = (shiftedUp(odd, entering: before), even, odd, shiftedDown(even, entering: after))
@@ -112,6 +112,11 @@ extension Winograd {
             columns(3, even: e1 - e3, odd: o1 - o3, before: p1 - p3, after: n1 - n3)
         }
     }
+
+    /// SIMD16's evenHalf and oddHalf as shuffles: the standard library's versions, inside a function this
+    /// size, stay calls to a generic loop over the lanes (`objdump`).
+    @inline(__always) static func evenLanes(_ v: F16) -> F8 { F8(v[0], v[2], v[4], v[6], v[8], v[10], v[12], v[14]) }
+    @inline(__always) static func oddLanes(_ v: F16) -> F8 { F8(v[1], v[3], v[5], v[7], v[9], v[11], v[13], v[15]) }
 
     /// [s, v0, …, v6]: the vector one lane up, s entering at lane 0.
     @inline(__always) static func shiftedUp(_ v: F8, entering s: Float) -> F8 { F8(s, v[0], v[1], v[2], v[3], v[4], v[5], v[6]) }
