@@ -8,8 +8,8 @@
 /// How: a tile's four input columns are the even/odd columns of the zero-padded image at k and k+1. The
 /// input transform reads each tile row's four image rows straight from x, splits 16 pixels into even and
 /// odd halves, and moves those one lane for the tiles' outer columns (transformInputTileRow; it had split
-/// every image into a scratch copy first: 8.85 → 8.69 µs an image at 32@14×14, 21.0 → 20.4 at 64@16×16,
-/// one thread in cache, fastest of 300 runs, 2026-12-07, EPYC Zen 4 with AVX2 only). The output transforms
+/// every image into a scratch copy first: 8.8–9.0 → 5.9–6.2 µs an image at 32@14×14, `bench winograd`, one
+/// thread, 2026-12-08, EPYC Zen 4 with AVX2 only — with evenLanes/oddLanes below). The output transforms
 /// interleave even and odd halves back into rows. A row's last vector may run up to 7 tiles past the
 /// row: into the next row of the same plane (written after it) or into the plane's padding.
 /// Rows of 1, 2 or 4 tiles (images up to 8 wide) go to WinogradAcrossRows.swift instead.
