@@ -4,6 +4,7 @@
 //             (written straight into the output's columns, ldc = B·Ho·Wo)
 //   dW:       per chunk, dW[O, I·k·k] += dOut[O, chunk columns] · colᵀ
 //   dX:       per chunk, colGrad = Wᵀ · dOut[O, chunk columns], scattered back by col2im (any stride).
+// Float's stride-2 3×3 and 1×1 layers gather and scatter through StridedColumns.swift (the same values).
 // Chunks bound the col workspace (NNRuntime.maxColElements) while keeping sgemm's shape efficient.
 
 extension Conv2d {
@@ -96,6 +97,10 @@ extension Conv2d {
     func im2col(_ src: UnsafePointer<T>, channels: Int, batch b: Int, h: Int, w: Int, stride s: Int, padding p: Int,
                         b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<T>) {
         let k = kernel
+        if T.self == Float.self, StridedColumns.covers(kernel: k, stride: s, padding: p) {
+            return StridedColumns.im2col(VectorKernels.float(src), channels: channels, batch: b, h: h, w: w, kernel: k,
+                                         b0: b0, nb: nb, ho: ho, wo: wo, into: VectorKernels.float(dst))
+        }
         let rowLength = nb * ho * wo
         for r in 0..<(channels * k * k) {
             let c = r / (k * k), ky = (r / k) % k, kx = r % k
@@ -153,6 +158,10 @@ extension Conv2d {
     func col2im(from src: UnsafeMutablePointer<T>, b0: Int, nb: Int, h: Int, w: Int, ho: Int, wo: Int, batch: Int) {
         let (k, s, p) = (kernel, stride, padding)
         let dst = inputGrad.data
+        if T.self == Float.self, StridedColumns.covers(kernel: k, stride: s, padding: p) {
+            return StridedColumns.col2im(from: VectorKernels.float(UnsafePointer(src)), channels: inChannels, batch: batch, h: h, w: w, kernel: k,
+                                         b0: b0, nb: nb, ho: ho, wo: wo, into: VectorKernels.float(dst))
+        }
         let rowLength = nb * ho * wo
         for c in 0..<inChannels {
             let planes = dst + (c * batch + b0) * h * w

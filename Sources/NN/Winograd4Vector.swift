@@ -14,7 +14,7 @@ extension Winograd4 {
     @inline(__always) static func store(_ v: F8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self) }
 
     /// The first `count` (≥ 1) of 32 entries at p as two halves, zero after them.
-    @inline(__always) static func loadPrefix32(_ p: UnsafePointer<Float>, _ count: Int) -> (F16, F16) {
+    @_transparent static func loadPrefix32(_ p: UnsafePointer<Float>, _ count: Int) -> (F16, F16) {
         count > 16 ? (Winograd.loadPrefix(p, 16), Winograd.loadPrefix(p + 16, count - 16)) : (Winograd.loadPrefix(p, count), F16())
     }
 
@@ -177,6 +177,14 @@ extension Winograd4 {
         }
     }
 
+    /// A across row y of a dOut plane [h, w] (zero below the image) for the 8 tiles from column x, `count` (≥ 1)
+    /// entries left in the row. Transparent: as an inline(__always) local function three of its four uses stayed calls.
+    @_transparent static func gradientAcross(_ src: UnsafePointer<Float>, row y: Int, h: Int, w: Int, column x: Int,
+                                             count: Int) -> (F8, F8, F8, F8, F8, F8) {
+        let (a, b, c, d) = y < h ? phases(loadPrefix32(src + y * w + x, count)) : (F8(), F8(), F8(), F8())
+        return gradientColumn(a, b, c, d)
+    }
+
     /// transformOutputGradient for Float.   dOut: [O, B, h, w] → Mg [36 planes of O × (nb·ty·tx)]
     /// Out of line: inlined into the generic transformOutputGradient, its prefix loads and even/odd halves
     /// stayed calls to generic standard-library code (56 of them, `objdump`; 9.3–9.5 → 6.2–6.3 µs an image
@@ -195,12 +203,11 @@ extension Winograd4 {
                     for q in stride(from: 0, to: tx, by: lanes) {
                         let count = w - 4 * q                              // ≥ 1; zero past the row
                         // A across each of the four dOut rows (zero below the image)
-                        @inline(__always) func across(_ r: Int) -> (F8, F8, F8, F8, F8, F8) {
-                            let (a, b, c, d) = 4 * tyi + r < h ? phases(loadPrefix32(src + (4 * tyi + r) * w + 4 * q, count))
-                                                                : (F8(), F8(), F8(), F8())
-                            return gradientColumn(a, b, c, d)
-                        }
-                        let (c0, c1, c2, c3) = (across(0), across(1), across(2), across(3))
+                        let (y0, x0) = (4 * tyi, 4 * q)
+                        let (c0, c1, c2, c3) = (gradientAcross(src, row: y0, h: h, w: w, column: x0, count: count),
+                                                gradientAcross(src, row: y0 + 1, h: h, w: w, column: x0, count: count),
+                                                gradientAcross(src, row: y0 + 2, h: h, w: w, column: x0, count: count),
+                                                gradientAcross(src, row: y0 + 3, h: h, w: w, column: x0, count: count))
                         // then down each of the six columns
                         for j in 0..<6 {
                             let col = gradientColumn(element(c0, j), element(c1, j), element(c2, j), element(c3, j))

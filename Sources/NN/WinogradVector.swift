@@ -25,7 +25,7 @@ extension Winograd {
 
     /// The first `count` (≥ 1; 16 if more) entries at p, zero after them: a row's ragged end, read in
     /// pieces of 8, 4, 2 and 1 (never past the row, and no call to memcpy for a dozen floats).
-    @inline(__always) static func loadPrefix(_ p: UnsafePointer<Float>, _ count: Int) -> F16 {
+    @_transparent static func loadPrefix(_ p: UnsafePointer<Float>, _ count: Int) -> F16 {
         if count >= 16 { return load16(p) }
         if count >= 8 { return F16(lowHalf: load8(p), highHalf: loadPrefix8(p + 8, count - 8)) }
         return F16(lowHalf: loadPrefix8(p, count), highHalf: .zero)
