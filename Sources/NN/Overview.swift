@@ -42,7 +42,8 @@
 ///   with at most 4 input channels (the stems; `stemUpToChannels`) forward and weight gradient by direct loops
 ///   vectorised along each plane (StemConvolution); other stride-1
 ///   input gradients as a convolution of dOut with the flipped kernel
-///   (TransposedInputGradient); everything else by im2col + sgemm and col2im (Im2colConvolution).
+///   (TransposedInputGradient); everything else by im2col + sgemm and col2im (Im2colConvolution; Float's
+///   stride-2 3×3 and 1×1 gathers and scatters by SIMD in StridedColumns, bit-identical to its loops).
 ///   In evaluation a Winograd (or stem) convolution's batch norm (+ residual add + ReLU) runs on each image's
 ///   plane as the output transform writes it (`BatchNorm2d.forward(after:)`, `Winograd.Epilogue`).
 ///   DirectConvolution is the reference: tests check every algorithm against it, and policy `.direct`
