@@ -2,13 +2,14 @@
 /// layers every ResNet stage opens with: 3×3 with padding 1, and the 1×1 shortcut with padding 0.
 ///
 /// Why: the reference loops gather `row[ox · 2]` one float at a time (scatter-add in col2im); perf had
-/// im2col at 5 % and col2im at 2 % of a width-16 SimCLR epoch on Zen 4 (AVX2 only), ≈ 3 cycles an element.
+/// im2col at 5.1 % and col2im at 2.3 % of a width-16 SimCLR epoch on Zen 4 (AVX2 only), ≈ 3 cycles an element;
+/// these now take 3.8 % and 1.6 % (2026-12-08): what is left is mostly reading the input from memory and storing col.
 /// How: input column 2·ox − 1 + kx is an odd column for kx = 0 and 2 and an even one for kx = 1, so each
 /// image row is loaded once per (oy, ky), split into its even and odd halves (16 output columns at a time),
 /// and the three col rows are those halves, kx = 0's moved one lane (the odd column before the block entering).
 /// col2im is the same read backwards: the halves of an image row take the three gradient rows (kx = 0's moved
 /// the other way), then are interleaved back. It adds the contributions of each (ky, kx) in the reference's
-/// order (ky, then kx, each onto the sum so far), so both are bit-identical to it (ConvolutionTests).
+/// order (ky, then kx, each onto the sum so far), so both are bit-identical to it (StridedColumnsTests).
 public enum StridedColumns {
     typealias F8 = SIMD8<Float>
     typealias F16 = SIMD16<Float>
@@ -21,7 +22,7 @@ public enum StridedColumns {
     /// col[(c, ky, kx), (i, oy, ox)] = x[c, b0 + i, 2·oy − p + ky, 2·ox − p + kx] (0 outside the image).
     @inline(never)
     public static func im2col(_ src: UnsafePointer<Float>, channels: Int, batch b: Int, h: Int, w: Int, kernel k: Int,
-                       b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<Float>) {
+                              b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<Float>) {
         let p = k / 2, rowLength = nb * ho * wo                        // col: [channels·k·k, rowLength]
         for c in 0..<channels {
             for i in 0..<nb {
@@ -59,7 +60,7 @@ public enum StridedColumns {
     /// images b0..<b0+nb of dst [channels, batch, h, w] (their planes are overwritten).
     @inline(never)
     public static func col2im(from src: UnsafePointer<Float>, channels: Int, batch b: Int, h: Int, w: Int, kernel k: Int,
-                       b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<Float>) {
+                              b0: Int, nb: Int, ho: Int, wo: Int, into dst: UnsafeMutablePointer<Float>) {
         let p = k / 2, rowLength = nb * ho * wo                        // src: [channels·k·k, rowLength]
         for c in 0..<channels {
             for i in 0..<nb {
