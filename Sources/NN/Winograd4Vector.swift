@@ -13,7 +13,7 @@ extension Winograd4 {
     @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
     @inline(__always) static func store(_ v: F8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F8.self) }
 
-    /// The first `count` (≥ 1) of 32 entries at p as two halves, zero after them.
+    /// The first `count` (≥ 1) of 32 entries at p as two halves, zero after them (transparent, as Winograd.loadPrefix).
     @_transparent static func loadPrefix32(_ p: UnsafePointer<Float>, _ count: Int) -> (F16, F16) {
         count > 16 ? (Winograd.loadPrefix(p, 16), Winograd.loadPrefix(p + 16, count - 16)) : (Winograd.loadPrefix(p, count), F16())
     }

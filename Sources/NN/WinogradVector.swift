@@ -24,7 +24,8 @@ extension Winograd {
     @inline(__always) static func store(_ v: F16, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: F16.self) }
 
     /// The first `count` (≥ 1; 16 if more) entries at p, zero after them: a row's ragged end, read in
-    /// pieces of 8, 4, 2 and 1 (never past the row, and no call to memcpy for a dozen floats).
+    /// pieces of 8, 4, 2 and 1 (never past the row, and no call to memcpy for a dozen floats). Transparent: as
+    /// inline(__always) it stayed a call in F(4×4)'s input and both output-gradient transforms (objdump).
     @_transparent static func loadPrefix(_ p: UnsafePointer<Float>, _ count: Int) -> F16 {
         if count >= 16 { return load16(p) }
         if count >= 8 { return F16(lowHalf: load8(p), highHalf: loadPrefix8(p + 8, count - 8)) }
