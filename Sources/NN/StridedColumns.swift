@@ -39,7 +39,7 @@ public enum StridedColumns {
                         var ox0 = 0
                         while ox0 < wo {
                             let n = min(16, wo - ox0)
-                            let (even, odd) = halves(line + 2 * ox0, count: min(32, w - 2 * ox0))
+                            let (even, odd) = Winograd.halves(Winograd4.loadPrefix32(line + 2 * ox0, min(32, w - 2 * ox0)))
                             if k == 1 {
                                 Winograd.storePrefix(even, n, out + ox0)
                             } else {
@@ -75,7 +75,7 @@ public enum StridedColumns {
                         var ox0 = 0
                         while ox0 < wo {
                             let n = min(16, wo - ox0), m = min(32, w - 2 * ox0)
-                            var (even, odd) = halves(line + 2 * ox0, count: m)
+                            var (even, odd) = Winograd.halves(Winograd4.loadPrefix32(line + 2 * ox0, m))
                             if k == 1 {
                                 even += Winograd.loadPrefix(g + ox0, n)
                             } else {
@@ -92,14 +92,6 @@ public enum StridedColumns {
                 }
             }
         }
-    }
-
-    /// The even and odd entries of the first `count` (≥ 1) of 32 floats at p, zero past count.
-    @_transparent static func halves(_ p: UnsafePointer<Float>, count: Int) -> (even: F16, odd: F16) {
-        let a = Winograd.loadPrefix(p, count)
-        let b = count > 16 ? Winograd.loadPrefix(p + 16, count - 16) : F16()
-        return (F16(lowHalf: Winograd.evenLanes(a), highHalf: Winograd.evenLanes(b)),
-                F16(lowHalf: Winograd.oddLanes(a), highHalf: Winograd.oddLanes(b)))
     }
 
     /// The first `count` (≥ 1) of even[0], odd[0], even[1], odd[1], … at p.

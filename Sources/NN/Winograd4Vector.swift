@@ -22,8 +22,7 @@ extension Winograd4 {
     /// Only SIMD16 → SIMD8 shuffles: SIMD32's even/odd halves are not specialised (a call per lane), and
     /// SIMD16's stay generic calls inside the larger transforms (Winograd.evenLanes).
     @inline(__always) static func phases(_ v: (F16, F16)) -> (F8, F8, F8, F8) {
-        let even = F16(lowHalf: Winograd.evenLanes(v.0), highHalf: Winograd.evenLanes(v.1))
-        let odd = F16(lowHalf: Winograd.oddLanes(v.0), highHalf: Winograd.oddLanes(v.1))
+        let (even, odd) = Winograd.halves(v)
         return (Winograd.evenLanes(even), Winograd.evenLanes(odd), Winograd.oddLanes(even), Winograd.oddLanes(odd))
     }
 

@@ -118,6 +118,10 @@ extension Winograd {
     /// size, stay calls to a generic loop over the lanes (`objdump`).
     @inline(__always) static func evenLanes(_ v: F16) -> F8 { F8(v[0], v[2], v[4], v[6], v[8], v[10], v[12], v[14]) }
     @inline(__always) static func oddLanes(_ v: F16) -> F8 { F8(v[1], v[3], v[5], v[7], v[9], v[11], v[13], v[15]) }
+    /// The even and odd entries of 32 consecutive ones, given as two halves (Winograd4's phases, StridedColumns).
+    @inline(__always) static func halves(_ v: (F16, F16)) -> (even: F16, odd: F16) {
+        (F16(lowHalf: evenLanes(v.0), highHalf: evenLanes(v.1)), F16(lowHalf: oddLanes(v.0), highHalf: oddLanes(v.1)))
+    }
 
     /// [s, v0, …, v6]: the vector one lane up, s entering at lane 0.
     @inline(__always) static func shiftedUp(_ v: F8, entering s: Float) -> F8 { F8(s, v[0], v[1], v[2], v[3], v[4], v[5], v[6]) }
